@@ -1,0 +1,299 @@
+/* ast.c - constructors and small helpers for nodes, types, symbols. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+
+static const struct {
+  const char *name, *shrt;
+  int size;
+} elems[EL_COUNT] = {
+    [EL_BOOL] = {"bool", "bool", 1},   [EL_I8] = {"int8", "i8", 1},
+    [EL_I16] = {"int16", "i16", 2},    [EL_I32] = {"int32", "i32", 4},
+    [EL_I64] = {"int64", "i64", 8},    [EL_U8] = {"uint8", "u8", 1},
+    [EL_U16] = {"uint16", "u16", 2},   [EL_U32] = {"uint32", "u32", 4},
+    [EL_U64] = {"uint64", "u64", 8},   [EL_F16] = {"float16", "f16", 2},
+    [EL_F32] = {"float32", "f32", 4},  [EL_F64] = {"float64", "f64", 8},
+};
+
+int elem_size(Elem e) { return elems[e].size; }
+bool elem_is_signed(Elem e) { return e >= EL_I8 && e <= EL_I64; }
+bool elem_is_unsigned(Elem e) { return e >= EL_U8 && e <= EL_U64; }
+bool elem_is_int(Elem e) { return elem_is_signed(e) || elem_is_unsigned(e); }
+bool elem_is_float(Elem e) { return e >= EL_F16 && e <= EL_F64; }
+const char *elem_name(Elem e) { return e < EL_COUNT ? elems[e].name : "?"; }
+const char *elem_short(Elem e) { return e < EL_COUNT ? elems[e].shrt : "?"; }
+
+const char *backend_name(Backend b) {
+  switch (b) {
+  case BACKEND_AUTO: return "Auto";
+  case BACKEND_CUDA: return "Cuda";
+  case BACKEND_METAL: return "Metal";
+  case BACKEND_CPU: return "Cpu";
+  }
+  return "?";
+}
+
+const char *builtin_name(Builtin b) {
+  static const char *names[B_COUNT] = {
+      [B_NONE] = "?",         [B_RANGE] = "range",     [B_LABEL] = "parpy.label",
+      [B_GPU] = "parpy.gpu",  [B_EXP] = "exp",         [B_LOG] = "log",
+      [B_SIN] = "sin",        [B_COS] = "cos",         [B_TAN] = "tan",
+      [B_SQRT] = "sqrt",      [B_TANH] = "tanh",       [B_ATAN2] = "atan2",
+      [B_ABS] = "abs",        [B_FLOOR] = "floor",     [B_CEIL] = "ceil",
+      [B_MAXIMUM] = "max",    [B_MINIMUM] = "min",     [B_SUM] = "sum",
+      [B_PROD] = "prod",      [B_MAX] = "max",         [B_MIN] = "min",
+      [B_CONVERT] = "convert", [B_INT] = "int",        [B_FLOAT] = "float",
+      [B_BOOL] = "bool",      [B_LEN] = "len",
+  };
+  return b < B_COUNT && names[b] ? names[b] : "?";
+}
+
+const char *op_symbol(Op op) {
+  switch (op) {
+  case OP_NONE: return "?";
+  case OP_NEG: return "-";
+  case OP_POS: return "+";
+  case OP_NOT: return "not";
+  case OP_INVERT: return "~";
+  case OP_ADD: return "+";
+  case OP_SUB: return "-";
+  case OP_MUL: return "*";
+  case OP_DIV: return "/";
+  case OP_FLOORDIV: return "//";
+  case OP_MOD: return "%";
+  case OP_POW: return "**";
+  case OP_BITAND: return "&";
+  case OP_BITOR: return "|";
+  case OP_BITXOR: return "^";
+  case OP_SHL: return "<<";
+  case OP_SHR: return ">>";
+  case OP_AND: return "and";
+  case OP_OR: return "or";
+  case OP_EQ: return "==";
+  case OP_NE: return "!=";
+  case OP_LT: return "<";
+  case OP_LE: return "<=";
+  case OP_GT: return ">";
+  case OP_GE: return ">=";
+  case OP_MAX: return "max";
+  case OP_MIN: return "min";
+  case OP_ATAN2: return "atan2";
+  }
+  return "?";
+}
+
+Node *new_node(Arena *a, NodeKind kind, Span span) {
+  Node *n = ARENA_NEW(a, Node);
+  n->kind = kind;
+  n->span = span;
+  n->par.tpb = PP_DEFAULT_TPB;
+  return n;
+}
+
+Node *new_int(Arena *a, int64_t v, Span span) {
+  Node *n = new_node(a, N_INT, span);
+  n->val.elem = EL_I64;
+  n->val.i = v;
+  return n;
+}
+
+Node *new_var(Prog *p, Sym *s, Span span) {
+  Node *n = new_node(&p->arena, N_VAR, span);
+  n->sym = s;
+  n->ty = s->ty;
+  return n;
+}
+
+Node *clone_list(Arena *a, const Node *list) {
+  Node head = {0}, *tail = &head;
+  for (const Node *n = list; n; n = n->next)
+    tail = tail->next = clone_node(a, n);
+  return head.next;
+}
+
+Node *clone_node(Arena *a, const Node *n) {
+  if (!n)
+    return NULL;
+  Node *c = ARENA_NEW(a, Node);
+  *c = *n;
+  c->next = NULL;
+  c->lhs = clone_node(a, n->lhs);
+  c->rhs = clone_node(a, n->rhs);
+  c->cond = clone_node(a, n->cond);
+  c->lo = clone_node(a, n->lo);
+  c->hi = clone_node(a, n->hi);
+  c->step_expr = clone_node(a, n->step_expr);
+  c->red_target = NULL;
+  c->then = clone_list(a, n->then);
+  c->els = clone_list(a, n->els);
+  c->body = clone_list(a, n->body);
+  c->args = clone_list(a, n->args);
+  if (n->labels.n) {
+    c->labels.names = ARENA_ARRAY(a, const char *, n->labels.n);
+    memcpy(c->labels.names, n->labels.names, sizeof(const char *) * (size_t)n->labels.n);
+  }
+  return c;
+}
+
+Sym *new_sym(Prog *p, const char *name, SymKind kind, Type *ty) {
+  Sym *s = ARENA_NEW(&p->arena, Sym);
+  s->name = intern(name);
+  s->id = p->next_sym_id++;
+  s->kind = kind;
+  s->ty = ty;
+  return s;
+}
+
+Type *type_scalar(Arena *a, Elem e, bool weak) {
+  Type *t = ARENA_NEW(a, Type);
+  t->kind = TY_SCALAR;
+  t->elem = e;
+  t->weak = weak;
+  return t;
+}
+
+Type *type_array(Arena *a, Elem e, int rank, const int64_t *shape) {
+  Type *t = ARENA_NEW(a, Type);
+  t->kind = TY_ARRAY;
+  t->elem = e;
+  t->rank = rank;
+  t->shape = ARENA_ARRAY(a, int64_t, rank > 0 ? rank : 1);
+  if (rank > 0)
+    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)rank);
+  return t;
+}
+
+Type *type_void(void) {
+  static Type v = {.kind = TY_VOID};
+  return &v;
+}
+
+bool type_equal(const Type *a, const Type *b) {
+  if (a == b)
+    return true;
+  if (!a || !b || a->kind != b->kind)
+    return false;
+  switch (a->kind) {
+  case TY_VOID:
+  case TY_STR: return true;
+  case TY_SCALAR: return a->elem == b->elem && a->weak == b->weak;
+  case TY_POINTER: return a->elem == b->elem;
+  case TY_ARRAY:
+  case TY_SHAPE:
+    if (a->elem != b->elem || a->rank != b->rank)
+      return false;
+    return a->rank == 0 || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank) == 0;
+  case TY_DICT:
+    if (a->nfields != b->nfields)
+      return false;
+    for (int i = 0; i < a->nfields; i++)
+      if (a->keys[i] != b->keys[i] || !type_equal(a->fields[i], b->fields[i]))
+        return false;
+    return true;
+  }
+  return false;
+}
+
+void type_str(const Type *t, Buf *out) {
+  if (!t) {
+    buf_puts(out, "unknown");
+    return;
+  }
+  switch (t->kind) {
+  case TY_VOID: buf_puts(out, "None"); break;
+  case TY_STR: buf_puts(out, "str"); break;
+  case TY_SCALAR:
+    if (t->weak)
+      buf_puts(out, t->elem == EL_BOOL ? "bool" : elem_is_float(t->elem) ? "float" : "int");
+    else
+      buf_puts(out, elem_name(t->elem));
+    break;
+  case TY_POINTER: buf_printf(out, "pointer(%s)", elem_name(t->elem)); break;
+  case TY_ARRAY:
+  case TY_SHAPE:
+    buf_printf(out, "%s[", t->kind == TY_SHAPE ? "shape" : elem_name(t->elem));
+    for (int i = 0; i < t->rank; i++)
+      buf_printf(out, "%s%" PRId64, i ? ", " : "", t->shape[i]);
+    buf_puts(out, "]");
+    break;
+  case TY_DICT:
+    buf_puts(out, "dict{");
+    for (int i = 0; i < t->nfields; i++) {
+      buf_printf(out, "%s'%s': ", i ? ", " : "", t->keys[i]);
+      type_str(t->fields[i], out);
+    }
+    buf_puts(out, "}");
+    break;
+  }
+}
+
+int64_t type_numel(const Type *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++)
+    n *= t->shape[i];
+  return n;
+}
+
+bool is_lvalue(const Node *n) {
+  return n->kind == N_VAR || n->kind == N_SUBSCRIPT || n->kind == N_FIELD;
+}
+
+int list_len(const Node *n) {
+  int k = 0;
+  for (; n; n = n->next)
+    k++;
+  return k;
+}
+
+Node **list_tail(Node **head) {
+  while (*head)
+    head = &(*head)->next;
+  return head;
+}
+
+void value_str(Value v, Buf *out) {
+  if (v.elem == EL_BOOL)
+    buf_puts(out, v.b ? "True" : "False");
+  else if (elem_is_float(v.elem)) {
+    if (isinf(v.f))
+      buf_puts(out, v.f > 0 ? "inf" : "-inf");
+    else if (isnan(v.f))
+      buf_puts(out, "nan");
+    else {
+      char tmp[64];
+      snprintf(tmp, sizeof tmp, "%.17g", v.f);
+      /* Shortest form that reads back exactly, with a visible decimal point. */
+      for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v.f);
+        if (strtod(tmp, NULL) == v.f)
+          break;
+      }
+      buf_puts(out, tmp);
+      if (!strpbrk(tmp, ".eEn"))
+        buf_puts(out, ".0");
+    }
+  } else if (v.elem == EL_U64)
+    buf_printf(out, "%" PRIu64, v.u);
+  else
+    buf_printf(out, "%" PRId64, v.i);
+}
+
+bool err(Prog *p, DiagKind kind, Span span, const char *fmt, ...) {
+  if (p->diag.kind != DIAG_NONE)
+    return false;
+  va_list ap;
+  va_start(ap, fmt);
+  Buf b;
+  buf_init(&b);
+  buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  diag_error(&p->diag, &p->arena, kind, span, "%s", buf_cstr(&b));
+  buf_free(&b);
+  return false;
+}
+
+bool failed(const Prog *p) { return p->diag.kind != DIAG_NONE; }

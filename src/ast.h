@@ -1,0 +1,427 @@
+/* ast.h - the compiler core's data structures and passes.
+ *
+ * One tree type serves the whole pipeline (chibicc-style "fat" nodes): the
+ * front end builds it from CPython's ast, the passes rewrite it in place, and
+ * the backends print it.  Statement lists and argument lists are linked
+ * through `next`.  Plain C11: nothing here includes Python.h.
+ *
+ * Lifetimes:
+ *   - A Func is the decoration-time tree of one @parpy.jit function.  It owns
+ *     an arena that lives as long as the Python function object.
+ *   - A Prog is one compilation.  `resolve` clones the Funcs it needs into the
+ *     Prog's arena, so passes may mutate freely; the arena is dropped after
+ *     code generation.
+ */
+#ifndef PARPY_AST_H
+#define PARPY_AST_H
+
+#include "util/util.h"
+
+typedef struct Node Node;
+typedef struct Type Type;
+typedef struct Sym Sym;
+typedef struct Func Func;
+typedef struct Fn Fn;
+typedef struct Prog Prog;
+typedef struct ArgSpec ArgSpec;
+typedef struct Extern Extern;
+
+/* ==== element types ======================================================
+ * Same order and numbering as parpy.ElemSize in Python. */
+typedef enum Elem {
+  EL_BOOL, EL_I8, EL_I16, EL_I32, EL_I64, EL_U8, EL_U16, EL_U32, EL_U64,
+  EL_F16, EL_F32, EL_F64, EL_COUNT
+} Elem;
+
+int elem_size(Elem e);          /* bytes */
+bool elem_is_int(Elem e);       /* signed or unsigned integer (not bool) */
+bool elem_is_signed(Elem e);
+bool elem_is_unsigned(Elem e);
+bool elem_is_float(Elem e);
+const char *elem_name(Elem e);  /* NumPy name: "float32" */
+const char *elem_short(Elem e); /* "f32", used in signatures and keys */
+
+/* A compile-time scalar value.  Integers of every width live in `i`
+ * (unsigned 64-bit values above INT64_MAX in `u`), floats in `f`. */
+typedef struct Value {
+  Elem elem;
+  union {
+    int64_t i;
+    uint64_t u;
+    double f;
+    bool b;
+  };
+} Value;
+
+/* ==== types ===============================================================
+ * Scalars carry NumPy 2 (NEP 50) "weakness": a Python int/float/bool
+ * (literals, scalar arguments, range variables, arithmetic among them) is
+ * weak and adopts the type of the strong operand it meets.  A weak scalar's
+ * elem is already concrete: the int size or float size of the options. */
+typedef enum TypeKind {
+  TY_VOID,
+  TY_SCALAR,
+  TY_ARRAY,   /* n-d array or view (slice expression), contiguous row-major */
+  TY_POINTER, /* helper parameter annotated parpy.types.pointer(T) */
+  TY_DICT,    /* dict argument: fields sorted by key */
+  TY_SHAPE,   /* x.shape: a tuple of compile-time ints */
+  TY_STR
+} TypeKind;
+
+struct Type {
+  TypeKind kind;
+  Elem elem;
+  bool weak;
+  int rank;        /* ARRAY, SHAPE */
+  int64_t *shape;  /* ARRAY: extents; SHAPE: the values */
+  int nfields;     /* DICT */
+  const char **keys;
+  Type **fields;
+};
+
+/* ==== builtins ============================================================
+ * What a global reference resolved to (the Python side recognises the
+ * objects; the core only sees these codes). */
+typedef enum Builtin {
+  B_NONE,
+  B_RANGE, B_LABEL, B_GPU,
+  /* elementwise math, NumPy ufunc typing (math.* variants set `weak_result`) */
+  B_EXP, B_LOG, B_SIN, B_COS, B_TAN, B_SQRT, B_TANH, B_ATAN2, B_ABS,
+  B_FLOOR, B_CEIL,
+  B_MAXIMUM, B_MINIMUM, /* two-argument max/min */
+  /* reductions over slices (one argument, optional axis=) */
+  B_SUM, B_PROD, B_MAX, B_MIN, /* B_MAX/B_MIN with two args become MAXIMUM/MINIMUM */
+  B_CONVERT,                   /* int8(x) ... float64(x): node->elem is the target */
+  B_INT, B_FLOAT, B_BOOL,      /* Python int()/float()/bool(): weak results */
+  B_LEN,
+  B_COUNT
+} Builtin;
+
+const char *builtin_name(Builtin b);
+
+/* ==== global references ===================================================
+ * The front end records every free name (and attribute chain rooted at one,
+ * such as "np.exp" or "parpy.operators.sum") as a GlobalRef.  Before the
+ * first compilation the Python layer evaluates each chain in the function's
+ * closure/globals and fills `res`; constants are thereby frozen in. */
+typedef enum GlobalKind {
+  GK_UNRESOLVED, /* not yet looked up */
+  GK_UNDEFINED,  /* lookup failed: `what` says why (NameError) */
+  GK_CONST,      /* int/float/bool: `val`, `weak` (false for NumPy scalars) */
+  GK_BUILTIN,    /* `builtin` (+ `elem` for conversions, `weak_result`) */
+  GK_FUNC,       /* another @parpy.jit function: `func` */
+  GK_EXTERN,     /* an @parpy.external declaration: `ext` */
+  GK_TYPE,       /* a parpy.types element type: `elem` (annotations) */
+  GK_OTHER       /* anything else: `what` is its Python type name */
+} GlobalKind;
+
+typedef struct Resolved {
+  GlobalKind kind;
+  Value val;
+  bool weak;
+  Builtin builtin;
+  Elem elem;
+  bool weak_result;
+  Func *func;
+  Extern *ext;
+  const char *what;
+} Resolved;
+
+typedef struct GlobalRef {
+  const char *chain; /* interned, e.g. "np.exp" */
+  Span span;         /* first use, for errors */
+  Resolved res;
+} GlobalRef;
+
+/* ==== parallel specification ============================================== */
+enum { PP_DEFAULT_TPB = 1024 };
+
+typedef struct LoopPar {
+  int64_t nthreads; /* 0: sequential */
+  bool reduce;
+  int64_t tpb;      /* threads per block; PP_DEFAULT_TPB when not set */
+} LoopPar;
+
+typedef enum Backend { BACKEND_AUTO, BACKEND_CUDA, BACKEND_METAL, BACKEND_CPU } Backend;
+const char *backend_name(Backend b);
+
+typedef struct LabelPar {
+  const char *label; /* interned */
+  LoopPar par;
+} LabelPar;
+
+/* The compile options, already validated by the Python layer.  `backend` is
+ * resolved (never AUTO here); int_size/float_size are the forced sizes or the
+ * backend's defaults. */
+typedef struct Options {
+  Backend backend;
+  LabelPar *par;
+  int npar;
+  bool debug_print, write_output, verbose_backend_resolution;
+  bool use_clusters, use_graphs;
+  int64_t max_blocks_per_cluster;
+  Elem int_size, float_size;
+  const char **includes, **libs, **extra_flags;
+  int nincludes, nlibs, nextra_flags;
+} Options;
+
+/* ==== call arguments ======================================================
+ * What the compiled code is specialised to: one ArgSpec per parameter. */
+typedef enum ArgKind {
+  ARG_INT, ARG_FLOAT, ARG_BOOL, /* Python scalars (weak) */
+  ARG_SCALAR,                   /* 0-d array or NumPy scalar: strong, has value */
+  ARG_ARRAY,
+  ARG_DICT,
+  ARG_OPAQUE                    /* any other object; only legal if never used */
+} ArgKind;
+
+struct ArgSpec {
+  ArgKind kind;
+  Elem elem;      /* SCALAR, ARRAY */
+  Value val;      /* INT, FLOAT, BOOL, SCALAR */
+  int rank;       /* ARRAY */
+  int64_t *shape; /* ARRAY */
+  bool readonly;  /* ARRAY */
+  int nfields;    /* DICT: sorted keys */
+  const char **keys;
+  ArgSpec *fields;
+  const char *what; /* OPAQUE: Python type name, for errors */
+};
+
+/* ==== external functions (issue 5 fills these in) ========================= */
+struct Extern {
+  const char *name;     /* Python name */
+  const char *ext_name; /* symbol in generated code */
+  Backend backend;
+  bool device;          /* Target.Device */
+  const char *header;
+  LoopPar par;
+  int nparams;
+  Type **params;
+  Type *ret;
+};
+
+/* ==== symbols ============================================================= */
+typedef enum SymKind { SYM_PARAM, SYM_LOCAL, SYM_LOOP, SYM_TEMP } SymKind;
+
+struct Sym {
+  const char *name;    /* interned source name */
+  int id;              /* unique within the Prog */
+  SymKind kind;
+  Type *ty;            /* NULL until typed */
+  int param;           /* SYM_PARAM: position */
+  const ArgSpec *arg;  /* SYM_PARAM of main: the specialisation */
+  bool is_const;       /* specialised scalar parameter: value in `val` */
+  Value val;
+  Node *alias;         /* local naming an array view (row = x[i]) */
+  bool assigned;       /* written somewhere in the body */
+  const char *cname;   /* name in generated code, unique per function */
+};
+
+/* ==== nodes =============================================================== */
+typedef enum NodeKind {
+  /* -- expressions -- */
+  N_INT, N_FLOAT, N_BOOL, /* literal in `val` (weak unless `ty` says otherwise) */
+  N_STR,                  /* `str`: dict key or label text */
+  N_NAME,                 /* front end: unresolved name `name` */
+  N_GLOBAL,               /* front end: func->globals[gidx] */
+  N_ATTR,                 /* `lhs`.`name` on a local (x.shape, x.ndim, x.size) */
+  N_VAR,                  /* `sym` */
+  N_UNARY,                /* `op` `lhs` */
+  N_BINARY,               /* `lhs` `op` `rhs` (arith, compare, and/or, max/min) */
+  N_IFEXP,                /* `then` if `cond` else `els` */
+  N_SUBSCRIPT,            /* `lhs`[`args`...] (index exprs and N_SLICE) */
+  N_SLICE,                /* `lo`:`hi`:`step` (each may be NULL) */
+  N_TUPLE,                /* front end: `args` (only as an index) */
+  N_CALL,                 /* front end: `lhs`(`args`, axis=`axis`) */
+  N_BUILTIN,              /* `builtin`(`args`), `axis`, `elem` for conversions */
+  N_CONVERT,              /* (`ty`)`lhs`; `explicit_conv` if the user wrote it */
+  N_FIELD,                /* dict field `lhs`[`str`] */
+  N_FUNCALL,              /* helper call `fn`(`args`) */
+  N_EXTCALL,              /* external call `ext`(`args`) */
+  /* -- statements -- */
+  N_ASSIGN,   /* `lhs` = `rhs`; `labels`; `is_decl` set by the scope pass */
+  N_FOR,      /* for `sym` in range(`lo`, `hi`, `step`): `body`; `labels`, `par` */
+  N_WHILE,    /* while `cond`: `body` */
+  N_IF,       /* if `cond`: `then` else `els` */
+  N_WITH,     /* front end: with `lhs`: `body` (resolve checks lhs is parpy.gpu) */
+  N_GPU,      /* with parpy.gpu: `body` */
+  N_EXPR,     /* front end: expression statement `lhs` (label or call) */
+  N_INLINE,   /* statement call of a jit function `func`(`args`), to be inlined */
+  N_RETURN,   /* return `lhs` */
+  N_DECL,     /* declaration of `sym` with no initialiser (scope pass) */
+  N_BLOCK     /* `body`: a nested statement list (scope pass, lowering) */
+} NodeKind;
+
+typedef enum Op {
+  OP_NONE,
+  /* unary */
+  OP_NEG, OP_POS, OP_NOT, OP_INVERT,
+  /* binary arithmetic */
+  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW,
+  OP_BITAND, OP_BITOR, OP_BITXOR, OP_SHL, OP_SHR,
+  /* logic (Python truthiness: `a and b` is `b if a else a`) */
+  OP_AND, OP_OR,
+  /* comparisons */
+  OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
+  /* two-argument functions, after resolution */
+  OP_MAX, OP_MIN, OP_ATAN2
+} Op;
+
+const char *op_symbol(Op op); /* "+", "//", "and", "max", ... */
+
+/* Loop labels attached to a statement (resolve pass). */
+typedef struct Labels {
+  int n;
+  const char **names; /* interned */
+} Labels;
+
+struct Node {
+  NodeKind kind;
+  Span span;
+  Type *ty;     /* expressions, after `types` */
+  Node *next;   /* next statement / argument */
+
+  Op op;
+  Node *lhs, *rhs;
+  Node *cond, *then, *els;
+  Node *body;
+  Node *args;
+  Node *lo, *hi, *step_expr; /* for: bounds; slice: lo/hi/step_expr */
+
+  Value val;                 /* literals */
+  const char *str;           /* N_STR, N_FIELD key */
+  const char *name;          /* N_NAME, N_ATTR */
+  int gidx;                  /* N_GLOBAL */
+  Sym *sym;                  /* N_VAR, N_FOR, N_DECL */
+  Func *func;                /* N_INLINE */
+  Fn *fn;                    /* N_FUNCALL */
+  Extern *ext;               /* N_EXTCALL */
+  Builtin builtin;           /* N_BUILTIN */
+  Elem elem;                 /* N_BUILTIN B_CONVERT target */
+  bool weak_result;          /* N_BUILTIN from Python's math module */
+  bool has_axis;             /* N_BUILTIN reductions */
+  int64_t axis;
+  bool explicit_conv;        /* N_CONVERT */
+
+  /* N_FOR */
+  int64_t step;              /* compile-time step (never 0) */
+  Labels labels;             /* N_FOR, N_ASSIGN */
+  LoopPar par;               /* N_FOR after the `parallel` pass */
+  bool par_outer;            /* N_FOR: outermost parallel loop of its nest */
+  Node *red_target;          /* N_FOR reduce: the accumulated lvalue */
+  Op red_op;                 /* N_FOR reduce: OP_ADD, OP_MUL, OP_MAX, ... */
+
+  /* N_SLICE after `types`: normalised like Python's slice.indices() */
+  int64_t sl_start, sl_step, sl_len;
+
+  /* N_ASSIGN after `scopes` */
+  bool is_decl;              /* prints as a declaration of lhs->sym */
+};
+
+/* ==== functions =========================================================== */
+typedef struct Param {
+  const char *name;
+  Span span;
+  Type *annot; /* parpy type annotation, or NULL */
+} Param;
+
+/* A decorated function as parsed once at decoration time. */
+struct Func {
+  const char *name;
+  Source src;
+  Span span;
+  int nparams;
+  Param *params;
+  Type *ret_annot;
+  Node *body;
+  int nglobals;
+  GlobalRef *globals;
+  bool resolved;     /* globals looked up by the Python layer */
+  Arena arena;       /* owns everything above */
+};
+
+/* A function of one compilation: the main function or a helper called in
+ * an expression.  Built by `resolve` from a Func. */
+struct Fn {
+  Func *src;
+  const char *name;  /* C name */
+  bool is_main;
+  int nparams;
+  Sym **params;
+  Type *ret;         /* helpers: the return type; main: void */
+  Node *body;
+  int nsyms;         /* every symbol of the function (params first) */
+  Sym **syms;
+  Fn *next;
+};
+
+/* ==== the compilation ===================================================== */
+struct Prog {
+  Arena arena;
+  Diag diag;
+  Options opt;
+  int nargs;
+  ArgSpec *args;
+  Func *func;        /* the decorated main function */
+  Fn *main;
+  Fn *helpers;       /* callees before callers */
+  int next_sym_id;
+  Buf debug;         /* debug_print output */
+  double t_start;    /* seconds, for debug_print timings */
+};
+
+/* ---- ast.c: constructors and helpers ---- */
+Node *new_node(Arena *a, NodeKind kind, Span span);
+Node *new_int(Arena *a, int64_t v, Span span);
+Node *new_var(Prog *p, Sym *s, Span span);
+Node *clone_node(Arena *a, const Node *n);   /* deep copy of one node and its children (not `next`) */
+Node *clone_list(Arena *a, const Node *list);
+Sym *new_sym(Prog *p, const char *name, SymKind kind, Type *ty);
+Type *type_scalar(Arena *a, Elem e, bool weak);
+Type *type_array(Arena *a, Elem e, int rank, const int64_t *shape);
+Type *type_void(void);
+bool type_equal(const Type *a, const Type *b);
+void type_str(const Type *t, Buf *out);      /* "float32", "float32[10, 4]", "int (Python)" */
+int64_t type_numel(const Type *t);
+bool is_lvalue(const Node *n);
+int list_len(const Node *n);
+Node **list_tail(Node **head);               /* address of the last `next` slot */
+void value_str(Value v, Buf *out);
+
+/* Report an error at a node.  Returns false so callers can `return err(...)`. */
+bool err(Prog *p, DiagKind kind, Span span, const char *fmt, ...) PP_PRINTF(4, 5);
+bool failed(const Prog *p);
+
+/* ---- the pipeline (compile.c) ---- */
+/* After prog_init the caller allocates the ArgSpecs in p->arena and sets
+ * p->args/p->nargs (one per parameter of the main function). */
+void prog_init(Prog *p, Func *main, const Options *opt);
+void prog_free(Prog *p);
+/* Run every pass and print code for the target; false on error (p->diag). */
+bool compile_prog(Prog *p, Buf *code);
+
+/* ---- the passes, one file each, in pipeline order ---- */
+bool resolve_names(Prog *p);   /* resolve.c: clone, bind names, builtins, labels, gpu */
+bool inline_calls(Prog *p);    /* inline.c: statement calls to jit functions */
+bool specialise(Prog *p);      /* specialise.c: parameter types and constants */
+bool check_types(Prog *p);     /* types.c: NumPy typing, conversions, slices typed */
+bool lower_slices(Prog *p);    /* slices.c: slice statements and reductions to loops */
+bool plan_parallel(Prog *p);   /* parallel.c: LoopPar per loop, reduction form */
+bool place_decls(Prog *p);     /* scopes.c: declarations, parallel races */
+
+/* ---- consteval.c ---- */
+/* Evaluate an expression made of literals, specialised parameters, shapes
+ * and arithmetic.  False if it is not a compile-time constant. */
+bool const_eval(const Node *n, Value *out);
+bool const_int(const Node *n, int64_t *out);
+
+/* ---- promote.c: NumPy 2 type promotion ---- */
+Elem promote_elem(Elem a, Elem b);                  /* np.promote_types */
+Type *promote(Arena *a, const Type *x, const Type *y); /* scalars, NEP 50 weak rules */
+
+/* ---- print.c: Python-like dump of a Fn for debug_print ---- */
+void print_fn(const Fn *f, Buf *out);
+void print_expr(const Node *n, Buf *out);
+
+#endif

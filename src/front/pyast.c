@@ -1,0 +1,2 @@
+/* pyast.c - (stub) */
+#include "front.h"

@@ -1,0 +1,7 @@
+/* types.c - (stub) */
+#include "../ast.h"
+
+bool check_types(Prog *p) {
+  (void)p;
+  return true;
+}

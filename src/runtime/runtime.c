@@ -1,0 +1,2 @@
+/* runtime.c - (stub) */
+#include "runtime.h"

@@ -1,0 +1,9 @@
+/* target.c - the table of targets compiled into this build. */
+#include "target.h"
+
+const Target *target_get(Backend b) {
+  switch (b) {
+  case BACKEND_CPU: return &target_cpu;
+  default: return NULL;
+  }
+}
