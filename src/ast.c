@@ -297,3 +297,55 @@ bool err(Prog *p, DiagKind kind, Span span, const char *fmt, ...) {
 }
 
 bool failed(const Prog *p) { return p->diag.kind != DIAG_NONE; }
+
+bool expr_equal(const Node *a, const Node *b) {
+  if (!a || !b)
+    return a == b;
+  if (a->kind != b->kind || a->op != b->op)
+    return false;
+  switch (a->kind) {
+  case N_VAR: return a->sym == b->sym;
+  case N_INT:
+  case N_FLOAT:
+  case N_BOOL: return a->val.i == b->val.i;
+  case N_FIELD: return a->str == b->str && expr_equal(a->lhs, b->lhs);
+  case N_SLICE:
+    return a->sl_start == b->sl_start && a->sl_step == b->sl_step && a->sl_len == b->sl_len;
+  case N_CONVERT:
+    return a->ty && b->ty && a->ty->elem == b->ty->elem && expr_equal(a->lhs, b->lhs);
+  case N_BUILTIN:
+    if (a->builtin != b->builtin || a->elem != b->elem)
+      return false;
+    break;
+  case N_FUNCALL:
+    if (a->fn != b->fn)
+      return false;
+    break;
+  default: break;
+  }
+  if (!expr_equal(a->lhs, b->lhs) || !expr_equal(a->rhs, b->rhs) ||
+      !expr_equal(a->cond, b->cond) || !expr_equal(a->then, b->then) ||
+      !expr_equal(a->els, b->els))
+    return false;
+  const Node *x = a->args, *y = b->args;
+  for (; x && y; x = x->next, y = y->next)
+    if (!expr_equal(x, y))
+      return false;
+  return !x && !y;
+}
+
+bool expr_mentions(const Node *n, const Sym *s) {
+  if (!n)
+    return false;
+  if ((n->kind == N_VAR || n->kind == N_FOR || n->kind == N_DECL) && n->sym == s)
+    return true;
+  if (expr_mentions(n->lhs, s) || expr_mentions(n->rhs, s) || expr_mentions(n->cond, s) ||
+      expr_mentions(n->lo, s) || expr_mentions(n->hi, s) || expr_mentions(n->step_expr, s))
+    return true;
+  const Node *lists[] = {n->args, n->body, n->then, n->els};
+  for (size_t i = 0; i < PP_COUNT(lists); i++)
+    for (const Node *a = lists[i]; a; a = a->next)
+      if (expr_mentions(a, s))
+        return true;
+  return false;
+}

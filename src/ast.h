@@ -312,8 +312,11 @@ struct Node {
   Node *red_target;          /* N_FOR reduce: the accumulated lvalue */
   Op red_op;                 /* N_FOR reduce: OP_ADD, OP_MUL, OP_MAX, ... */
 
-  /* N_SLICE after `types`: normalised like Python's slice.indices() */
+  /* N_SLICE after `types`: normalised like Python's slice.indices();
+   * sl_norm is set once they are, and then lo/hi/step_expr are ignored
+   * (a slice of a slice is composed into one normalised slice). */
   int64_t sl_start, sl_step, sl_len;
+  bool sl_norm;
 
   /* N_ASSIGN after `scopes` */
   bool is_decl;              /* prints as a declaration of lhs->sym */
@@ -388,6 +391,10 @@ bool is_lvalue(const Node *n);
 int list_len(const Node *n);
 Node **list_tail(Node **head);               /* address of the last `next` slot */
 void value_str(Value v, Buf *out);
+/* Structural equality of expressions (same symbols, same operators). */
+bool expr_equal(const Node *a, const Node *b);
+/* Does the tree (with nested statements) refer to `s`? */
+bool expr_mentions(const Node *n, const Sym *s);
 
 /* Report an error at a node.  Returns false so callers can `return err(...)`. */
 bool err(Prog *p, DiagKind kind, Span span, const char *fmt, ...) PP_PRINTF(4, 5);
@@ -409,6 +416,13 @@ bool check_types(Prog *p);     /* types.c: NumPy typing, conversions, slices typ
 bool lower_slices(Prog *p);    /* slices.c: slice statements and reductions to loops */
 bool plan_parallel(Prog *p);   /* parallel.c: LoopPar per loop, reduction form */
 bool place_decls(Prog *p);     /* scopes.c: declarations, parallel races */
+
+/* ---- resolve.c: shared with inline.c and later passes ---- */
+/* The statements of `callee` resolved in `caller` with its parameters bound
+ * to `args` (a list); NULL on error. */
+Node *resolve_inlined(Prog *p, Fn *caller, Func *callee, Node *args, Span call);
+/* A fresh compiler temporary of `fn`. */
+Sym *fn_temp(Prog *p, Fn *fn, const char *name, Type *ty);
 
 /* ---- consteval.c ---- */
 /* Evaluate an expression made of literals, specialised parameters, shapes

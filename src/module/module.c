@@ -1,7 +1,194 @@
-/* module.c - (stub) the parpy._core extension module. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+/* module.c - the parpy._core extension module: initialisation, the tables
+ * the Python layer shares with the core (BUILTINS), and the small module
+ * functions.  The callable types live in jitfn.c and compiled.c. */
+#include "module.h"
 
-static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "parpy._core", NULL, -1, NULL};
+uint64_t pp_generation = 1;
+Stats pp_stats;
 
-PyMODINIT_FUNC PyInit__core(void) { return PyModule_Create(&core_module); }
+PyObject *pp_lookup(PyObject **cache, const char *module, const char *attr) {
+  if (*cache)
+    return *cache;
+  PyObject *m = PyImport_ImportModule(module);
+  if (!m)
+    return NULL;
+  *cache = PyObject_GetAttrString(m, attr);
+  Py_DECREF(m);
+  return *cache;
+}
+
+/* The C enum Builtin by name; parpy/_resolve.py maps Python objects to
+ * these.  Keep in step with ast.h. */
+static const struct {
+  const char *name;
+  Builtin code;
+} builtins[] = {
+    {"range", B_RANGE},     {"label", B_LABEL},     {"gpu", B_GPU},     {"exp", B_EXP},
+    {"log", B_LOG},         {"sin", B_SIN},         {"cos", B_COS},     {"tan", B_TAN},
+    {"sqrt", B_SQRT},       {"tanh", B_TANH},       {"atan2", B_ATAN2}, {"abs", B_ABS},
+    {"floor", B_FLOOR},     {"ceil", B_CEIL},       {"maximum", B_MAXIMUM},
+    {"minimum", B_MINIMUM}, {"sum", B_SUM},         {"prod", B_PROD},   {"max", B_MAX},
+    {"min", B_MIN},         {"convert", B_CONVERT}, {"int", B_INT},     {"float", B_FLOAT},
+    {"bool", B_BOOL},       {"len", B_LEN},
+};
+
+static PyObject *builtins_dict(void) {
+  PyObject *d = PyDict_New();
+  for (size_t i = 0; d && i < PP_COUNT(builtins); i++) {
+    PyObject *v = PyLong_FromLong(builtins[i].code);
+    if (!v || PyDict_SetItemString(d, builtins[i].name, v) < 0)
+      Py_CLEAR(d);
+    Py_XDECREF(v);
+  }
+  return d;
+}
+
+static PyObject *mod_clear_memory_cache(PyObject *self, PyObject *unused) {
+  (void)self;
+  (void)unused;
+  pp_generation++;
+  Py_RETURN_NONE;
+}
+
+static PyObject *mod_clear_cache(PyObject *self, PyObject *unused) {
+  (void)self;
+  (void)unused;
+  pp_generation++;
+  Diag d = {0};
+  Arena a;
+  arena_init(&a);
+  bool ok;
+  Py_BEGIN_ALLOW_THREADS
+  ok = rt_clear_disk_cache(&d, &a);
+  Py_END_ALLOW_THREADS
+  if (!ok) {
+    if (d.kind == DIAG_NONE)
+      diag_error(&d, &a, DIAG_RUNTIME, (Span){0}, "clearing the disk cache failed");
+    raise_diag(&d);
+  }
+  arena_free(&a);
+  if (!ok)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *mod_cache_dir(PyObject *self, PyObject *unused) {
+  (void)self;
+  (void)unused;
+  Diag d = {0};
+  Arena a;
+  arena_init(&a);
+  const char *dir = rt_cache_dir(&d, &a);
+  PyObject *r = NULL;
+  if (dir)
+    r = PyUnicode_DecodeFSDefault(dir);
+  else {
+    if (d.kind == DIAG_NONE)
+      diag_error(&d, &a, DIAG_RUNTIME, (Span){0}, "no usable cache directory");
+    raise_diag(&d);
+  }
+  arena_free(&a);
+  return r;
+}
+
+static PyObject *mod_has_target(PyObject *self, PyObject *name) {
+  (void)self;
+  const char *s = PyUnicode_AsUTF8(name);
+  if (!s)
+    return NULL;
+  for (Backend b = BACKEND_CUDA; b <= BACKEND_CPU; b++)
+    if (strcmp(s, backend_name(b)) == 0)
+      return PyBool_FromLong(target_get(b) != NULL);
+  Py_RETURN_FALSE;
+}
+
+static PyObject *mod_configure(PyObject *self, PyObject *args) {
+  (void)self;
+  const char *inc, *version;
+  if (!PyArg_ParseTuple(args, "ss:configure", &inc, &version))
+    return NULL;
+  /* The runtime keeps the pointers: give it copies that live forever. */
+  static char *kept_inc, *kept_version;
+  char *i2 = strdup(inc), *v2 = strdup(version);
+  if (!i2 || !v2) {
+    free(i2);
+    free(v2);
+    return PyErr_NoMemory();
+  }
+  rt_configure(i2, v2);
+  free(kept_inc);
+  free(kept_version);
+  kept_inc = i2;
+  kept_version = v2;
+  Py_RETURN_NONE;
+}
+
+static PyObject *mod_stats(PyObject *self, PyObject *unused) {
+  (void)self;
+  (void)unused;
+  return Py_BuildValue("{sKsKsKsK}", "compiles", (unsigned long long)pp_stats.compiles, "loads",
+                       (unsigned long long)pp_stats.loads, "hits",
+                       (unsigned long long)pp_stats.hits, "generation",
+                       (unsigned long long)pp_generation);
+}
+
+static PyMethodDef module_methods[] = {
+    {"parse", mod_parse, METH_VARARGS,
+     "parse(fndef, file, text, line_off, col_off, name, param_annots, ret_annot) -> FuncHandle"},
+    {"print_compiled", mod_print_compiled, METH_VARARGS,
+     "print_compiled(handle, args, opts) -> str"},
+    {"compile_string", mod_compile_string, METH_VARARGS,
+     "compile_string(name, code, opts) -> CompiledFunction"},
+    {"clear_cache", mod_clear_cache, METH_NOARGS,
+     "Forget every compiled function, in memory and on disk."},
+    {"_clear_memory_cache", mod_clear_memory_cache, METH_NOARGS,
+     "Forget the in-memory cache only (tests)."},
+    {"cache_dir", mod_cache_dir, METH_NOARGS, "The disk cache directory (created if needed)."},
+    {"has_target", mod_has_target, METH_O, "Whether this build has a target for a backend name."},
+    {"configure", mod_configure, METH_VARARGS, "configure(include_dir, version)"},
+    {"set_error_types", set_error_types, METH_VARARGS,
+     "set_error_types(base, type, name, runtime, value)"},
+    {"_stats", mod_stats, METH_NOARGS, "Debug counters: compiles, loads, hits, generation."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, "parpy._core",
+    "The ParPy compiler and runtime, written in C.", -1, module_methods,
+};
+
+static int add_type(PyObject *m, PyTypeObject *t, const char *name) {
+  if (PyType_Ready(t) < 0)
+    return -1;
+  Py_INCREF(t);
+  if (PyModule_AddObject(m, name, (PyObject *)t) < 0) {
+    Py_DECREF(t);
+    return -1;
+  }
+  return 0;
+}
+
+#ifndef PARPY_VERSION
+#define PARPY_VERSION "0.0.0"
+#endif
+
+PyMODINIT_FUNC PyInit__core(void) {
+  PyObject *m = PyModule_Create(&core_module);
+  if (!m)
+    return NULL;
+  if (jit_init_strings() < 0 || add_type(m, &HandleType, "FuncHandle") < 0 ||
+      add_type(m, &JitType, "JitFunction") < 0 ||
+      add_type(m, &CompiledType, "CompiledFunction") < 0 ||
+      PyModule_AddStringConstant(m, "VERSION", PARPY_VERSION) < 0 ||
+      PyModule_AddIntConstant(m, "ANNOT_POINTER", 0x100) < 0)
+    goto fail;
+  PyObject *b = builtins_dict();
+  if (!b || PyModule_AddObject(m, "BUILTINS", b) < 0) {
+    Py_XDECREF(b);
+    goto fail;
+  }
+  return m;
+fail:
+  Py_DECREF(m);
+  return NULL;
+}

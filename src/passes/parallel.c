@@ -1,7 +1,217 @@
-/* parallel.c - (stub) */
+/* parallel.c - decide how each loop runs.  A loop's labels are looked up in
+ * opts.parallelize and their LoopPars merged (thread counts must agree, as
+ * must non-default threads per block); a parallel loop marked as a
+ * reduction must have the one shape every backend can parallelise,
+ * `target = target op value`.  The function must contain some parallelism
+ * (a label of the options or a `with parpy.gpu` block), as in ParPy 0.1.3,
+ * so that a typo in a label does not silently run everything sequentially.
+ * Each nest of parallel loops shares one threads-per-block value. */
+#include <inttypes.h>
+#include <string.h>
+
 #include "../ast.h"
 
+typedef struct Planner {
+  Prog *p;
+  bool found;  /* some label of the options, or a gpu block */
+  int64_t nest_tpb;
+  Span nest_span;
+  Node *nest_root;
+} Planner;
+
+static const LoopPar *lookup_par(const Options *o, const char *label) {
+  for (int i = 0; i < o->npar; i++)
+    if (o->par[i].label == label)
+      return &o->par[i].par;
+  return NULL;
+}
+
+static bool merge_labels(Planner *pl, Node *f) {
+  LoopPar m = {0, false, PP_DEFAULT_TPB};
+  const char *tlabel = NULL, *blabel = NULL;
+  for (int i = 0; i < f->labels.n; i++) {
+    const char *l = f->labels.names[i];
+    const LoopPar *lp = lookup_par(&pl->p->opt, l);
+    if (!lp)
+      continue;
+    pl->found = true;
+    if (lp->nthreads) {
+      if (m.nthreads && m.nthreads != lp->nthreads)
+        return err(pl->p, DIAG_RUNTIME, f->span,
+                   "the labels '%s' and '%s' of this loop ask for different numbers of threads "
+                   "(%" PRId64 " and %" PRId64 ")",
+                   tlabel, l, m.nthreads, lp->nthreads);
+      m.nthreads = lp->nthreads;
+      tlabel = l;
+    }
+    if (lp->tpb != PP_DEFAULT_TPB) {
+      if (m.tpb != PP_DEFAULT_TPB && m.tpb != lp->tpb)
+        return err(pl->p, DIAG_RUNTIME, f->span,
+                   "the labels '%s' and '%s' of this loop ask for different threads per block "
+                   "(%" PRId64 " and %" PRId64 ")",
+                   blabel, l, m.tpb, lp->tpb);
+      m.tpb = lp->tpb;
+      blabel = l;
+    }
+    m.reduce |= lp->reduce;
+  }
+  /* Reductions made from slices know they reduce; a label with threads is enough. */
+  if (f->red_op != OP_NONE)
+    m.reduce = true;
+  f->par = m;
+  return true;
+}
+
+static const Node *peel(const Node *n) {
+  while (n && n->kind == N_CONVERT)
+    n = n->lhs;
+  return n;
+}
+
+static bool reducible(Op op) {
+  switch (op) {
+  case OP_ADD:
+  case OP_MUL:
+  case OP_MAX:
+  case OP_MIN:
+  case OP_BITAND:
+  case OP_BITOR:
+  case OP_BITXOR:
+  case OP_AND:
+  case OP_OR: return true;
+  default: return false;
+  }
+}
+
+static const char *loop_label(const Node *f) {
+  return f->labels.n ? f->labels.names[0] : "?";
+}
+
+/* A parallel reduction loop holds exactly `target = target op value`. */
+static bool check_reduction(Planner *pl, Node *f) {
+  Node *s = f->body;
+  const char *why = NULL;
+  if (!s || s->next)
+    why = "its body must be a single statement";
+  else if (s->kind != N_ASSIGN)
+    why = "its body must be an assignment";
+  const Node *rhs = why ? NULL : peel(s->rhs);
+  if (!why && (rhs->kind != N_BINARY || !reducible(rhs->op)))
+    why = "the assignment must combine the target with a value using +, *, max, min, &, |, ^, "
+          "and or or";
+  if (!why && !expr_equal(peel(rhs->lhs), s->lhs))
+    why = "the left operand of the update must be the assigned target itself";
+  if (why)
+    return err(pl->p, DIAG_RUNTIME, f->span,
+               "the loop labelled '%s' is a parallel reduction, so %s, as in 's[0] += x[i]' or "
+               "'m = max(m, x[i])'",
+               loop_label(f), why);
+  f->red_target = s->lhs;
+  f->red_op = rhs->op;
+  return true;
+}
+
+static bool plan_block(Planner *pl, Node *list, int depth);
+
+static bool plan_for(Planner *pl, Node *f, int depth) {
+  if (!merge_labels(pl, f))
+    return false;
+  bool parallel = f->par.nthreads > 0;
+  if (parallel) {
+    if (f->par.reduce && !check_reduction(pl, f))
+      return false;
+    if (depth == 0) {
+      f->par_outer = true;
+      pl->nest_root = f;
+      pl->nest_tpb = f->par.tpb;
+      pl->nest_span = f->span;
+    } else if (f->par.tpb != PP_DEFAULT_TPB) {
+      if (pl->nest_tpb != PP_DEFAULT_TPB && pl->nest_tpb != f->par.tpb)
+        return err(pl->p, DIAG_RUNTIME, f->span,
+                   "this loop asks for %" PRId64 " threads per block, but its parallel nest "
+                   "already uses %" PRId64 "; one nest runs with one block size",
+                   f->par.tpb, pl->nest_tpb);
+      pl->nest_tpb = f->par.tpb;
+    }
+  } else if (f->red_op != OP_NONE && !f->par.reduce) {
+    f->red_op = f->red_op; /* sequential reduction made from a slice: nothing to check */
+  }
+  if (!parallel)
+    f->par.reduce = false;
+  return plan_block(pl, f->body, depth + (parallel ? 1 : 0));
+}
+
+/* Give every parallel loop of a nest the nest's threads per block. */
+static void set_tpb(Node *list, int64_t tpb) {
+  for (Node *s = list; s; s = s->next) {
+    if (s->kind == N_FOR && s->par.nthreads > 0)
+      s->par.tpb = tpb;
+    set_tpb(s->body, tpb);
+    set_tpb(s->then, tpb);
+    set_tpb(s->els, tpb);
+  }
+}
+
+static bool plan_block(Planner *pl, Node *list, int depth) {
+  for (Node *s = list; s; s = s->next) {
+    switch (s->kind) {
+    case N_FOR:
+      if (!plan_for(pl, s, depth))
+        return false;
+      if (s->par_outer) {
+        set_tpb(s->body, pl->nest_tpb);
+        s->par.tpb = pl->nest_tpb;
+      }
+      break;
+    case N_GPU:
+      pl->found = true;
+      if (!plan_block(pl, s->body, depth))
+        return false;
+      break;
+    case N_ASSIGN:
+      for (int i = 0; i < s->labels.n; i++)
+        if (lookup_par(&pl->p->opt, s->labels.names[i]))
+          pl->found = true;
+      break;
+    default:
+      if (!plan_block(pl, s->body, depth) || !plan_block(pl, s->then, depth) ||
+          !plan_block(pl, s->els, depth))
+        return false;
+    }
+  }
+  return true;
+}
+
+/* Helpers run inside the caller's loops; their own loops stay sequential. */
+static bool plan_helper(Prog *p, Fn *h, Node *list) {
+  for (Node *s = list; s; s = s->next) {
+    if (s->kind == N_FOR)
+      for (int i = 0; i < s->labels.n; i++) {
+        const LoopPar *lp = lookup_par(&p->opt, s->labels.names[i]);
+        if (lp && lp->nthreads)
+          return err(p, DIAG_RUNTIME, s->span,
+                     "'%s' is called in an expression, so its loops cannot be parallel (label "
+                     "'%s'); call it as a statement to inline it instead",
+                     h->name, s->labels.names[i]);
+      }
+    if (!plan_helper(p, h, s->body) || !plan_helper(p, h, s->then) || !plan_helper(p, h, s->els))
+      return false;
+  }
+  return true;
+}
+
 bool plan_parallel(Prog *p) {
-  (void)p;
+  for (Fn *h = p->helpers; h; h = h->next)
+    if (!plan_helper(p, h, h->body))
+      return false;
+  Planner pl = {.p = p};
+  if (!plan_block(&pl, p->main->body, 0))
+    return false;
+  if (!pl.found)
+    return err(p, DIAG_RUNTIME, p->func->span,
+               "the function '%s' contains no parallelism: put parpy.label('N') before a loop "
+               "and pass opts=parpy.par({'N': parpy.threads(n)}), or wrap sequential code in "
+               "'with parpy.gpu:'",
+               p->main->name);
   return true;
 }

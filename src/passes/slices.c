@@ -1,7 +1,564 @@
-/* slices.c - (stub) */
+/* slices.c - turn array-valued expressions into loops over their elements.
+ *
+ *   y[1:-1] = (x[:-2] + x[2:]) / 3.0   ->  for d0 in range(n-2): y[1+d0] = (x[d0] + x[2+d0]) / 3.0
+ *   s = sum(x[i, :])                   ->  s = 0; for r in range(m): s = s + x[i, r]
+ *   y[:] = max(x[:, :], axis=1)        ->  for d0: acc = -inf; for r: acc = max(acc, x[d0, r]); y[d0] = acc
+ *
+ * Operands broadcast as in NumPy: aligned from the right, and a dimension of
+ * extent 1 repeats.  A reduction whose value is a scalar does not depend on
+ * the loops of the statement it appears in, so it is computed once before
+ * them (NumPy evaluates it once too).  Loops over the statement's slice
+ * dimensions take its labels in order; the loop of a reduction is marked
+ * with its operator (red_op), so that a label with threads makes it a
+ * parallel reduction without the user writing .reduce(). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "../ast.h"
 
-bool lower_slices(Prog *p) {
-  (void)p;
+typedef struct Lower {
+  Prog *p;
+  Fn *fn;
+} Lower;
+
+/* Where a scalarised expression's helper statements go: `outer` before the
+ * whole loop nest of the statement, `inner` just before the element is used. */
+typedef struct Pre {
+  Node **outer;
+  Node **inner;
+} Pre;
+
+static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n, Pre *pre);
+static bool hoist(Lower *L, Node **np, Node ***outer);
+
+static Arena *A(Lower *L) { return &L->p->arena; }
+static bool is_array(const Type *t) { return t && t->kind == TY_ARRAY; }
+
+static Type *int_type(Lower *L) { return type_scalar(A(L), L->p->opt.int_size, true); }
+
+static Node *lit(Lower *L, int64_t v, Span span) {
+  Node *n = new_int(A(L), v, span);
+  n->val.elem = L->p->opt.int_size;
+  n->ty = int_type(L);
+  return n;
+}
+
+static Node *binop(Lower *L, Op op, Node *a, Node *b, Type *ty) {
+  Node *n = new_node(A(L), N_BINARY, a->span);
+  n->op = op;
+  n->lhs = a;
+  n->rhs = b;
+  n->ty = ty;
+  return n;
+}
+
+static void append(Node ***tail, Node *s) {
+  **tail = s;
+  while (s->next)
+    s = s->next;
+  *tail = &s->next;
+}
+
+static Node *new_loop(Lower *L, Sym *v, int64_t extent, Node *body, Span span) {
+  Node *f = new_node(A(L), N_FOR, span);
+  f->sym = v;
+  f->lo = lit(L, 0, span);
+  f->hi = lit(L, extent, span);
+  f->step = 1;
+  f->body = body;
+  return f;
+}
+
+static Sym *loop_var(Lower *L, const char *name) {
+  Sym *s = fn_temp(L->p, L->fn, name, int_type(L));
+  s->kind = SYM_LOOP;
+  return s;
+}
+
+/* start + step * i, without the trivial parts. */
+static Node *affine(Lower *L, int64_t start, int64_t step, Node *i) {
+  Node *e = i;
+  if (step != 1)
+    e = binop(L, OP_MUL, lit(L, step, i->span), e, int_type(L));
+  if (start != 0)
+    e = binop(L, OP_ADD, lit(L, start, i->span), e, int_type(L));
+  return e;
+}
+
+/* ---- scalarising array expressions ---- */
+
+/* The index of view dimension `k` of an operand of rank `rank`, within a
+ * nest of `n` loops: aligned from the right; extent 1 broadcasts. */
+static Node *dim_index(Lower *L, Node **idx, const int64_t *ext, int n, int rank, int k,
+                       int64_t extent, Span span) {
+  int j = n - rank + k;
+  if (extent == 1 && ext[j] != 1)
+    return lit(L, 0, span);
+  return clone_node(A(L), idx[j]);
+}
+
+static Node *scalarise_view(Lower *L, Node *e, Node **idx, const int64_t *ext, int n) {
+  const Type *t = e->ty;
+  Node *base = e;
+  Node *args = NULL;
+  if (e->kind == N_SUBSCRIPT) {
+    base = e->lhs;
+    args = e->args;
+  }
+  const Type *bt = base->ty;
+  Node head = {0}, *tail = &head;
+  int k = 0, b = 0; /* k: view dimension, b: base dimension */
+  for (Node *a = args; a; a = a->next, b++) {
+    Node *c;
+    if (a->kind == N_SLICE) {
+      Node *i = dim_index(L, idx, ext, n, t->rank, k, t->shape[k], a->span);
+      c = affine(L, a->sl_start, a->sl_step, i);
+      k++;
+    } else {
+      c = clone_node(A(L), a);
+    }
+    tail = tail->next = c;
+  }
+  for (; b < bt->rank; b++, k++)
+    tail = tail->next = dim_index(L, idx, ext, n, t->rank, k, t->shape[k], e->span);
+  Node *s = new_node(A(L), N_SUBSCRIPT, e->span);
+  s->lhs = base;
+  s->args = head.next;
+  s->ty = type_scalar(A(L), t->elem, false);
+  return s;
+}
+
+static Node *identity(Lower *L, Builtin b, Type *ty, Span span) {
+  Elem e = ty->elem;
+  Node *n = new_node(A(L), elem_is_float(e) ? N_FLOAT : N_INT, span);
+  n->ty = ty;
+  n->val.elem = e;
+  bool max = b == B_MAX;
+  if (b == B_SUM || b == B_PROD) {
+    if (elem_is_float(e))
+      n->val.f = b == B_SUM ? 0.0 : 1.0;
+    else
+      n->val.i = b == B_SUM ? 0 : 1;
+  } else if (elem_is_float(e)) {
+    n->val.f = max ? -INFINITY : INFINITY;
+  } else if (elem_is_unsigned(e)) {
+    n->val.u = max ? 0 : (elem_size(e) == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * elem_size(e))) - 1);
+  } else {
+    int bits = 8 * elem_size(e);
+    n->val.i = max ? (bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1)))
+                   : (bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1);
+  }
+  return n;
+}
+
+static Op reduce_op(Builtin b) {
+  switch (b) {
+  case B_SUM: return OP_ADD;
+  case B_PROD: return OP_MUL;
+  case B_MAX: return OP_MAX;
+  default: return OP_MIN;
+  }
+}
+
+static Node *convert_to(Lower *L, Node *e, Type *ty) {
+  if (e->ty && e->ty->elem == ty->elem)
+    return e;
+  Node *c = new_node(A(L), N_CONVERT, e->span);
+  c->lhs = e;
+  c->ty = ty;
+  return c;
+}
+
+/* acc = acc op elem */
+static Node *accumulate(Lower *L, Sym *acc, Builtin b, Node *elem) {
+  Node *s = new_node(A(L), N_ASSIGN, elem->span);
+  s->lhs = new_var(L->p, acc, elem->span);
+  s->rhs = binop(L, reduce_op(b), new_var(L->p, acc, elem->span), convert_to(L, elem, acc->ty),
+                 acc->ty);
+  return s;
+}
+
+static Node *assign(Lower *L, Node *lhs, Node *rhs) {
+  Node *s = new_node(A(L), N_ASSIGN, rhs->span);
+  s->lhs = lhs;
+  s->rhs = rhs;
+  return s;
+}
+
+/* The statements computing a reduction of `arg` (its elements indexed by
+ * `prefix` loops plus its own dimensions) into `acc`.  With `flatten` the
+ * reduction runs as one loop over all elements (what a label parallelises);
+ * otherwise as one loop per dimension. */
+static Node *reduction_loops(Lower *L, Sym *acc, Builtin b, Node *arg, Labels labels,
+                             bool flatten, Node ***outer) {
+  const Type *t = arg->ty;
+  int r = t->rank;
+  Node **idx = ARENA_ARRAY(A(L), Node *, r);
+  int64_t *ext = t->shape;
+  Node *body = NULL, **btail = &body;
+  Pre pre = {*outer, &body};
+  Node *loop;
+  if (flatten && r > 1) {
+    Sym *v = loop_var(L, "r");
+    Node *rv = new_var(L->p, v, arg->span);
+    int64_t stride = 1;
+    for (int k = r - 1; k >= 0; k--) {
+      Node *q = stride == 1 ? rv : binop(L, OP_FLOORDIV, rv, lit(L, stride, arg->span), int_type(L));
+      idx[k] = k == 0 ? q : binop(L, OP_MOD, q, lit(L, ext[k], arg->span), int_type(L));
+      rv = new_var(L->p, v, arg->span);
+      stride *= ext[k];
+    }
+    Node *elem = scalarise(L, arg, idx, ext, r, &pre);
+    *outer = pre.outer;
+    btail = list_tail(&body);
+    append(&btail, accumulate(L, acc, b, elem));
+    loop = new_loop(L, v, stride, body, arg->span);
+    loop->labels = labels;
+    loop->red_op = reduce_op(b);
+    return loop;
+  }
+  Sym **vars = ARENA_ARRAY(A(L), Sym *, r);
+  for (int k = 0; k < r; k++) {
+    vars[k] = loop_var(L, r == 1 ? "r" : arena_printf(A(L), "r%d", k));
+    idx[k] = new_var(L->p, vars[k], arg->span);
+  }
+  Node *elem = scalarise(L, arg, idx, ext, r, &pre);
+  *outer = pre.outer;
+  btail = list_tail(&body);
+  append(&btail, accumulate(L, acc, b, elem));
+  loop = body;
+  for (int k = r - 1; k >= 0; k--) {
+    loop = new_loop(L, vars[k], ext[k], loop, arg->span);
+    loop->red_op = reduce_op(b);
+  }
+  loop->labels = labels;
+  return loop;
+}
+
+/* A reduction along one axis, evaluated for the element `idx` of its result:
+ * statements into pre->inner, the value in a fresh accumulator. */
+static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64_t *ext, int n,
+                                      Pre *pre, Labels labels) {
+  Node *arg = e->args;
+  const Type *at = arg->ty;
+  int ax = (int)e->axis;
+  Type *acc_ty = type_scalar(A(L), e->ty->elem, false);
+  Sym *acc = fn_temp(L->p, L->fn, "acc", acc_ty);
+  Sym *r = loop_var(L, "r");
+  /* The argument's index: the result's indices with the reduced one inserted. */
+  int ar = at->rank;
+  Node **aidx = ARENA_ARRAY(A(L), Node *, ar);
+  int64_t *aext = ARENA_ARRAY(A(L), int64_t, ar);
+  int rr = ar - 1; /* rank of the result */
+  for (int k = 0, j = 0; k < ar; k++) {
+    if (k == ax) {
+      aidx[k] = new_var(L->p, r, e->span);
+      aext[k] = at->shape[k];
+      continue;
+    }
+    int lj = n - rr + j;
+    aidx[k] = at->shape[k] == 1 && ext[lj] != 1 ? lit(L, 0, e->span) : clone_node(A(L), idx[lj]);
+    aext[k] = at->shape[k];
+    j++;
+  }
+  Node *body = NULL;
+  Pre inner = {pre->outer, &body};
+  Node *elem = scalarise(L, arg, aidx, aext, ar, &inner);
+  Node **btail = list_tail(&body);
+  append(&btail, accumulate(L, acc, e->builtin, elem));
+  Node *loop = new_loop(L, r, at->shape[ax], body, e->span);
+  loop->red_op = reduce_op(e->builtin);
+  loop->labels = labels;
+  append(&pre->inner, assign(L, new_var(L->p, acc, e->span), identity(L, e->builtin, acc_ty, e->span)));
+  append(&pre->inner, loop);
+  return new_var(L->p, acc, e->span);
+}
+
+/* Element `idx` of the array expression `e` (or `e` itself if scalar). */
+static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n, Pre *pre) {
+  if (!e || failed(L->p))
+    return e;
+  if (!is_array(e->ty)) {
+    Node *c = e;
+    hoist(L, &c, &pre->outer);
+    return c;
+  }
+  switch (e->kind) {
+  case N_VAR:
+  case N_FIELD:
+  case N_SUBSCRIPT: return scalarise_view(L, e, idx, ext, n);
+  case N_BUILTIN:
+    if (e->builtin >= B_SUM && e->builtin <= B_MIN) {
+      Labels none = {0};
+      return scalarise_axis_reduction(L, e, idx, ext, n, pre, none);
+    }
+    break;
+  default: break;
+  }
+  /* Elementwise: scalarise the array operands, keep the scalar ones. */
+  Node *c = ARENA_NEW(A(L), Node);
+  *c = *e;
+  c->next = NULL;
+  c->lhs = scalarise(L, e->lhs, idx, ext, n, pre);
+  c->rhs = scalarise(L, e->rhs, idx, ext, n, pre);
+  c->cond = scalarise(L, e->cond, idx, ext, n, pre);
+  c->then = scalarise(L, e->then, idx, ext, n, pre);
+  c->els = scalarise(L, e->els, idx, ext, n, pre);
+  Node head = {0}, *tail = &head;
+  int k = 0;
+  for (Node *a = e->args; a; a = a->next, k++) {
+    /* An array passed to a pointer parameter is passed whole. */
+    bool whole = e->kind == N_FUNCALL && e->fn->params[k]->ty->kind == TY_POINTER;
+    Node *c2 = whole ? clone_node(A(L), a) : scalarise(L, a, idx, ext, n, pre);
+    tail = tail->next = c2;
+  }
+  c->args = head.next;
+  c->ty = type_scalar(A(L), e->ty->elem, false);
+  return c;
+}
+
+/* ---- hoisting scalar reductions out of expressions ---- */
+
+static bool is_reduction(const Node *n) {
+  return n->kind == N_BUILTIN && n->builtin >= B_SUM && n->builtin <= B_MIN;
+}
+
+/* Replace every scalar-valued reduction in *np by a temporary computed by
+ * statements appended to *outer.  `labels` go to the (single) reduction
+ * when the statement is a plain reduction statement. */
+static bool hoist_labelled(Lower *L, Node **np, Node ***outer, Labels labels, Sym *into) {
+  Node *n = *np;
+  if (!n || failed(L->p))
+    return false;
+  if (is_reduction(n) && !is_array(n->ty)) {
+    Node *arg = n->args;
+    Sym *acc = into ? into : fn_temp(L->p, L->fn, "acc", n->ty);
+    append(outer, assign(L, new_var(L->p, acc, n->span), identity(L, n->builtin, acc->ty, n->span)));
+    Node *loops = reduction_loops(L, acc, n->builtin, arg, labels, labels.n > 0, outer);
+    if (failed(L->p))
+      return false;
+    append(outer, loops);
+    Node *v = new_var(L->p, acc, n->span);
+    v->next = n->next;
+    *np = v;
+    return true;
+  }
+  /* Only a statement with a single reduction has labels: pass them down. */
+  Node **kids[] = {&n->lhs, &n->rhs, &n->cond, &n->then, &n->els};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (*kids[i] && !hoist_labelled(L, kids[i], outer, labels, NULL) && failed(L->p))
+      return false;
+  for (Node **a = &n->args; *a; a = &(*a)->next)
+    if (!hoist_labelled(L, a, outer, labels, NULL) && failed(L->p))
+      return false;
+  return !failed(L->p);
+}
+
+static bool hoist(Lower *L, Node **np, Node ***outer) {
+  Labels none = {0};
+  return hoist_labelled(L, np, outer, none, NULL);
+}
+
+static int count_reductions(const Node *n) {
+  if (!n)
+    return 0;
+  int k = is_reduction(n) ? 1 : 0;
+  k += count_reductions(n->lhs) + count_reductions(n->rhs) + count_reductions(n->cond) +
+       count_reductions(n->then) + count_reductions(n->els);
+  for (const Node *a = n->args; a; a = a->next)
+    k += count_reductions(a);
+  return k;
+}
+
+/* ---- aliasing: y[1:] = y[:-1] ---- */
+
+static const Node *base_of(const Node *n) {
+  while (n && n->kind == N_SUBSCRIPT)
+    n = n->lhs;
+  return n;
+}
+
+/* NumPy computes the right-hand side of a slice statement before storing
+ * it.  Elementwise that is the same unless the statement reads the array it
+ * writes at another element: then refuse rather than compute a different
+ * result. */
+static bool check_overlap(Lower *L, const Node *lhs, const Node *e) {
+  if (!e)
+    return true;
+  if (e->kind == N_SUBSCRIPT && expr_equal(base_of(e), base_of(lhs)) && !expr_equal(e, lhs))
+    return err(L->p, DIAG_RUNTIME, e->span,
+               "this slice statement reads the array it writes at other positions; NumPy would "
+               "copy the right-hand side first, so the elementwise loop would differ. Write the "
+               "result to another array");
+  if (!check_overlap(L, lhs, e->lhs) || !check_overlap(L, lhs, e->rhs) ||
+      !check_overlap(L, lhs, e->cond) || !check_overlap(L, lhs, e->then) ||
+      !check_overlap(L, lhs, e->els))
+    return false;
+  for (const Node *a = e->args; a; a = a->next)
+    if (!check_overlap(L, lhs, a))
+      return false;
   return true;
+}
+
+/* ---- statements ---- */
+
+static Labels take(Labels l, int from, int n) {
+  Labels r = {n, l.names + from};
+  return r;
+}
+
+/* lhs[slices] = rhs: a loop nest over the slice dimensions of lhs. */
+static Node *lower_mapping(Lower *L, Node *s) {
+  const Type *t = s->lhs->ty;
+  int n = t->rank;
+  Node *rhs = s->rhs;
+  bool axis_red = is_reduction(rhs) && is_array(rhs->ty);
+  int argrank = axis_red ? rhs->args->ty->rank : -1;
+  int nl = s->labels.n;
+  Labels loop_labels = {0}, red_labels = {0};
+  if (nl == n) {
+    loop_labels = s->labels;
+  } else if (axis_red && nl == argrank && nl > 0) {
+    /* The label at the axis position goes to the reduction loop. */
+    int ax = (int)rhs->axis;
+    const char **names = ARENA_ARRAY(A(L), const char *, n > 0 ? n : 1);
+    for (int k = 0, j = 0; k < nl; k++)
+      if (k != ax)
+        names[j++] = s->labels.names[k];
+    loop_labels = (Labels){n, names};
+    red_labels = take(s->labels, ax, 1);
+  } else if (nl != 0) {
+    err(L->p, DIAG_RUNTIME, s->span,
+        "this slice statement has %d slice dimension%s, so it takes 0 or %d labels, not %d", n,
+        n == 1 ? "" : "s", n, nl);
+    return NULL;
+  }
+  Sym **vars = ARENA_ARRAY(A(L), Sym *, n);
+  Node **idx = ARENA_ARRAY(A(L), Node *, n);
+  for (int k = 0; k < n; k++) {
+    vars[k] = loop_var(L, n == 1 ? "d" : arena_printf(A(L), "d%d", k));
+    idx[k] = new_var(L->p, vars[k], s->span);
+  }
+  Node *outer = NULL, **otail = &outer;
+  Node *inner = NULL, **itail = &inner;
+  Pre pre = {otail, itail};
+  Node *r;
+  if (axis_red)
+    r = scalarise_axis_reduction(L, rhs, idx, t->shape, n, &pre, red_labels);
+  else
+    r = scalarise(L, rhs, idx, t->shape, n, &pre);
+  Node *l = scalarise(L, s->lhs, idx, t->shape, n, &pre);
+  if (failed(L->p) || !check_overlap(L, l, r))
+    return NULL;
+  itail = list_tail(&inner);
+  append(&itail, assign(L, l, r));
+  Node *body = inner;
+  for (int k = n - 1; k >= 0; k--) {
+    body = new_loop(L, vars[k], t->shape[k], body, s->span);
+    if (loop_labels.n)
+      body->labels = take(loop_labels, k, 1);
+  }
+  otail = list_tail(&outer);
+  append(&otail, body);
+  return outer;
+}
+
+/* A scalar assignment whose right-hand side holds reductions. */
+static Node *lower_scalar(Lower *L, Node *s) {
+  int nred = count_reductions(s->rhs);
+  Node *pre = NULL, **tail = &pre;
+  if (s->labels.n > 1 || (s->labels.n == 1 && nred != 1)) {
+    if (nred == 0)
+      return s; /* a label on a plain assignment only marks it as parallel code */
+    err(L->p, DIAG_RUNTIME, s->span,
+        "a reduction statement takes 0 or 1 labels (the label goes to the reduction), not %d",
+        s->labels.n);
+    return NULL;
+  }
+  /* s = sum(...): accumulate straight into s when it is a plain local. */
+  Sym *into = NULL;
+  if (is_reduction(s->rhs) && s->lhs->kind == N_VAR && !expr_mentions(s->rhs, s->lhs->sym) &&
+      s->lhs->sym->ty->elem == s->rhs->ty->elem)
+    into = s->lhs->sym;
+  if (!hoist_labelled(L, &s->rhs, &tail, s->labels, into))
+    return NULL;
+  if (into)
+    return pre; /* the reduction already stored into the local */
+  tail = list_tail(&pre);
+  s->labels.n = 0;
+  append(&tail, s);
+  return pre;
+}
+
+static bool lower_block(Lower *L, Node **list);
+
+static Node *lower_stmt(Lower *L, Node *s) {
+  Node *pre = NULL, **tail = &pre;
+  switch (s->kind) {
+  case N_ASSIGN:
+    if (is_array(s->lhs->ty))
+      return lower_mapping(L, s);
+    if (count_reductions(s->rhs))
+      return lower_scalar(L, s);
+    return s;
+  case N_FOR:
+    if (!hoist(L, &s->lo, &tail) || !hoist(L, &s->hi, &tail) || !lower_block(L, &s->body))
+      return NULL;
+    break;
+  case N_IF:
+    if (!hoist(L, &s->cond, &tail) || !lower_block(L, &s->then) || !lower_block(L, &s->els))
+      return NULL;
+    break;
+  case N_WHILE:
+    if (count_reductions(s->cond)) {
+      err(L->p, DIAG_RUNTIME, s->cond->span,
+          "reductions are not supported in the condition of a while-loop; compute the value "
+          "into a variable before the loop and at the end of its body");
+      return NULL;
+    }
+    if (!lower_block(L, &s->body))
+      return NULL;
+    return s;
+  case N_GPU:
+    if (!lower_block(L, &s->body))
+      return NULL;
+    return s;
+  case N_RETURN:
+    if (!hoist(L, &s->lhs, &tail))
+      return NULL;
+    break;
+  default: return s;
+  }
+  tail = list_tail(&pre);
+  append(&tail, s);
+  return pre;
+}
+
+static bool lower_block(Lower *L, Node **list) {
+  for (Node **link = list; *link;) {
+    Node *s = *link, *next = s->next;
+    s->next = NULL;
+    Node *r = lower_stmt(L, s);
+    if (failed(L->p))
+      return false;
+    if (!r) {
+      *link = next;
+      continue;
+    }
+    *link = r;
+    link = list_tail(link);
+    *link = next;
+  }
+  return true;
+}
+
+bool lower_slices(Prog *p) {
+  for (Fn *h = p->helpers; h; h = h->next) {
+    Lower L = {p, h};
+    if (!lower_block(&L, &h->body))
+      return false;
+  }
+  Lower L = {p, p->main};
+  return lower_block(&L, &p->main->body);
 }

@@ -1,7 +1,118 @@
-/* specialise.c - (stub) */
+/* specialise.c - give every parameter its type.  The main function's
+ * parameters take the call's arguments (ArgSpecs): arrays their dtype and
+ * shape, scalars their value as well, which makes them compile-time
+ * constants.  Helpers called in expressions take their annotations. */
+#include <math.h>
+#include <string.h>
+
 #include "../ast.h"
 
-bool specialise(Prog *p) {
-  (void)p;
+/* The value of a Python int argument in the configured int size. */
+static bool int_value(Prog *p, Sym *s, int64_t v, Span span) {
+  Elem e = p->opt.int_size;
+  int bits = elem_size(e) * 8;
+  if (bits < 64) {
+    int64_t lo = elem_is_signed(e) ? -((int64_t)1 << (bits - 1)) : 0;
+    int64_t hi = elem_is_signed(e) ? ((int64_t)1 << (bits - 1)) - 1 : ((int64_t)1 << bits) - 1;
+    if (v < lo || v > hi)
+      return err(p, DIAG_VALUE, span, "argument '%s' = %lld does not fit in %s (force_int_size)",
+                 s->name, (long long)v, elem_name(e));
+  } else if (e == EL_U64 && v < 0) {
+    return err(p, DIAG_VALUE, span, "argument '%s' = %lld does not fit in uint64 (force_int_size)",
+               s->name, (long long)v);
+  }
+  s->val.elem = e;
+  s->val.i = v;
   return true;
+}
+
+static double round_to(Elem e, double v) {
+  if (e == EL_F32)
+    return (double)(float)v;
+  if (e == EL_F16)
+    return (double)(_Float16)v;
+  return v;
+}
+
+static Type *spec_type(Prog *p, const ArgSpec *a) {
+  Arena *ar = &p->arena;
+  switch (a->kind) {
+  case ARG_INT: return type_scalar(ar, p->opt.int_size, true);
+  case ARG_FLOAT: return type_scalar(ar, p->opt.float_size, true);
+  case ARG_BOOL: return type_scalar(ar, EL_BOOL, true);
+  case ARG_SCALAR: return type_scalar(ar, a->elem, false);
+  case ARG_ARRAY: return type_array(ar, a->elem, a->rank, a->shape);
+  case ARG_DICT: {
+    Type *t = ARENA_NEW(ar, Type);
+    t->kind = TY_DICT;
+    t->nfields = a->nfields;
+    t->keys = ARENA_ARRAY(ar, const char *, a->nfields > 0 ? a->nfields : 1);
+    t->fields = ARENA_ARRAY(ar, Type *, a->nfields > 0 ? a->nfields : 1);
+    for (int i = 0; i < a->nfields; i++) {
+      t->keys[i] = intern(a->keys[i]);
+      t->fields[i] = spec_type(p, &a->fields[i]);
+    }
+    return t;
+  }
+  case ARG_OPAQUE: return NULL;
+  }
+  return NULL;
+}
+
+static bool specialise_param(Prog *p, Sym *s, const ArgSpec *a, Span span) {
+  s->arg = a;
+  s->ty = spec_type(p, a);
+  switch (a->kind) {
+  case ARG_INT: s->is_const = true; return int_value(p, s, a->val.i, span);
+  case ARG_FLOAT:
+    s->is_const = true;
+    s->val.elem = p->opt.float_size;
+    s->val.f = round_to(p->opt.float_size, a->val.f);
+    return true;
+  case ARG_BOOL:
+  case ARG_SCALAR:
+    s->is_const = true;
+    s->val = a->val;
+    return true;
+  default: return true;
+  }
+}
+
+static bool specialise_main(Prog *p) {
+  Fn *m = p->main;
+  if (p->nargs != m->nparams)
+    return err(p, DIAG_TYPE, p->func->span, "%s() takes %d argument%s but %d %s given", m->name,
+               m->nparams, m->nparams == 1 ? "" : "s", p->nargs, p->nargs == 1 ? "was" : "were");
+  for (int i = 0; i < m->nparams; i++)
+    if (!specialise_param(p, m->params[i], &p->args[i], p->func->params[i].span))
+      return false;
+  return true;
+}
+
+/* Helpers called in expressions are typed by their annotations. */
+static bool specialise_helper(Prog *p, Fn *h) {
+  Buf missing;
+  buf_init(&missing);
+  for (int i = 0; i < h->nparams; i++) {
+    Type *t = h->src->params[i].annot;
+    if (!t)
+      buf_printf(&missing, "%s%s", missing.len ? ", " : "", h->params[i]->name);
+    h->params[i]->ty = t;
+  }
+  bool ok = true;
+  if (missing.len)
+    ok = err(p, DIAG_TYPE, h->src->span,
+             "the parameters %s of '%s' need type annotations, such as x: parpy.types.F32, "
+             "because '%s' is called in an expression",
+             buf_cstr(&missing), h->name, h->name);
+  buf_free(&missing);
+  h->ret = h->src->ret_annot; /* NULL: inferred from the return statements */
+  return ok;
+}
+
+bool specialise(Prog *p) {
+  for (Fn *h = p->helpers; h; h = h->next)
+    if (!specialise_helper(p, h))
+      return false;
+  return specialise_main(p);
 }

@@ -1,7 +1,1095 @@
-/* types.c - (stub) */
+/* types.c - type every expression with NumPy 2 rules and make every
+ * conversion explicit (N_CONVERT), so that later passes and the printers
+ * never reason about types again.
+ *
+ * Python scalars (literals, scalar arguments, range variables) are "weak"
+ * (NEP 50, promote.c).  A local's type is the promotion of every value
+ * assigned to it, which needs a fixpoint: `s = 0.0; s = s + x_f32[i]` makes
+ * s float32 only once the second assignment has been seen.  So each
+ * function is walked in "infer" mode until its locals stop changing (no
+ * rewriting, no errors, unknowns allowed), then once in "final" mode, which
+ * reports errors and rewrites the tree: conversions, aliases of array views
+ * substituted, constants (x.shape[0], dict scalars) folded to literals.
+ *
+ * Array-typed expressions are slices and views (x[i, :], row = x[i]); they
+ * may only appear where NumPy would compute elementwise or reduce, and
+ * `slices` turns them into loops. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
 #include "../ast.h"
 
-bool check_types(Prog *p) {
-  (void)p;
+typedef struct Typer {
+  Prog *p;
+  Fn *fn;
+  bool final;
+  bool changed;
+} Typer;
+
+static Type *ty_expr(Typer *t, Node **np);
+static void ty_block(Typer *t, Node **list);
+
+/* ---- helpers ---- */
+
+/* Errors are only reported in final mode; infer mode gives up quietly. */
+static Type *terr(Typer *t, DiagKind kind, Span span, const char *fmt, ...) PP_PRINTF(4, 5);
+static Type *terr(Typer *t, DiagKind kind, Span span, const char *fmt, ...) {
+  if (!t->final || failed(t->p))
+    return NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  Buf b;
+  buf_init(&b);
+  buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  err(t->p, kind, span, "%s", buf_cstr(&b));
+  buf_free(&b);
+  return NULL;
+}
+
+static const char *tstr(Typer *t, const Type *ty) {
+  Buf b;
+  buf_init(&b);
+  type_str(ty, &b);
+  char *s = arena_strdup(&t->p->arena, buf_cstr(&b));
+  buf_free(&b);
+  return s;
+}
+
+static Arena *A(Typer *t) { return &t->p->arena; }
+static bool is_num(const Type *x) { return x && (x->kind == TY_SCALAR || x->kind == TY_ARRAY); }
+static bool is_scalar(const Type *x) { return x && x->kind == TY_SCALAR; }
+static bool is_array(const Type *x) { return x && x->kind == TY_ARRAY; }
+static int kind_of(Elem e) { return e == EL_BOOL ? 0 : elem_is_float(e) ? 2 : 1; }
+
+/* The element type of a scalar or array, as a scalar type (arrays are strong). */
+static Type *scalar_of(Typer *t, const Type *x) {
+  if (x->kind == TY_SCALAR)
+    return (Type *)x;
+  return type_scalar(A(t), x->elem, false);
+}
+
+/* A scalar type `s` given the shape of `shape` (NULL or scalar: none). */
+static Type *shaped(Typer *t, const Type *shape, const Type *s) {
+  if (!shape || shape->kind != TY_ARRAY)
+    return (Type *)s;
+  return type_array(A(t), s->elem, shape->rank, shape->shape);
+}
+
+/* NumPy broadcasting of two operand shapes.  Returns the array type giving
+ * the result shape, or NULL when both are scalars; *ok false on mismatch. */
+static const Type *broadcast(Typer *t, const Type *a, const Type *b, Span span, bool *ok) {
+  *ok = true;
+  if (!is_array(a))
+    return is_array(b) ? b : NULL;
+  if (!is_array(b))
+    return a;
+  int rank = a->rank > b->rank ? a->rank : b->rank;
+  int64_t shape[64];
+  if (rank > 64) {
+    *ok = false;
+    return NULL;
+  }
+  for (int i = 0; i < rank; i++) {
+    int ia = a->rank - rank + i, ib = b->rank - rank + i;
+    int64_t da = ia >= 0 ? a->shape[ia] : 1, db = ib >= 0 ? b->shape[ib] : 1;
+    if (da != db && da != 1 && db != 1) {
+      *ok = false;
+      terr(t, DIAG_VALUE, span, "operands could not be broadcast together with shapes %s and %s",
+           tstr(t, a), tstr(t, b));
+      return NULL;
+    }
+    shape[i] = da == 1 ? db : da;
+  }
+  return type_array(A(t), a->elem, rank, shape);
+}
+
+/* Can a value of shape `from` be stored into shape `to` (NumPy assignment)? */
+static bool broadcasts_into(const Type *from, const Type *to) {
+  if (!is_array(from))
+    return true;
+  if (from->rank > to->rank)
+    return false;
+  for (int i = 0; i < from->rank; i++) {
+    int64_t d = from->shape[from->rank - 1 - i], e = to->shape[to->rank - 1 - i];
+    if (d != e && d != 1)
+      return false;
+  }
   return true;
+}
+
+static bool int_fits(int64_t v, Elem e) {
+  if (e == EL_U64)
+    return v >= 0;
+  if (e == EL_I64)
+    return true;
+  int bits = elem_size(e) * 8;
+  if (elem_is_signed(e))
+    return v >= -((int64_t)1 << (bits - 1)) && v < ((int64_t)1 << (bits - 1));
+  return v >= 0 && v < ((int64_t)1 << bits);
+}
+
+/* Make `*np` have type `to` (scalar; arrays keep their shape): final mode
+ * inserts an N_CONVERT, or retypes a literal in place. */
+static void convert(Typer *t, Node **np, const Type *to) {
+  Node *n = *np;
+  if (!t->final || !n->ty || !is_num(n->ty))
+    return;
+  Type *target = shaped(t, n->ty, scalar_of(t, to));
+  if (n->ty->elem == target->elem) {
+    if (n->ty->weak && !target->weak && is_scalar(n->ty))
+      n->ty = target;
+    return;
+  }
+  bool literal = n->kind == N_INT || n->kind == N_FLOAT || n->kind == N_BOOL;
+  if (literal && n->ty->weak) {
+    if (n->kind == N_INT && elem_is_int(target->elem) && !int_fits(n->val.i, target->elem)) {
+      terr(t, DIAG_VALUE, n->span, "Python integer %" PRId64 " out of bounds for %s", n->val.i,
+           elem_name(target->elem));
+      return;
+    }
+    if (n->kind == N_INT && elem_is_float(target->elem)) {
+      n->kind = N_FLOAT;
+      n->val.f = (double)n->val.i;
+    } else if (n->kind == N_FLOAT && !elem_is_float(target->elem)) {
+      goto wrap;
+    }
+    n->val.elem = target->elem;
+    n->ty = target;
+    return;
+  }
+wrap:;
+  Node *c = new_node(A(t), N_CONVERT, n->span);
+  c->lhs = n;
+  c->ty = target;
+  c->next = n->next;
+  n->next = NULL;
+  *np = c;
+}
+
+/* ---- locals ---- */
+
+static void join_local(Typer *t, Sym *s, const Type *ty) {
+  if (!ty || !is_scalar(ty))
+    return;
+  if (!s->ty) {
+    s->ty = (Type *)ty;
+    t->changed = true;
+    return;
+  }
+  if (!is_scalar(s->ty))
+    return;
+  Type *j = promote(A(t), s->ty, ty);
+  if (!type_equal(j, s->ty)) {
+    s->ty = j;
+    t->changed = true;
+  }
+}
+
+/* ---- leaves ---- */
+
+static Type *ty_literal(Typer *t, Node *n) {
+  if (n->ty)
+    return n->ty; /* a strong constant (a NumPy scalar from the enclosing scope) */
+  Elem e = n->kind == N_BOOL ? EL_BOOL : n->kind == N_FLOAT ? t->p->opt.float_size
+                                                             : t->p->opt.int_size;
+  if (n->kind == N_INT && n->val.elem == EL_U64 && e != EL_U64)
+    return terr(t, DIAG_VALUE, n->span, "the integer literal does not fit in %s", elem_name(e));
+  return type_scalar(A(t), e, true);
+}
+
+static Type *ty_var(Typer *t, Node **np) {
+  Node *n = *np;
+  Sym *s = n->sym;
+  if (s->kind == SYM_PARAM && s->arg && s->arg->kind == ARG_OPAQUE)
+    return terr(t, DIAG_TYPE, n->span,
+                "argument '%s' is a %s object; ParPy functions accept ints, floats, bools, "
+                "NumPy-like arrays and dicts of those",
+                s->name, s->arg->what ? s->arg->what : "Python");
+  if (s->alias && t->final) {
+    /* A view local: its uses read through the aliased expression. */
+    Node *c = clone_node(A(t), s->alias);
+    c->next = n->next;
+    *np = c;
+    return c->ty;
+  }
+  if (!s->ty)
+    return terr(t, DIAG_NAME, n->span, "variable '%s' is used before a value is assigned to it",
+                s->name);
+  if (s->kind == SYM_PARAM && s->is_const && t->final && is_scalar(s->ty)) {
+    /* Specialised scalars stay variables (printed as named constants). */
+    return s->ty;
+  }
+  return s->ty;
+}
+
+static Node *literal_int(Typer *t, int64_t v, Span span, Node *next) {
+  Node *n = new_int(A(t), v, span);
+  n->ty = type_scalar(A(t), t->p->opt.int_size, true);
+  n->val.elem = t->p->opt.int_size;
+  n->next = next;
+  return n;
+}
+
+static Type *ty_attr(Typer *t, Node **np) {
+  Node *n = *np;
+  Type *base = ty_expr(t, &n->lhs);
+  if (!base)
+    return NULL;
+  if (is_array(base)) {
+    if (n->name == intern("shape")) {
+      Type *s = ARENA_NEW(A(t), Type);
+      s->kind = TY_SHAPE;
+      s->rank = base->rank;
+      s->shape = base->shape;
+      return s;
+    }
+    Value v;
+    if (const_eval(n, &v)) {
+      if (t->final)
+        *np = literal_int(t, v.i, n->span, n->next);
+      return type_scalar(A(t), t->p->opt.int_size, true);
+    }
+  }
+  return terr(t, DIAG_TYPE, n->span,
+              "the attribute '%s' of a %s is not supported (arrays have shape, ndim and size)",
+              n->name, tstr(t, base));
+}
+
+/* ---- subscripts ---- */
+
+/* Python's slice.indices(): start, step and length of lo:hi:step on a
+ * dimension of extent `dim`.  Final mode records them in the node. */
+static bool slice_bound(Typer *t, Node **bp, int64_t *out) {
+  Type *bt = ty_expr(t, bp);
+  if (!bt)
+    return false;
+  if (!is_scalar(bt) || elem_is_float(bt->elem) || !const_int(*bp, out)) {
+    terr(t, DIAG_RUNTIME, (*bp)->span,
+         "the bounds and step of a slice must be integer constants (literals or scalar "
+         "arguments)");
+    return false;
+  }
+  return true;
+}
+
+static bool normalise_slice(Typer *t, Node *s, int64_t dim, int64_t *len) {
+  if (s->sl_norm) {
+    *len = s->sl_len;
+    return true;
+  }
+  int64_t lo, hi, step = 1;
+  if (s->step_expr && !slice_bound(t, &s->step_expr, &step))
+    return false;
+  if (step == 0)
+    return terr(t, DIAG_VALUE, s->span, "slice step cannot be zero"), false;
+  int64_t lower = step < 0 ? -1 : 0, upper = step < 0 ? dim - 1 : dim;
+  if (s->lo) {
+    if (!slice_bound(t, &s->lo, &lo))
+      return false;
+    lo = lo < 0 ? (lo + dim < lower ? lower : lo + dim) : (lo > upper ? upper : lo);
+  } else
+    lo = step < 0 ? upper : lower;
+  if (s->hi) {
+    if (!slice_bound(t, &s->hi, &hi))
+      return false;
+    hi = hi < 0 ? (hi + dim < lower ? lower : hi + dim) : (hi > upper ? upper : hi);
+  } else
+    hi = step < 0 ? lower : upper;
+  *len = step < 0 ? (hi < lo ? (lo - hi - 1) / (-step) + 1 : 0)
+                  : (lo < hi ? (hi - lo - 1) / step + 1 : 0);
+  if (t->final) {
+    s->sl_start = lo;
+    s->sl_step = step;
+    s->sl_len = *len;
+    s->sl_norm = true;
+  }
+  return true;
+}
+
+/* The type of one scalar index; final mode converts it to the int size and
+ * wraps or checks a constant against the dimension. */
+static bool ty_index(Typer *t, Node **ip, int64_t dim, int axis, const char *what) {
+  Type *it = ty_expr(t, ip);
+  if (!it)
+    return false;
+  Node *i = *ip;
+  if (!is_scalar(it) || it->elem == EL_BOOL || elem_is_float(it->elem)) {
+    terr(t, DIAG_TYPE, i->span,
+         "array indices must be integers; this index of '%s' is a %s (convert it with int(...))",
+         what, tstr(t, it));
+    return false;
+  }
+  int64_t v;
+  if (const_int(i, &v)) {
+    if (v < -dim || v >= dim) {
+      terr(t, DIAG_VALUE, i->span, "index %" PRId64 " is out of bounds for axis %d with size %" PRId64,
+           v, axis, dim);
+      return false;
+    }
+    if (v < 0 && t->final)
+      *ip = literal_int(t, v + dim, i->span, i->next);
+  }
+  convert(t, ip, type_scalar(A(t), t->p->opt.int_size, false));
+  return true;
+}
+
+static const char *base_name(const Node *n) {
+  while (n && (n->kind == N_SUBSCRIPT || n->kind == N_FIELD))
+    n = n->lhs;
+  return n && n->kind == N_VAR ? n->sym->name : "array";
+}
+
+/* Index an array (or view) type: slices keep a dimension, integers drop it,
+ * dimensions not indexed are kept whole. */
+static Type *index_array(Typer *t, Node *n, const Type *base) {
+  int nidx = list_len(n->args);
+  const char *name = base_name(n);
+  if (nidx > base->rank)
+    return terr(t, DIAG_TYPE, n->span,
+                "too many indices for '%s': it is %d-dimensional, but %d were indexed", name,
+                base->rank, nidx);
+  int64_t shape[64];
+  int rank = 0, k = 0;
+  for (Node **ip = &n->args; *ip; ip = &(*ip)->next, k++) {
+    if ((*ip)->kind == N_SLICE) {
+      if (!normalise_slice(t, *ip, base->shape[k], &shape[rank++]))
+        return NULL;
+    } else if (!ty_index(t, ip, base->shape[k], k, name))
+      return NULL;
+  }
+  for (; k < base->rank; k++)
+    shape[rank++] = base->shape[k];
+  if (rank == 0)
+    return type_scalar(A(t), base->elem, false);
+  return type_array(A(t), base->elem, rank, shape);
+}
+
+/* Compose `view[args]` where `view` is itself a subscript, into a single
+ * subscript of the underlying array (final mode).  The view's slices and
+ * trailing whole dimensions are its dimensions, in order; each new index
+ * replaces the next of them. */
+static Node *compose(Typer *t, Node *outer, Node *inner_args, const Type *base_of_outer) {
+  Arena *a = A(t);
+  int rank = base_of_outer->rank;
+  Node **dims = ARENA_ARRAY(a, Node *, rank);
+  int nd = 0;
+  for (Node *x = outer->args; x; x = x->next)
+    dims[nd++] = x;
+  for (int k = nd; k < rank; k++) {
+    Node *s = new_node(a, N_SLICE, outer->span);
+    s->sl_start = 0;
+    s->sl_step = 1;
+    s->sl_len = base_of_outer->shape[k];
+    s->sl_norm = true;
+    dims[nd++] = s;
+  }
+  int d = 0;
+  for (Node *x = inner_args; x; x = x->next) {
+    while (d < nd && dims[d]->kind != N_SLICE)
+      d++;
+    Node *s = dims[d];
+    if (x->kind == N_SLICE) {
+      Node *c = new_node(a, N_SLICE, x->span);
+      c->sl_start = s->sl_start + s->sl_step * x->sl_start;
+      c->sl_step = s->sl_step * x->sl_step;
+      c->sl_len = x->sl_len;
+      c->sl_norm = true;
+      dims[d] = c;
+    } else {
+      /* start + step * index, folded where trivial */
+      Node *idx = clone_node(a, x);
+      if (s->sl_step != 1) {
+        Node *m = new_node(a, N_BINARY, x->span);
+        m->op = OP_MUL;
+        m->lhs = literal_int(t, s->sl_step, x->span, NULL);
+        m->rhs = idx;
+        m->ty = idx->ty;
+        idx = m;
+      }
+      if (s->sl_start != 0) {
+        Node *p = new_node(a, N_BINARY, x->span);
+        p->op = OP_ADD;
+        p->lhs = literal_int(t, s->sl_start, x->span, NULL);
+        p->rhs = idx;
+        p->ty = idx->ty;
+        idx = p;
+      }
+      dims[d] = idx;
+    }
+    d++;
+  }
+  /* Drop trailing whole slices we added that were not indexed. */
+  while (nd > 0 && dims[nd - 1]->kind == N_SLICE && dims[nd - 1]->sl_start == 0 &&
+         dims[nd - 1]->sl_step == 1 && dims[nd - 1]->sl_len == base_of_outer->shape[nd - 1] &&
+         nd > list_len(outer->args))
+    nd--;
+  Node head = {0}, *tail = &head;
+  for (int k = 0; k < nd; k++) {
+    dims[k]->next = NULL;
+    tail = tail->next = dims[k];
+  }
+  Node *c = new_node(a, N_SUBSCRIPT, outer->span);
+  c->lhs = outer->lhs;
+  c->args = head.next;
+  return c;
+}
+
+static Type *ty_dict_field(Typer *t, Node **np, const Type *dt) {
+  Node *n = *np;
+  Node *key = n->args;
+  if (list_len(key) != 1 || key->kind != N_STR)
+    return terr(t, DIAG_TYPE, n->span, "a dict argument can only be indexed by a string literal");
+  const char *k = intern(key->str);
+  for (int i = 0; i < dt->nfields; i++) {
+    if (dt->keys[i] != k)
+      continue;
+    const Type *ft = dt->fields[i];
+    const Node *base = n->lhs;
+    const ArgSpec *spec = base->kind == N_VAR && base->sym->arg ? &base->sym->arg->fields[i] : NULL;
+    if (!ft)
+      return terr(t, DIAG_TYPE, n->span, "the field '%s' holds a %s object, which is not supported",
+                  k, spec && spec->what ? spec->what : "Python");
+    if (is_scalar(ft) && spec && t->final) {
+      /* Scalar fields are specialised like scalar arguments. */
+      NodeKind k2 = ft->elem == EL_BOOL ? N_BOOL : elem_is_float(ft->elem) ? N_FLOAT : N_INT;
+      Node *c = new_node(A(t), k2, n->span);
+      c->val = spec->val;
+      c->val.elem = ft->elem;
+      c->ty = (Type *)ft;
+      c->next = n->next;
+      *np = c;
+      return c->ty;
+    }
+    if (t->final) {
+      Node *f = new_node(A(t), N_FIELD, n->span);
+      f->lhs = n->lhs;
+      f->str = k;
+      f->ty = (Type *)ft;
+      f->next = n->next;
+      *np = f;
+    }
+    return (Type *)ft;
+  }
+  return terr(t, DIAG_TYPE, key->span, "the dict argument '%s' has no key '%s'", base_name(n), k);
+}
+
+static Type *ty_subscript(Typer *t, Node **np) {
+  Node *n = *np;
+  Type *base = ty_expr(t, &n->lhs);
+  if (!base)
+    return NULL;
+  if (base->kind == TY_DICT)
+    return ty_dict_field(t, np, base);
+  if (base->kind == TY_SHAPE) {
+    Value v;
+    if (!const_eval(n, &v))
+      return terr(t, DIAG_TYPE, n->span, "shape indices must be constant and in range");
+    if (t->final)
+      *np = literal_int(t, v.i, n->span, n->next);
+    return type_scalar(A(t), t->p->opt.int_size, true);
+  }
+  if (base->kind == TY_POINTER) {
+    if (list_len(n->args) != 1 || n->args->kind == N_SLICE)
+      return terr(t, DIAG_TYPE, n->span, "a pointer parameter takes exactly one integer index");
+    if (!ty_index(t, &n->args, INT64_MAX, 0, base_name(n)))
+      return NULL;
+    return type_scalar(A(t), base->elem, false);
+  }
+  if (!is_array(base))
+    return terr(t, DIAG_TYPE, n->span, "a %s cannot be indexed", tstr(t, base));
+  Type *r = index_array(t, n, base);
+  if (!r || !t->final)
+    return r;
+  if (n->lhs->kind == N_SUBSCRIPT) {
+    /* view[...]: compose into one subscript of the underlying array */
+    Node *outer = n->lhs;
+    const Type *under = outer->lhs->ty;
+    Node *c = compose(t, outer, n->args, under);
+    c->next = n->next;
+    c->ty = r;
+    *np = c;
+  }
+  return r;
+}
+
+/* ---- operators ---- */
+
+/* The operand and result types of a binary operator on scalar types. */
+static bool binary_types(Typer *t, Node *n, Type *a, Type *b, Type **operand, Type **result) {
+  Arena *ar = A(t);
+  Type *c = promote(ar, a, b);
+  bool bools = a->elem == EL_BOOL && b->elem == EL_BOOL;
+  Op op = n->op;
+  *operand = *result = c;
+  switch (op) {
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+    if (bools) {
+      if (a->weak && b->weak) {
+        *operand = *result = type_scalar(ar, t->p->opt.int_size, true);
+        return true;
+      }
+      terr(t, DIAG_TYPE, n->span,
+           "the operator %s is not supported between booleans; convert them with int(...) first",
+           op_symbol(op));
+      return false;
+    }
+    return true;
+  case OP_DIV:
+    if (kind_of(c->elem) != 2)
+      *operand = *result = type_scalar(ar, t->p->opt.float_size, a->weak && b->weak);
+    return true;
+  case OP_FLOORDIV:
+  case OP_MOD:
+  case OP_POW:
+    if (bools || kind_of(c->elem) == 0) {
+      terr(t, DIAG_TYPE, n->span, "the operator %s is not supported between booleans",
+           op_symbol(op));
+      return false;
+    }
+    if (op == OP_POW && kind_of(c->elem) == 1) {
+      int64_t e;
+      if (const_int(n->rhs, &e) && e < 0) {
+        terr(t, DIAG_VALUE, n->rhs->span,
+             "integers to negative integer powers are not allowed (write a float, e.g. 2.0 ** -1)");
+        return false;
+      }
+    }
+    return true;
+  case OP_BITAND:
+  case OP_BITOR:
+  case OP_BITXOR:
+  case OP_SHL:
+  case OP_SHR:
+    if (kind_of(c->elem) == 2) {
+      terr(t, DIAG_TYPE, n->span,
+           "the operator %s needs integer or boolean operands, not %s and %s", op_symbol(op),
+           tstr(t, a), tstr(t, b));
+      return false;
+    }
+    if ((op == OP_SHL || op == OP_SHR) && c->elem == EL_BOOL)
+      *operand = *result = type_scalar(ar, t->p->opt.int_size, c->weak);
+    return true;
+  case OP_AND:
+  case OP_OR:
+  case OP_MAX:
+  case OP_MIN: return true;
+  case OP_EQ:
+  case OP_NE:
+  case OP_LT:
+  case OP_LE:
+  case OP_GT:
+  case OP_GE: *result = type_scalar(ar, EL_BOOL, a->weak && b->weak); return true;
+  default:
+    terr(t, DIAG_INTERNAL, n->span, "unexpected binary operator %d", op);
+    return false;
+  }
+}
+
+static Type *ty_binary(Typer *t, Node **np) {
+  Node *n = *np;
+  Type *a = ty_expr(t, &n->lhs), *b = ty_expr(t, &n->rhs);
+  if (!a || !b)
+    return NULL;
+  if (!is_num(a) || !is_num(b))
+    return terr(t, DIAG_TYPE, n->span, "the operator %s is not supported between %s and %s",
+                op_symbol(n->op), tstr(t, a), tstr(t, b));
+  if ((n->op == OP_AND || n->op == OP_OR) && (is_array(a) || is_array(b)))
+    return terr(t, DIAG_VALUE, n->span,
+                "'%s' on arrays is ambiguous; use & or | for elementwise logic", op_symbol(n->op));
+  bool ok;
+  const Type *shape = broadcast(t, a, b, n->span, &ok);
+  if (!ok)
+    return NULL;
+  Type *operand, *result;
+  if (!binary_types(t, n, scalar_of(t, a), scalar_of(t, b), &operand, &result))
+    return NULL;
+  convert(t, &n->lhs, operand);
+  convert(t, &n->rhs, operand);
+  return shaped(t, shape, result);
+}
+
+static Type *ty_unary(Typer *t, Node **np) {
+  Node *n = *np;
+  Type *a = ty_expr(t, &n->lhs);
+  if (!a)
+    return NULL;
+  if (!is_num(a))
+    return terr(t, DIAG_TYPE, n->span, "the operator %s is not supported for %s",
+                op_symbol(n->op), tstr(t, a));
+  Type *s = scalar_of(t, a);
+  switch (n->op) {
+  case OP_NEG:
+  case OP_POS:
+    if (s->elem == EL_BOOL)
+      return terr(t, DIAG_TYPE, n->span,
+                  "the unary %s operator is not supported for booleans; use 'not'",
+                  op_symbol(n->op));
+    return a;
+  case OP_NOT:
+    if (is_array(a))
+      return terr(t, DIAG_VALUE, n->span,
+                  "'not' on an array is ambiguous; use ~ for an elementwise negation");
+    return type_scalar(A(t), EL_BOOL, s->weak);
+  case OP_INVERT:
+    if (elem_is_float(s->elem) || (s->elem == EL_BOOL && s->weak))
+      return terr(t, DIAG_TYPE, n->span, "the operator ~ needs an integer or boolean array operand");
+    return a;
+  default: return terr(t, DIAG_INTERNAL, n->span, "unexpected unary operator");
+  }
+}
+
+static Type *ty_ifexp(Typer *t, Node **np) {
+  Node *n = *np;
+  Type *c = ty_expr(t, &n->cond);
+  Type *a = ty_expr(t, &n->then), *b = ty_expr(t, &n->els);
+  if (!c || !a || !b)
+    return NULL;
+  if (!is_scalar(c) || !is_scalar(a) || !is_scalar(b))
+    return terr(t, DIAG_TYPE, n->span,
+                "conditional expressions need scalar operands (no slices); got %s, %s and %s",
+                tstr(t, c), tstr(t, a), tstr(t, b));
+  Type *r = promote(A(t), a, b);
+  convert(t, &n->then, r);
+  convert(t, &n->els, r);
+  return r;
+}
+
+/* ---- builtins ---- */
+
+/* NumPy's result type of a float ufunc (exp, sin, ...) for an operand. */
+static Type *float_ufunc_type(Typer *t, const Type *s, bool weak_result) {
+  Elem fs = t->p->opt.float_size;
+  if (weak_result)
+    return type_scalar(A(t), fs, true);
+  if (elem_is_float(s->elem))
+    return type_scalar(A(t), s->elem, false);
+  if (s->weak)
+    return type_scalar(A(t), fs, false);
+  Elem e = s->elem == EL_BOOL || elem_size(s->elem) == 1 ? EL_F16
+           : elem_size(s->elem) == 2                     ? EL_F32
+                                                         : EL_F64;
+  return type_scalar(A(t), e, false);
+}
+
+static Elem reduce_elem(Builtin b, Elem e) {
+  if (b == B_MAX || b == B_MIN || elem_is_float(e))
+    return e;
+  if (e == EL_BOOL || elem_is_signed(e))
+    return EL_I64;
+  return EL_U64;
+}
+
+static Type *ty_reduction(Typer *t, Node *n, Type *a) {
+  if (!is_array(a))
+    return terr(t, DIAG_TYPE, n->span,
+                "%s() reduces an array or a slice such as x[i, :]; got a %s", builtin_name(n->builtin),
+                tstr(t, a));
+  if (a->elem == EL_BOOL && (n->builtin == B_MAX || n->builtin == B_MIN))
+    return terr(t, DIAG_TYPE, n->span, "%s() of booleans is not supported", builtin_name(n->builtin));
+  Elem e = reduce_elem(n->builtin, a->elem);
+  if (!n->has_axis) {
+    if (type_numel(a) == 0 && (n->builtin == B_MAX || n->builtin == B_MIN))
+      return terr(t, DIAG_VALUE, n->span, "zero-size array to reduction operation %s which has no identity",
+                  builtin_name(n->builtin));
+    return type_scalar(A(t), e, false);
+  }
+  int64_t ax = n->axis;
+  if (ax < -a->rank || ax >= a->rank)
+    return terr(t, DIAG_VALUE, n->span, "axis %" PRId64 " is out of bounds for array of dimension %d",
+                ax, a->rank);
+  if (ax < 0)
+    ax += a->rank;
+  if (t->final)
+    n->axis = ax;
+  if (a->shape[ax] == 0 && (n->builtin == B_MAX || n->builtin == B_MIN))
+    return terr(t, DIAG_VALUE, n->span, "zero-size array to reduction operation %s which has no identity",
+                builtin_name(n->builtin));
+  if (a->rank == 1)
+    return type_scalar(A(t), e, false);
+  int64_t shape[64];
+  int r = 0;
+  for (int k = 0; k < a->rank; k++)
+    if (k != ax)
+      shape[r++] = a->shape[k];
+  return type_array(A(t), e, r, shape);
+}
+
+static Type *ty_builtin(Typer *t, Node **np) {
+  Node *n = *np;
+  int nargs = list_len(n->args);
+  int want = n->builtin == B_ATAN2 ? 2 : 1;
+  if (nargs != want)
+    return terr(t, DIAG_TYPE, n->span, "%s() takes %d argument%s, got %d", builtin_name(n->builtin),
+                want, want == 1 ? "" : "s", nargs);
+  if (n->has_axis && !(n->builtin >= B_SUM && n->builtin <= B_MIN))
+    return terr(t, DIAG_TYPE, n->span, "%s() does not take axis=", builtin_name(n->builtin));
+  Type *a = ty_expr(t, &n->args);
+  Type *b = want == 2 ? ty_expr(t, &n->args->next) : NULL;
+  if (!a || (want == 2 && !b))
+    return NULL;
+  if (!is_num(a) || (b && !is_num(b)))
+    return terr(t, DIAG_TYPE, n->span, "%s() is not supported for %s", builtin_name(n->builtin),
+                tstr(t, is_num(a) ? b : a));
+  Type *s = scalar_of(t, a);
+  switch (n->builtin) {
+  case B_EXP:
+  case B_LOG:
+  case B_SIN:
+  case B_COS:
+  case B_TAN:
+  case B_SQRT:
+  case B_TANH: {
+    Type *r = float_ufunc_type(t, s, n->weak_result);
+    convert(t, &n->args, r);
+    return shaped(t, a, r);
+  }
+  case B_FLOOR:
+  case B_CEIL:
+    if (!elem_is_float(s->elem))
+      return n->weak_result ? type_scalar(A(t), t->p->opt.int_size, true) : a;
+    if (n->weak_result)
+      return type_scalar(A(t), t->p->opt.int_size, true);
+    return a;
+  case B_ABS: return a;
+  case B_ATAN2: {
+    bool ok;
+    const Type *shape = broadcast(t, a, b, n->span, &ok);
+    if (!ok)
+      return NULL;
+    Type *r = float_ufunc_type(t, promote(A(t), s, scalar_of(t, b)), n->weak_result);
+    convert(t, &n->args, r);
+    convert(t, &n->args->next, r);
+    return shaped(t, shape, r);
+  }
+  case B_CONVERT: return shaped(t, a, type_scalar(A(t), n->elem, false));
+  case B_INT:
+  case B_FLOAT:
+  case B_BOOL:
+    if (is_array(a))
+      return terr(t, DIAG_TYPE, n->span, "%s() of an array is not supported", builtin_name(n->builtin));
+    return type_scalar(A(t),
+                       n->builtin == B_INT     ? t->p->opt.int_size
+                       : n->builtin == B_FLOAT ? t->p->opt.float_size
+                                               : EL_BOOL,
+                       true);
+  case B_LEN: {
+    Value v;
+    if (!is_array(a) || !const_eval(n, &v))
+      return terr(t, DIAG_TYPE, n->span, "len() needs an array");
+    if (t->final)
+      *np = literal_int(t, v.i, n->span, n->next);
+    return type_scalar(A(t), t->p->opt.int_size, true);
+  }
+  case B_SUM:
+  case B_PROD:
+  case B_MAX:
+  case B_MIN: return ty_reduction(t, n, a);
+  default: return terr(t, DIAG_INTERNAL, n->span, "unexpected builtin %d", n->builtin);
+  }
+}
+
+static Type *ty_funcall(Typer *t, Node **np) {
+  Node *n = *np;
+  Fn *f = n->fn;
+  int nargs = list_len(n->args);
+  if (nargs != f->nparams)
+    return terr(t, DIAG_TYPE, n->span, "%s() takes %d argument%s but %d %s given", f->name,
+                f->nparams, f->nparams == 1 ? "" : "s", nargs, nargs == 1 ? "was" : "were");
+  const Type *shape = NULL;
+  int k = 0;
+  for (Node **ap = &n->args; *ap; ap = &(*ap)->next, k++) {
+    Type *at = ty_expr(t, ap);
+    Type *pt = f->params[k]->ty;
+    if (!at || !pt)
+      return NULL;
+    if (pt->kind == TY_POINTER) {
+      if (!is_array(at) || at->elem != pt->elem)
+        return terr(t, DIAG_TYPE, (*ap)->span,
+                    "argument %d of %s() must be a %s array, got %s", k + 1, f->name,
+                    elem_name(pt->elem), tstr(t, at));
+      continue;
+    }
+    if (!is_num(at))
+      return terr(t, DIAG_TYPE, (*ap)->span, "argument %d of %s() must be a %s, got %s", k + 1,
+                  f->name, tstr(t, pt), tstr(t, at));
+    if (is_array(at)) {
+      bool ok;
+      shape = broadcast(t, shape ? shape : at, at, (*ap)->span, &ok);
+      if (!ok)
+        return NULL;
+    }
+    convert(t, ap, pt);
+  }
+  if (!f->ret)
+    return terr(t, DIAG_TYPE, n->span, "the return type of '%s' is unknown", f->name);
+  if (f->ret->kind == TY_VOID)
+    return terr(t, DIAG_TYPE, n->span, "'%s' returns no value and cannot be used in an expression",
+                f->name);
+  return shaped(t, shape, f->ret);
+}
+
+static Type *ty_expr(Typer *t, Node **np) {
+  Node *n = *np;
+  if (failed(t->p))
+    return NULL;
+  Type *r = NULL;
+  switch (n->kind) {
+  case N_INT:
+  case N_FLOAT:
+  case N_BOOL: r = ty_literal(t, n); break;
+  case N_VAR: r = ty_var(t, np); break;
+  case N_ATTR: r = ty_attr(t, np); break;
+  case N_UNARY: r = ty_unary(t, np); break;
+  case N_BINARY: r = ty_binary(t, np); break;
+  case N_IFEXP: r = ty_ifexp(t, np); break;
+  case N_SUBSCRIPT: r = ty_subscript(t, np); break;
+  case N_BUILTIN: r = ty_builtin(t, np); break;
+  case N_FUNCALL: r = ty_funcall(t, np); break;
+  case N_CONVERT: ty_expr(t, &n->lhs); r = n->ty; break;
+  case N_FIELD: r = n->ty; break;
+  case N_STR:
+    return terr(t, DIAG_TYPE, n->span, "a string can only be used as a dict key or a label");
+  case N_TUPLE:
+    return terr(t, DIAG_TYPE, n->span, "tuples can only be used as array indices");
+  case N_SLICE:
+    return terr(t, DIAG_RUNTIME, n->span, "slices can only be used inside subscripts");
+  default: return terr(t, DIAG_INTERNAL, n->span, "unexpected expression kind %d", n->kind);
+  }
+  if (r)
+    (*np)->ty = r;
+  return r;
+}
+
+/* ---- statements ---- */
+
+/* The parameter an assignment target writes into, if any. */
+static const Sym *target_param(const Node *n) {
+  while (n && (n->kind == N_SUBSCRIPT || n->kind == N_FIELD))
+    n = n->lhs;
+  return n && n->kind == N_VAR && n->sym->kind == SYM_PARAM ? n->sym : NULL;
+}
+
+static bool is_view_expr(const Node *n) {
+  while (n && n->kind == N_SUBSCRIPT)
+    n = n->lhs;
+  return n && (n->kind == N_VAR || n->kind == N_FIELD);
+}
+
+static void ty_assign_local(Typer *t, Node *s) {
+  Sym *sym = s->lhs->sym;
+  Type *r = ty_expr(t, &s->rhs);
+  if (!r)
+    return;
+  if (is_array(r)) {
+    if (!is_view_expr(s->rhs)) {
+      terr(t, DIAG_RUNTIME, s->span,
+           "'%s = ...' would create a new array, which ParPy functions cannot do; assign into an "
+           "existing array instead (%s[:] = ...)",
+           sym->name, sym->name);
+      return;
+    }
+    if (sym->ty && !type_equal(sym->ty, r)) {
+      terr(t, DIAG_RUNTIME, s->span,
+           "the array variable '%s' may only be assigned once (it names a view of an argument)",
+           sym->name);
+      return;
+    }
+    if (!sym->ty)
+      t->changed = true;
+    sym->ty = r;
+    if (t->final)
+      sym->alias = s->rhs;
+    return;
+  }
+  if (!is_scalar(r)) {
+    terr(t, DIAG_TYPE, s->span, "a %s cannot be assigned to a variable", tstr(t, r));
+    return;
+  }
+  if (sym->ty && is_array(sym->ty)) {
+    terr(t, DIAG_RUNTIME, s->span,
+         "'%s' names an array view and cannot also be assigned a scalar", sym->name);
+    return;
+  }
+  join_local(t, sym, r);
+  if (t->final)
+    convert(t, &s->rhs, sym->ty);
+}
+
+static void ty_assign(Typer *t, Node *s) {
+  Node *l = s->lhs;
+  if (l->kind == N_VAR) {
+    ty_assign_local(t, s);
+    return;
+  }
+  if (l->kind != N_SUBSCRIPT) {
+    terr(t, DIAG_RUNTIME, l->span, "only variables and array elements can be assigned to");
+    return;
+  }
+  Type *lt = ty_expr(t, &s->lhs);
+  Type *rt = ty_expr(t, &s->rhs);
+  if (!lt || !rt)
+    return;
+  l = s->lhs;
+  if (l->kind == N_FIELD || (!is_num(lt))) {
+    terr(t, DIAG_RUNTIME, l->span, "cannot assign to a %s", tstr(t, lt));
+    return;
+  }
+  const Sym *param = target_param(l);
+  if (param && param->arg) {
+    const ArgSpec *spec = param->arg;
+    if (spec->kind == ARG_ARRAY && spec->readonly) {
+      terr(t, DIAG_VALUE, l->span,
+           "the array argument '%s' is read-only, but the function writes to it", param->name);
+      return;
+    }
+    if (spec->kind == ARG_DICT && l->lhs && l->lhs->kind == N_FIELD) {
+      for (int i = 0; i < spec->nfields; i++)
+        if (intern(spec->keys[i]) == l->lhs->str && spec->fields[i].readonly) {
+          terr(t, DIAG_VALUE, l->span, "the array '%s[\"%s\"]' is read-only, but the function writes to it",
+               param->name, l->lhs->str);
+          return;
+        }
+    }
+  }
+  if (!is_num(rt)) {
+    terr(t, DIAG_TYPE, s->rhs->span, "cannot store a %s into an array", tstr(t, rt));
+    return;
+  }
+  if (is_scalar(lt) && is_array(rt)) {
+    terr(t, DIAG_VALUE, s->span, "cannot store an array of shape %s into a single element",
+         tstr(t, rt));
+    return;
+  }
+  if (is_array(lt) && !broadcasts_into(rt, lt)) {
+    terr(t, DIAG_VALUE, s->span, "could not broadcast input array of shape %s into shape %s",
+         tstr(t, rt), tstr(t, lt));
+    return;
+  }
+  convert(t, &s->rhs, scalar_of(t, lt));
+}
+
+static void ty_cond(Typer *t, Node **cp, const char *what) {
+  Type *c = ty_expr(t, cp);
+  if (c && !is_scalar(c))
+    terr(t, is_array(c) ? DIAG_VALUE : DIAG_TYPE, (*cp)->span,
+         "the condition of %s must be a scalar, not a %s%s", what, tstr(t, c),
+         is_array(c) ? " (the truth value of an array is ambiguous)" : "");
+}
+
+static void ty_for(Typer *t, Node *s) {
+  Type *int_t = type_scalar(A(t), t->p->opt.int_size, true);
+  Node **bounds[2] = {&s->lo, &s->hi};
+  for (int i = 0; i < 2; i++) {
+    Type *b = ty_expr(t, bounds[i]);
+    if (!b)
+      continue;
+    if (!is_scalar(b) || elem_is_float(b->elem)) {
+      terr(t, DIAG_TYPE, (*bounds[i])->span, "range() arguments must be integers, not %s",
+           tstr(t, b));
+      return;
+    }
+    convert(t, bounds[i], int_t);
+  }
+  if (s->step_expr) {
+    Type *st = ty_expr(t, &s->step_expr);
+    if (st && (!is_scalar(st) || elem_is_float(st->elem))) {
+      terr(t, DIAG_TYPE, s->step_expr->span, "range() arguments must be integers, not %s",
+           tstr(t, st));
+      return;
+    }
+    int64_t step;
+    if (!const_int(s->step_expr, &step)) {
+      terr(t, DIAG_RUNTIME, s->step_expr->span,
+           "the step of range() must be a constant: an integer literal or a scalar argument");
+      return;
+    }
+    if (step == 0) {
+      terr(t, DIAG_RUNTIME, s->step_expr->span, "the step of range() must not be zero");
+      return;
+    }
+    s->step = step;
+  }
+  s->sym->ty = int_t;
+  ty_block(t, &s->body);
+}
+
+static void ty_return(Typer *t, Node *s) {
+  Type *r = ty_expr(t, &s->lhs);
+  if (!r)
+    return;
+  if (!is_scalar(r)) {
+    terr(t, DIAG_TYPE, s->span, "a helper function can only return a scalar, not a %s", tstr(t, r));
+    return;
+  }
+  Fn *f = t->fn;
+  if (f->src->ret_annot) {
+    convert(t, &s->lhs, f->ret);
+    return;
+  }
+  Type *j = f->ret && f->ret->kind == TY_SCALAR ? promote(A(t), f->ret, r) : r;
+  if (!f->ret || f->ret->kind != TY_SCALAR || !type_equal(j, f->ret)) {
+    f->ret = j;
+    t->changed = true;
+  }
+  convert(t, &s->lhs, f->ret);
+}
+
+static void ty_stmt(Typer *t, Node *s) {
+  switch (s->kind) {
+  case N_ASSIGN: ty_assign(t, s); break;
+  case N_FOR: ty_for(t, s); break;
+  case N_WHILE:
+    ty_cond(t, &s->cond, "a while-loop");
+    ty_block(t, &s->body);
+    break;
+  case N_IF:
+    ty_cond(t, &s->cond, "an if-statement");
+    ty_block(t, &s->then);
+    ty_block(t, &s->els);
+    break;
+  case N_GPU: ty_block(t, &s->body); break;
+  case N_RETURN: ty_return(t, s); break;
+  default: terr(t, DIAG_INTERNAL, s->span, "unexpected statement kind %d in types", s->kind);
+  }
+}
+
+static void ty_block(Typer *t, Node **list) {
+  for (Node **link = list; *link && !failed(t->p);) {
+    Node *s = *link;
+    ty_stmt(t, s);
+    /* A view definition (row = x[i]) disappears: its uses read through it. */
+    if (t->final && s->kind == N_ASSIGN && s->lhs->kind == N_VAR && s->lhs->sym->alias) {
+      *link = s->next;
+      continue;
+    }
+    link = &s->next;
+  }
+}
+
+static bool type_fn(Prog *p, Fn *fn) {
+  Typer t = {.p = p, .fn = fn};
+  if (!fn->is_main && !fn->ret)
+    fn->ret = NULL;
+  for (int round = 0; round < 64; round++) {
+    t.changed = false;
+    ty_block(&t, &fn->body);
+    if (!t.changed)
+      break;
+  }
+  if (!fn->is_main && !fn->ret)
+    fn->ret = type_void();
+  t.final = true;
+  ty_block(&t, &fn->body);
+  return !failed(p);
+}
+
+bool check_types(Prog *p) {
+  for (Fn *h = p->helpers; h; h = h->next)
+    if (!type_fn(p, h))
+      return false;
+  return type_fn(p, p->main);
 }

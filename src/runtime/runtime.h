@@ -8,7 +8,13 @@
  * temporary name and renamed into place, so a killed build never leaves a
  * half-written library behind.  Its name is the SHA-256 of everything that
  * decides its contents: the code, the compiler (path, size, mtime), every
- * flag, the target architecture, parpy's headers and version. */
+ * flag, the target architecture, parpy's headers and version.  A cache hit
+ * starts no process.
+ *
+ * The files: runtime/config.c (settings, clock), cachedir.c (the directory,
+ * its checks, clearing), key.c (the cache key), build.c (running the
+ * compiler), load.c (rt_load, dlopen).  Every function here may be called
+ * from several threads at once. */
 #ifndef PARPY_RUNTIME_H
 #define PARPY_RUNTIME_H
 
@@ -25,20 +31,23 @@ typedef struct Library {
 } Library;
 
 /* Set once at import: the directory holding parpy's C headers, and the
- * package version that goes into every cache key. */
+ * package version that goes into every cache key.  Both are copied. */
 void rt_configure(const char *include_dir, const char *version);
 
 /* Build `code` for opt->backend unless the disk cache has it, load it and
  * look up <fname>__entry, <fname>__signature and <fname>__error.
  * `origin` ("jit" or "string") separates compile_string libraries in the key.
  * On failure fills *d (messages in `a`): a compiler error carries the
- * compiler's output, and with opt->write_output the path of the kept source. */
+ * compiler's output, and with opt->write_output the path of the kept source;
+ * a library without <fname>__entry or <fname>__signature is explained with
+ * the calling convention of target.h.  Libraries are never unloaded. */
 bool rt_load(const Options *opt, const char *code, const char *fname, const char *origin,
              Library *out, Diag *d, Arena *a);
 
 /* The cache directory, creating it (0700) if needed; NULL on error. */
 const char *rt_cache_dir(Diag *d, Arena *a);
-/* Remove every file parpy put in the cache directory. */
+/* Remove every file parpy put in the cache directory (<key>.so and tmp-*,
+ * which includes sources kept by write_output); nothing else, no recursion. */
 bool rt_clear_disk_cache(Diag *d, Arena *a);
 
 /* Monotonic clock in seconds, for timings. */

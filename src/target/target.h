@@ -43,8 +43,9 @@ extern const Target target_cpu;
  *   sig   := param (' ' param)*
  *   param := name ':' spec
  *   spec  := 'int=' INT | 'float=' HEXFLOAT | 'bool=' ('0'|'1')   (Python scalars)
+ *          | 'bool_=' ('0'|'1')                                   (NumPy bool scalar)
  *          | ELEM '=' VALUE                                       (0-d array, NumPy scalar)
- *          | ELEM '[' INT (',' INT)* ']' ['ro']                   (array; ro: read-only allowed)
+ *          | ELEM '[' [INT (',' INT)*] ']' ['ro']                 (array; ro: read-only allowed)
  *          | '{' key '=' spec (';' key '=' spec)* '}'            (dict, keys sorted)
  *          | '*'                                                  (opaque, unused)
  *   ELEM  := bool i8 i16 i32 i64 u8 u16 u32 u64 f16 f32 f64

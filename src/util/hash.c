@@ -110,7 +110,7 @@ void sha256_hex(const void *p, size_t n, char out[65]) {
 
 uint64_t fnv1a(const void *p, size_t n) {
   const unsigned char *s = p;
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = 14695981039346656037ULL;
   for (size_t i = 0; i < n; i++) {
     h ^= s[i];
     h *= 1099511628211ULL;

@@ -1,23 +1,308 @@
-/* cpu.c - (stub) the Cpu target: C11 with OpenMP. */
-#include "../target.h"
+/* cpu.c - the Cpu target: C11 with OpenMP, built by the system C compiler.
+ *
+ * The outermost parallel loop of each nest becomes `#pragma omp parallel
+ * for`; parallel loops nested inside it run sequentially in each thread (a
+ * CPU has far fewer cores than a GPU has threads, so one level suffices),
+ * except that perfectly nested parallel loops are collapsed into one.
+ * The thread counts of labels say how many GPU threads to use; here OpenMP
+ * uses one thread per core, which computes the same result.  tpb, clusters
+ * and graphs have no meaning on a CPU and are ignored. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cprint.h"
+
+#ifndef PARPY_VERSION
+#define PARPY_VERSION "dev"
+#endif
+
+static const char *type_name(Elem e) {
+  static const char *names[EL_COUNT] = {
+      [EL_BOOL] = "bool",     [EL_I8] = "int8_t",    [EL_I16] = "int16_t", [EL_I32] = "int32_t",
+      [EL_I64] = "int64_t",   [EL_U8] = "uint8_t",   [EL_U16] = "uint16_t", [EL_U32] = "uint32_t",
+      [EL_U64] = "uint64_t",  [EL_F16] = "half",     [EL_F32] = "float",   [EL_F64] = "double",
+  };
+  return e < EL_COUNT ? names[e] : "void";
+}
+
+static const char *omp_op(Op op) {
+  switch (op) {
+  case OP_ADD: return "+";
+  case OP_MUL: return "*";
+  case OP_MAX: return "max";
+  case OP_MIN: return "min";
+  case OP_BITAND: return "&";
+  case OP_BITOR: return "|";
+  case OP_BITXOR: return "^";
+  case OP_AND: return "&&";
+  case OP_OR: return "||";
+  default: return "?";
+  }
+}
+
+/* A copy of `n` with every occurrence of the expression `target` replaced
+ * by `var` (used to accumulate an array element's reduction in a local). */
+static Node *replace(Arena *a, const Node *n, const Node *target, Node *var) {
+  if (!n)
+    return NULL;
+  if (expr_equal(n, target)) {
+    Node *v = clone_node(a, var);
+    return v;
+  }
+  Node *c = ARENA_NEW(a, Node);
+  *c = *n;
+  c->next = NULL;
+  c->lhs = replace(a, n->lhs, target, var);
+  c->rhs = replace(a, n->rhs, target, var);
+  c->cond = replace(a, n->cond, target, var);
+  c->then = replace(a, n->then, target, var);
+  c->els = replace(a, n->els, target, var);
+  Node head = {0}, *tail = &head;
+  for (const Node *x = n->args; x; x = x->next)
+    tail = tail->next = replace(a, x, target, var);
+  c->args = head.next;
+  return c;
+}
+
+/* How many perfectly nested parallel loops can share one omp loop. */
+static int collapse_depth(const Node *f) {
+  if (f->par.reduce)
+    return 1;
+  const Node *g = f->body;
+  if (!g || g->next || g->kind != N_FOR || g->par.nthreads == 0 || g->par.reduce)
+    return 1;
+  if (expr_mentions(g->lo, f->sym) || expr_mentions(g->hi, f->sym))
+    return 1;
+  return 1 + collapse_depth(g);
+}
+
+static void print_loop(CPrinter *c, const Node *f) {
+  c_line_start(c);
+  c_for_header(c, f);
+  buf_puts(c->out, " {");
+  c_loop_comment(c, f);
+  buf_puts(c->out, "\n");
+  c_block(c, f->body);
+  c_line_start(c);
+  buf_puts(c->out, "}\n");
+}
+
+static void pragma(CPrinter *c, const Node *f, const char *red_var) {
+  c_line_start(c);
+  buf_puts(c->out, "#pragma omp parallel for");
+  int depth = collapse_depth(f);
+  if (depth > 1)
+    buf_printf(c->out, " collapse(%d)", depth);
+  if (red_var)
+    buf_printf(c->out, " reduction(%s: %s)", omp_op(f->red_op), red_var);
+  buf_puts(c->out, "\n");
+}
+
+/* A parallel reduction into an array element: reduce into a local that
+ * starts from the element (OpenMP combines the original value with the
+ * threads' partial results), then store it. */
+static void reduction_into_element(CPrinter *c, const Node *f) {
+  Prog *p = c->p;
+  const Node *target = f->red_target;
+  Sym *acc = new_sym(p, "acc", SYM_TEMP, target->ty);
+  acc->cname = arena_printf(&p->arena, "%s_acc", target->lhs->kind == N_VAR
+                                                     ? target->lhs->sym->cname
+                                                     : "red");
+  Node *v = new_var(p, acc, f->span);
+  Node loop = *f;
+  loop.body = replace(&p->arena, f->body, target, v);
+  c_line_start(c);
+  buf_puts(c->out, "{\n");
+  c->depth++;
+  c_line_start(c);
+  c_type(c, acc->ty);
+  buf_printf(c->out, " %s = ", acc->cname);
+  c_expr(c, target);
+  buf_puts(c->out, ";\n");
+  pragma(c, f, acc->cname);
+  print_loop(c, &loop);
+  c_line_start(c);
+  c_expr(c, target);
+  buf_printf(c->out, " = %s;\n", acc->cname);
+  c->depth--;
+  c_line_start(c);
+  buf_puts(c->out, "}\n");
+}
+
+static void cpu_for(CPrinter *c, const Node *f) {
+  if (!f->par_outer) {
+    print_loop(c, f);
+    return;
+  }
+  if (f->par.reduce && f->red_target && f->red_target->kind != N_VAR) {
+    reduction_into_element(c, f);
+    return;
+  }
+  const char *red = f->par.reduce && f->red_target ? f->red_target->sym->cname : NULL;
+  pragma(c, f, red);
+  print_loop(c, f);
+}
+
+static const CDialect cpu_dialect = {type_name, cpu_for};
+
+/* ---- functions ---- */
+
+static void print_helper(CPrinter *c, Fn *h) {
+  c->fn = h;
+  Buf *o = c->out;
+  buf_puts(o, "static inline ");
+  c_type(c, h->ret);
+  buf_printf(o, " %s(", h->name);
+  for (int i = 0; i < h->nparams; i++) {
+    Sym *s = h->params[i];
+    if (i)
+      buf_puts(o, ", ");
+    c_type(c, s->ty);
+    buf_printf(o, "%s%s", s->ty && s->ty->kind == TY_POINTER ? "" : " ", s->cname);
+  }
+  buf_puts(o, h->nparams ? ") {\n" : "void) {\n");
+  c_block(c, h->body);
+  buf_puts(o, "}\n\n");
+}
+
+/* The array parameters of main, in the order of the entry's slots. */
+static void print_main_params(CPrinter *c, Fn *m) {
+  Buf *o = c->out;
+  bool any = false;
+  for (int i = 0; i < m->nparams; i++) {
+    Sym *s = m->params[i];
+    const ArgSpec *a = s->arg;
+    if (a->kind == ARG_ARRAY) {
+      buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->elem), s->cname);
+      any = true;
+    } else if (a->kind == ARG_DICT) {
+      for (int k = 0; k < a->nfields; k++)
+        if (a->fields[k].kind == ARG_ARRAY) {
+          buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->fields[k].elem),
+                     c_field_name(c->p, s, a->keys[k]));
+          any = true;
+        }
+    }
+  }
+  if (!any)
+    buf_puts(o, "void");
+}
+
+static void print_entry(CPrinter *c, Fn *m) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  const char **names = ARENA_ARRAY(&p->arena, const char *, m->nparams > 0 ? m->nparams : 1);
+  for (int i = 0; i < m->nparams; i++)
+    names[i] = p->func->params[i].name;
+  buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
+              " * and an entry point taking the arguments as an array.  Keep both when you edit\n"
+              " * the code above and pass it to parpy.compile_string. */\n");
+  buf_printf(o, "const char %s__signature[] = \"", p->func->name);
+  Buf sig;
+  buf_init(&sig);
+  sig_format(names, p->args, p->nargs, &sig);
+  for (const char *q = buf_cstr(&sig); *q; q++) {
+    if (*q == '"' || *q == '\\')
+      buf_putc(o, '\\');
+    buf_putc(o, *q);
+  }
+  buf_free(&sig);
+  buf_puts(o, "\";\n\n");
+  buf_printf(o, "int32_t %s__entry(void **args) {\n  return %s(", p->func->name, m->name);
+  int slot = 0;
+  bool any = false;
+  for (int i = 0; i < m->nparams; i++) {
+    const ArgSpec *a = m->params[i]->arg;
+    if (a->kind == ARG_DICT) {
+      for (int k = 0; k < a->nfields; k++, slot++)
+        if (a->fields[k].kind == ARG_ARRAY) {
+          buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->fields[k].elem), slot);
+          any = true;
+        }
+      continue;
+    }
+    if (a->kind == ARG_ARRAY) {
+      buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->elem), slot);
+      any = true;
+    }
+    slot++;
+  }
+  buf_puts(o, ");\n}\n");
+}
+
+static void print_main(CPrinter *c, Fn *m) {
+  c->fn = m;
+  Buf *o = c->out;
+  buf_printf(o, "int32_t %s(", m->name);
+  print_main_params(c, m);
+  buf_puts(o, ") {\n");
+  c->depth = 1;
+  c_const_params(c, m->body);
+  c->depth = 0;
+  c_block(c, m->body);
+  buf_puts(o, "  return 0;\n}\n\n");
+}
+
+/* Function names must not clash with each other or with C's. */
+static void name_functions(Prog *p) {
+  Fn *all[256];
+  int n = 0;
+  for (Fn *h = p->helpers; h && n < 255; h = h->next)
+    all[n++] = h;
+  all[n++] = p->main;
+  for (int i = 0; i < n; i++) {
+    const char *base = all[i]->name;
+    for (int k = 2;; k++) {
+      bool clash = strcmp(all[i]->name, "main") == 0 || strncmp(all[i]->name, "parpy", 5) == 0;
+      for (int j = 0; j < i && !clash; j++)
+        clash = strcmp(all[j]->name, all[i]->name) == 0;
+      if (!clash)
+        break;
+      all[i]->name = arena_printf(&p->arena, "%s_%d", base, k);
+    }
+  }
+}
 
 static bool emit(Prog *p, Buf *out) {
-  (void)p;
-  buf_puts(out, "/* nothing yet */\n");
-  return true;
+  CPrinter c = {.p = p, .out = out, .d = &cpu_dialect};
+  name_functions(p);
+  for (Fn *h = p->helpers; h; h = h->next)
+    c_assign_names(p, h);
+  c_assign_names(p, p->main);
+  buf_printf(out,
+             "/* %s: generated by ParPy %s for the Cpu backend (C11 with OpenMP). */\n"
+             "#include \"parpy_cpu.h\"\n\n",
+             p->func->name, PARPY_VERSION);
+  for (Fn *h = p->helpers; h; h = h->next)
+    print_helper(&c, h);
+  print_main(&c, p->main);
+  print_entry(&c, p->main);
+  return !failed(p);
 }
+
+/* ---- building ---- */
 
 static const char **build_cmd(const Options *opt, const char *src, const char *lib,
                               const char *incdir, Arena *a) {
-  (void)opt;
-  const char **argv = ARENA_ARRAY(a, const char *, 16);
+  int n = 16 + opt->nincludes + opt->nlibs + opt->nextra_flags;
+  const char **argv = ARENA_ARRAY(a, const char *, n);
   int k = 0;
-  argv[k++] = "cc";
+  const char *cc = getenv("CC");
+  argv[k++] = cc && *cc ? cc : "cc";
+  argv[k++] = "-std=gnu11";
   argv[k++] = "-O3";
+  argv[k++] = "-march=native";
+  argv[k++] = "-fwrapv";
   argv[k++] = "-fopenmp";
   argv[k++] = "-shared";
   argv[k++] = "-fPIC";
   argv[k++] = arena_printf(a, "-I%s", incdir);
+  for (int i = 0; i < opt->nincludes; i++)
+    argv[k++] = arena_printf(a, "-I%s", opt->includes[i]);
+  for (int i = 0; i < opt->nlibs; i++)
+    argv[k++] = arena_printf(a, "-L%s", opt->libs[i]);
+  for (int i = 0; i < opt->nextra_flags; i++)
+    argv[k++] = opt->extra_flags[i];
   argv[k++] = src;
   argv[k++] = "-o";
   argv[k++] = lib;

@@ -1,0 +1,384 @@
+"""CompileOptions, LoopPar and the enums of the public API.
+
+Options are validated when a field is set, so that the compiler only ever
+sees consistent values, and fingerprinted (``_key``) once per change: a call
+of a jitted function reads ``opts._key`` and nothing else on a cache hit.
+"""
+from __future__ import annotations
+
+import ctypes
+import enum
+import hashlib
+import types
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .errors import ParPyTypeError, ParPyValueError
+
+__all__ = ["ElemSize", "CompileBackend", "Target", "LoopPar", "CompileOptions", "threads",
+           "reduce", "par"]
+
+
+class ElemSize(enum.Enum):
+    """Element types; the values are the C core's ``Elem`` codes."""
+
+    Bool = 0
+    I8 = 1
+    I16 = 2
+    I32 = 3
+    I64 = 4
+    U8 = 5
+    U16 = 6
+    U32 = 7
+    U64 = 8
+    F16 = 9
+    F32 = 10
+    F64 = 11
+
+    def size(self) -> int:
+        """Size of one element in bytes."""
+        return _SIZES[self.value]
+
+    def to_numpy(self) -> type:
+        """The NumPy scalar type, e.g. ``numpy.int32`` for ``I32``."""
+        return _NUMPY[self.value]
+
+    def to_torch(self) -> Any:
+        """The PyTorch dtype, e.g. ``torch.int32`` (PyTorch is imported on demand)."""
+        if self in (ElemSize.U16, ElemSize.U32, ElemSize.U64):
+            raise ParPyValueError(f"PyTorch has no dtype for {self.name} (unsigned "
+                                  f"{8 * self.size()}-bit integers)")
+        import torch  # noqa: PLC0415 - optional dependency
+
+        return getattr(torch, _NUMPY[self.value].__name__.replace("bool_", "bool"))
+
+    def to_ctype(self) -> type:
+        """The ctypes type of one element (``F16`` is carried as ``c_uint16``)."""
+        return _CTYPES[self.value]
+
+    def is_int(self) -> bool:
+        return ElemSize.I8.value <= self.value <= ElemSize.U64.value
+
+    def is_float(self) -> bool:
+        return self.value >= ElemSize.F16.value
+
+
+_SIZES = (1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8)
+_NUMPY = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+          np.uint64, np.float16, np.float32, np.float64)
+_CTYPES = (ctypes.c_bool, ctypes.c_int8, ctypes.c_int16, ctypes.c_int32, ctypes.c_int64,
+           ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint16,
+           ctypes.c_float, ctypes.c_double)
+
+
+class CompileBackend(enum.Enum):
+    """Where the code runs.  ``Auto`` picks Cuda, else Metal, else Cpu."""
+
+    Auto = 0
+    Cuda = 1
+    Metal = 2
+    Cpu = 3
+
+
+class Target(enum.Enum):
+    """Where an external function runs."""
+
+    Host = 0
+    Device = 1
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+DEFAULT_TPB = 1024
+
+
+class LoopPar:
+    """How one labelled statement runs in parallel.  Immutable: every method
+    returns a new LoopPar."""
+
+    __slots__ = ("_nthreads", "_reduce", "_tpb")
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_nthreads", 0)
+        object.__setattr__(self, "_reduce", False)
+        object.__setattr__(self, "_tpb", DEFAULT_TPB)
+
+    def _with(self, nthreads: int, reduce: bool, tpb: int) -> LoopPar:
+        p = LoopPar()
+        object.__setattr__(p, "_nthreads", nthreads)
+        object.__setattr__(p, "_reduce", reduce)
+        object.__setattr__(p, "_tpb", tpb)
+        return p
+
+    def threads(self, nthreads: int) -> LoopPar:
+        """A copy running on ``nthreads`` threads (a positive int; set once)."""
+        if not _is_int(nthreads):
+            raise ParPyTypeError(f"the number of threads must be an int, not "
+                                 f"{type(nthreads).__name__}")
+        if nthreads <= 0:
+            raise ParPyValueError(f"the number of threads must be positive, got {nthreads}")
+        if self._nthreads != 0:
+            raise ParPyValueError("the number of threads can only be set once")
+        return self._with(nthreads, self._reduce, self._tpb)
+
+    def reduce(self) -> LoopPar:
+        """A copy that is a reduction loop."""
+        return self._with(self._nthreads, True, self._tpb)
+
+    def tpb(self, tpb: int) -> LoopPar:
+        """A copy using ``tpb`` threads per block (a positive multiple of 32)."""
+        if not _is_int(tpb):
+            raise ParPyTypeError(f"the number of threads per block must be an int, not "
+                                 f"{type(tpb).__name__}")
+        if tpb <= 0 or tpb % 32 != 0:
+            raise ParPyValueError("the number of threads per block must be a positive integer "
+                                  f"divisible by 32, got {tpb}")
+        return self._with(self._nthreads, self._reduce, tpb)
+
+    @property
+    def nthreads(self) -> int:
+        return self._nthreads
+
+    @property
+    def reduction(self) -> bool:
+        return self._reduce
+
+    @property
+    def threads_per_block(self) -> int:
+        return self._tpb
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("LoopPar is immutable; use threads(), reduce() or tpb()")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("LoopPar is immutable")
+
+    def _tuple(self) -> tuple[int, bool, int]:
+        return (self._nthreads, self._reduce, self._tpb)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LoopPar):
+            return NotImplemented
+        return self._tuple() == other._tuple()
+
+    def __hash__(self) -> int:
+        return hash(self._tuple())
+
+    def __repr__(self) -> str:
+        parts = []
+        if self._nthreads:
+            parts.append(f"threads({self._nthreads})")
+        if self._reduce:
+            parts.append("reduce()")
+        if self._tpb != DEFAULT_TPB:
+            parts.append(f"tpb({self._tpb})")
+        if not parts or parts[0].startswith("tpb"):
+            parts.insert(0, "LoopPar()")
+        return ".".join(parts)
+
+    def __reduce__(self) -> tuple:
+        return (_make_loop_par, self._tuple())
+
+
+def _make_loop_par(nthreads: int, reduce: bool, tpb: int) -> LoopPar:
+    return LoopPar()._with(nthreads, reduce, tpb)
+
+
+def threads(n: int) -> LoopPar:
+    """``LoopPar().threads(n)``."""
+    return LoopPar().threads(n)
+
+
+def reduce() -> LoopPar:
+    """``LoopPar().reduce()``."""
+    return LoopPar().reduce()
+
+
+# ---- CompileOptions fields: a checker (name, value) -> stored value ----
+
+def _check_bool(name: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ParPyTypeError(f"CompileOptions.{name} must be a bool, not {type(v).__name__}")
+    return v
+
+
+def _check_backend(name: str, v: Any) -> CompileBackend:
+    if not isinstance(v, CompileBackend):
+        raise ParPyTypeError(f"CompileOptions.{name} must be a parpy.CompileBackend, not "
+                             f"{type(v).__name__}")
+    return v
+
+
+def _check_blocks(name: str, v: Any) -> int:
+    if not _is_int(v):
+        raise ParPyTypeError(f"CompileOptions.{name} must be an int, not {type(v).__name__}")
+    if v <= 0 or v & (v - 1):
+        raise ParPyValueError(f"the maximum number of thread blocks per cluster must be a power "
+                              f"of two, got {v}")
+    return v
+
+
+def _check_size(kind: str, pred: Callable[[ElemSize], bool]) -> Callable[[str, Any], Any]:
+    def check(name: str, v: Any) -> ElemSize | None:
+        if v is None:
+            return None
+        if not isinstance(v, ElemSize):
+            raise ParPyTypeError(f"CompileOptions.{name} must be a parpy.ElemSize or None, not "
+                                 f"{type(v).__name__}")
+        if not pred(v):
+            raise ParPyValueError(f"CompileOptions.{name} must be {kind} ElemSize, got {v}")
+        return v
+    return check
+
+
+def _check_strs(name: str, v: Any) -> tuple[str, ...]:
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
+        raise ParPyTypeError(f"CompileOptions.{name} must be a list of str, not "
+                             f"{type(v).__name__}")
+    for s in v:
+        if not isinstance(s, str):
+            raise ParPyTypeError(f"CompileOptions.{name} must be a list of str; found "
+                                 f"{type(s).__name__} {s!r}")
+    return tuple(v)
+
+
+def _check_par(name: str, v: Any) -> dict[str, LoopPar]:
+    if not isinstance(v, Mapping):
+        raise ParPyTypeError(f"CompileOptions.{name} must be a dict from str to LoopPar, not "
+                             f"{type(v).__name__}")
+    out: dict[str, LoopPar] = {}
+    for k, p in v.items():
+        if not isinstance(k, str):
+            raise ParPyTypeError(f"CompileOptions.{name}: labels must be str, found "
+                                 f"{type(k).__name__} {k!r}")
+        if not isinstance(p, LoopPar):
+            raise ParPyTypeError(f"CompileOptions.{name}: label {k!r} maps to "
+                                 f"{type(p).__name__}, expected a LoopPar (e.g. "
+                                 f"parpy.threads(256))")
+        out[k] = p
+    return out
+
+
+_FIELDS: dict[str, tuple[Callable[[str, Any], Any], Any]] = {
+    "parallelize": (_check_par, {}),
+    "verbose_backend_resolution": (_check_bool, False),
+    "debug_print": (_check_bool, False),
+    "write_output": (_check_bool, False),
+    "backend": (_check_backend, CompileBackend.Auto),
+    "use_cuda_thread_block_clusters": (_check_bool, False),
+    "max_thread_blocks_per_cluster": (_check_blocks, 8),
+    "use_cuda_graphs": (_check_bool, False),
+    "force_int_size": (_check_size("an integer", ElemSize.is_int), None),
+    "force_float_size": (_check_size("a floating-point", ElemSize.is_float), None),
+    "includes": (_check_strs, ()),
+    "libs": (_check_strs, ()),
+    "extra_flags": (_check_strs, ()),
+}
+
+# Bumped by parpy.backend when what Auto means may have changed; a stored
+# fingerprint of an older generation is recomputed.
+_backend_generation = [0]
+
+
+class _Field:
+    """A validated option: setting it checks the value and drops the key."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.check = _FIELDS[name][0]
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        v = obj._values[self.name]
+        return types.MappingProxyType(v) if isinstance(v, dict) else v
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj._values[self.name] = self.check(self.name, value)
+        obj._key_cache = None
+
+
+class CompileOptions:
+    """Options of one compilation; see the API reference for each field."""
+
+    __slots__ = ("_values", "_key_cache", "_key_gen")
+
+    parallelize = _Field("parallelize")
+    verbose_backend_resolution = _Field("verbose_backend_resolution")
+    debug_print = _Field("debug_print")
+    write_output = _Field("write_output")
+    backend = _Field("backend")
+    use_cuda_thread_block_clusters = _Field("use_cuda_thread_block_clusters")
+    max_thread_blocks_per_cluster = _Field("max_thread_blocks_per_cluster")
+    use_cuda_graphs = _Field("use_cuda_graphs")
+    force_int_size = _Field("force_int_size")
+    force_float_size = _Field("force_float_size")
+    includes = _Field("includes")
+    libs = _Field("libs")
+    extra_flags = _Field("extra_flags")
+
+    def __init__(self, **fields: Any) -> None:
+        self._values = {name: (dict(d) if isinstance(d, dict) else d)
+                        for name, (_, d) in _FIELDS.items()}
+        self._key_cache: bytes | None = None
+        self._key_gen = -1
+        for name, value in fields.items():
+            if name not in _FIELDS:
+                raise ParPyTypeError(f"CompileOptions has no field {name!r}")
+            setattr(self, name, value)
+
+    def copy(self) -> CompileOptions:
+        c = CompileOptions()
+        c._values = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._values.items()}
+        return c
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CompileOptions):
+            return NotImplemented
+        return self._values == other._values
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={_show(v)}" for k, v in self._values.items())
+        return f"CompileOptions({fields})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _FIELDS and name not in CompileOptions.__slots__:
+            raise AttributeError(f"CompileOptions has no field {name!r}")
+        object.__setattr__(self, name, value)
+
+    @property
+    def _key(self) -> bytes:
+        """Fingerprint of every field and of the backend Auto resolves to."""
+        key = self._key_cache
+        if key is not None and self._key_gen == _backend_generation[0]:
+            return key
+        from . import backend  # noqa: PLC0415 - backend imports this module
+
+        gen = _backend_generation[0]
+        resolved = backend.resolve(self._values["backend"], False, strict=False)
+        text = repr(sorted((k, _show(v)) for k, v in self._values.items())) + resolved.name
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        self._key_cache, self._key_gen = key, gen
+        return key
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r}: {p!r}" for k, p in sorted(v.items())) + "}"
+    if isinstance(v, enum.Enum):
+        return f"{type(v).__name__}.{v.name}"
+    if isinstance(v, tuple):
+        return repr(list(v))
+    return repr(v)
+
+
+def par(p: Mapping[str, LoopPar]) -> CompileOptions:
+    """Default CompileOptions with ``parallelize = p``."""
+    opts = CompileOptions()
+    opts.parallelize = p
+    return opts

@@ -1,0 +1,160 @@
+"""Looking up the free names of a jitted function.
+
+The front end records every free name and attribute chain (``N``,
+``np.exp``, ``parpy.operators.sum``).  Before the first compilation we
+evaluate each one in the function's closure, then its globals, then
+builtins, and tell the core what it is.  Builtins are recognised by
+identity, so ``np.exp`` and ``parpy.operators.exp`` are the same builtin
+while a user's own function named ``exp`` is not.  Constants are frozen at
+that moment, as in Numba.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _core, operators
+from ._options import ElemSize
+from ._source import annotation_codes
+
+_MISSING = object()
+
+
+def _build_table() -> dict[int, tuple[Any, tuple]]:
+    B = _core.BUILTINS
+    table: dict[int, tuple[Any, tuple]] = {}
+
+    def add(obj: Any, name: str, elem: int = -1, weak: bool = False) -> None:
+        table.setdefault(id(obj), (obj, ("builtin", B[name], elem, weak)))
+
+    for obj, name in [
+        (builtins.range, "range"), (builtins.abs, "abs"), (builtins.max, "max"),
+        (builtins.min, "min"), (builtins.len, "len"), (builtins.sum, "sum"),
+        (operators.label, "label"), (operators.gpu, "gpu"),
+        (operators.sum, "sum"), (operators.prod, "prod"), (operators.max, "max"),
+        (operators.min, "min"),
+        (np.exp, "exp"), (np.log, "log"), (np.sin, "sin"), (np.cos, "cos"), (np.tan, "tan"),
+        (np.sqrt, "sqrt"), (np.tanh, "tanh"), (np.arctan2, "atan2"), (np.absolute, "abs"),
+        (np.floor, "floor"), (np.ceil, "ceil"), (np.maximum, "maximum"),
+        (np.minimum, "minimum"), (np.sum, "sum"), (np.prod, "prod"), (np.max, "max"),
+        (np.amax, "max"), (np.min, "min"), (np.amin, "min"),
+    ]:
+        add(obj, name)
+    # Python's int()/float()/bool() return Python (weak) scalars.
+    for obj, name in [(builtins.int, "int"), (builtins.float, "float"), (builtins.bool, "bool")]:
+        add(obj, name, weak=True)
+    # math functions return Python floats (floor/ceil: Python ints).
+    for obj, name in [
+        (math.exp, "exp"), (math.log, "log"), (math.sin, "sin"), (math.cos, "cos"),
+        (math.tan, "tan"), (math.sqrt, "sqrt"), (math.tanh, "tanh"), (math.atan2, "atan2"),
+        (math.floor, "floor"), (math.ceil, "ceil"), (math.fabs, "abs"),
+    ]:
+        add(obj, name, weak=True)
+    # Conversions: NumPy scalar types (parpy.operators re-exports them).
+    for e in ElemSize:
+        add(e.to_numpy(), "convert", e.value)
+    return table
+
+
+_table: dict[int, tuple[Any, tuple]] | None = None
+
+
+def _classify_builtin(obj: Any) -> tuple | None:
+    global _table
+    if _table is None:
+        _table = _build_table()
+    hit = _table.get(id(obj))
+    return hit[1] if hit is not None and hit[0] is obj else None
+
+
+_NP_ELEMS = {np.dtype(e.to_numpy()): e for e in ElemSize}
+_I64 = (-(2**63), 2**63 - 1)
+
+
+def _extern_info(obj: Any) -> tuple:
+    params, ret = annotation_codes(obj.__wrapped__)
+    code = obj.__wrapped__.__code__
+    names = code.co_varnames[: code.co_argcount]
+    lp = obj.parallelize
+    return ("extern", obj.__name__, obj.ext_name, obj.backend.value,
+            obj.target.name == "Device", obj.header,
+            (lp.nthreads, lp.reduction, lp.threads_per_block),
+            [params.get(n, -1) for n in names], ret)
+
+
+def classify(obj: Any, pending: set[int]) -> tuple:
+    """What `obj` is, in the form FuncHandle.set_globals expects."""
+    b = _classify_builtin(obj)
+    if b is not None:
+        return b
+    if isinstance(obj, _core.JitFunction):
+        handle = obj._handle
+        if not handle.resolved and id(handle) not in pending:
+            _resolve(obj.__wrapped__, handle, pending)
+        return ("func", handle)
+    from ._external import External  # noqa: PLC0415 - avoids an import cycle
+
+    if isinstance(obj, External):
+        return _extern_info(obj)
+    if isinstance(obj, ElemSize):
+        return ("type", obj.value)
+    if isinstance(obj, np.generic):
+        e = _NP_ELEMS.get(obj.dtype)
+        if e is None:
+            return ("other", f"numpy.{type(obj).__name__}")
+        return ("const", obj.item(), e.value)
+    if isinstance(obj, bool):
+        return ("const", obj)
+    if isinstance(obj, int):
+        v = int(obj)
+        if not _I64[0] <= v <= _I64[1]:
+            return ("other", "int too large for 64 bits")
+        return ("const", v)
+    if isinstance(obj, float):
+        return ("const", float(obj))
+    return ("other", type(obj).__name__)
+
+
+def _lookup(fn: Callable[..., Any], chain: str) -> tuple[Any, str | None]:
+    """Evaluate a dotted chain; (object, None) or (None, why it failed)."""
+    first, *rest = chain.split(".")
+    obj: Any = _MISSING
+    code = getattr(fn, "__code__", None)
+    if code is not None and fn.__closure__ and first in code.co_freevars:
+        cell = fn.__closure__[code.co_freevars.index(first)]
+        try:
+            obj = cell.cell_contents
+        except ValueError:
+            return None, f"free variable '{first}' is referenced before it is assigned"
+    if obj is _MISSING:
+        obj = getattr(fn, "__globals__", {}).get(first, _MISSING)
+    if obj is _MISSING:
+        obj = getattr(builtins, first, _MISSING)
+    if obj is _MISSING:
+        return None, f"name '{first}' is not defined"
+    for i, attr in enumerate(rest):
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError as e:
+            return None, str(e) or f"'{'.'.join([first, *rest[:i]])}' has no attribute '{attr}'"
+        except Exception as e:  # noqa: BLE001 - a property may raise anything
+            return None, f"evaluating {chain} raised {type(e).__name__}: {e}"
+    return obj, None
+
+
+def _resolve(fn: Callable[..., Any], handle: Any, pending: set[int]) -> None:
+    pending.add(id(handle))
+    results = []
+    for chain in handle.globals():
+        obj, why = _lookup(fn, chain)
+        results.append(("undefined", why) if why is not None else classify(obj, pending))
+    handle.set_globals(results)
+
+
+def resolve(fn: Callable[..., Any], handle: Any) -> None:
+    """Resolve the free names of `handle` (parsed from `fn`) and of every
+    jitted function it refers to."""
+    _resolve(fn, handle, set())

@@ -1,0 +1,49 @@
+"""ParPy's exceptions.
+
+Every error ParPy reports is a ``ParPyError`` that is also an instance of the
+built-in exception that fits (TypeError, NameError, ValueError, RuntimeError),
+so ``except TypeError`` keeps working.  ``str(e)`` is the full text, with the
+source excerpt when the error has a position; the attributes give the parts:
+
+- ``message``: the text without the position,
+- ``file``, ``line``, ``column``: where in the user's source (``column`` is
+  1-based, as printed), or None when unknown.
+"""
+from __future__ import annotations
+
+
+class ParPyError(Exception):
+    """Base class of every exception raised by ParPy."""
+
+    message: str
+    file: str | None
+    line: int | None
+    column: int | None
+
+    def __init__(self, text: str, message: str | None = None, file: str | None = None,
+                 line: int | None = None, column: int | None = None) -> None:
+        super().__init__(text)
+        self.message = text if message is None else message
+        self.file = file
+        self.line = line
+        self.column = column
+
+
+class ParPyTypeError(ParPyError, TypeError):
+    """A type error: wrong kinds or dtypes of values, bad annotations, arity."""
+
+
+class ParPyNameError(ParPyError, NameError):
+    """A name that the function uses is not defined."""
+
+
+class ParPyRuntimeError(ParPyError, RuntimeError):
+    """Unsupported constructs, build failures and errors of compiled code."""
+
+
+class ParPyValueError(ParPyError, ValueError):
+    """Bad values: options, argument values, shapes."""
+
+
+__all__ = ["ParPyError", "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError",
+           "ParPyValueError"]

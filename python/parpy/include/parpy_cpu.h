@@ -1,0 +1,102 @@
+/* parpy_cpu.h - included by the C code ParPy generates for the Cpu backend.
+ *
+ * Python's and NumPy's arithmetic differs from C's in a few places; these
+ * small functions give the generated code Python's meaning:
+ *   - // and % round towards negative infinity (C truncates towards zero),
+ *     and integer division by zero gives 0 as in NumPy instead of trapping;
+ *   - max/min propagate NaN as numpy.maximum/minimum do;
+ *   - integer ** integer is an integer, as in NumPy.
+ * Signed overflow wraps as in NumPy because the code is built with -fwrapv. */
+#ifndef PARPY_CPU_H
+#define PARPY_CPU_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef _Float16 half;
+
+/* ---- integers ---- */
+#define PARPY_INT_OPS(T, S, MIN)                                                                 \
+  static inline T parpy_floordiv_##S(T a, T b) {                                                 \
+    if (b == 0)                                                                                  \
+      return 0;                                                                                  \
+    if ((MIN) != 0 && b == (T)-1)                                                                \
+      return (T)(0 - (uint64_t)a); /* avoids the trap of MIN / -1 */                            \
+    T q = (T)(a / b);                                                                            \
+    if ((T)(a % b) != 0 && ((a < 0) != (b < 0)))                                                 \
+      q--;                                                                                       \
+    return q;                                                                                    \
+  }                                                                                              \
+  static inline T parpy_mod_##S(T a, T b) {                                                      \
+    if (b == 0 || ((MIN) != 0 && b == (T)-1))                                                    \
+      return 0;                                                                                  \
+    T r = (T)(a % b);                                                                            \
+    if (r != 0 && ((r < 0) != (b < 0)))                                                          \
+      r = (T)(r + b);                                                                            \
+    return r;                                                                                    \
+  }                                                                                              \
+  static inline T parpy_pow_##S(T a, T b) {                                                      \
+    T r = 1;                                                                                     \
+    if (b < 0)                                                                                   \
+      return 0;                                                                                  \
+    while (b) {                                                                                  \
+      if (b & 1)                                                                                 \
+        r = (T)(r * a);                                                                          \
+      a = (T)(a * a);                                                                            \
+      b = (T)(b >> 1);                                                                           \
+    }                                                                                            \
+    return r;                                                                                    \
+  }                                                                                              \
+  static inline T parpy_max_##S(T a, T b) { return a > b ? a : b; }                              \
+  static inline T parpy_min_##S(T a, T b) { return a < b ? a : b; }                              \
+  static inline T parpy_abs_##S(T a) { return a < 0 ? (T)(0 - a) : a; }
+
+PARPY_INT_OPS(int8_t, i8, INT8_MIN)
+PARPY_INT_OPS(int16_t, i16, INT16_MIN)
+PARPY_INT_OPS(int32_t, i32, INT32_MIN)
+PARPY_INT_OPS(int64_t, i64, INT64_MIN)
+PARPY_INT_OPS(uint8_t, u8, 0)
+PARPY_INT_OPS(uint16_t, u16, 0)
+PARPY_INT_OPS(uint32_t, u32, 0)
+PARPY_INT_OPS(uint64_t, u64, 0)
+
+/* ---- floats: the algorithm of NumPy's npy_divmod ---- */
+#define PARPY_FLOAT_OPS(T, S, FMOD, FLOOR, COPYSIGN)                                             \
+  static inline T parpy_mod_##S(T a, T b) {                                                      \
+    if (b == 0)                                                                                  \
+      return (T)FMOD(a, b);                                                                      \
+    T mod = (T)FMOD(a, b);                                                                       \
+    if (mod != 0) {                                                                              \
+      if ((b < 0) != (mod < 0))                                                                  \
+        mod = (T)(mod + b);                                                                      \
+    } else {                                                                                     \
+      mod = (T)COPYSIGN(0, b);                                                                   \
+    }                                                                                            \
+    return mod;                                                                                  \
+  }                                                                                              \
+  static inline T parpy_floordiv_##S(T a, T b) {                                                 \
+    if (b == 0)                                                                                  \
+      return (T)(a / b);                                                                         \
+    T mod = (T)FMOD(a, b);                                                                       \
+    T div = (T)((a - mod) / b);                                                                  \
+    if (mod != 0 && ((b < 0) != (mod < 0)))                                                      \
+      div = (T)(div - 1);                                                                        \
+    T floordiv;                                                                                  \
+    if (div != 0) {                                                                              \
+      floordiv = (T)FLOOR(div);                                                                  \
+      if (div - floordiv > (T)0.5)                                                               \
+        floordiv = (T)(floordiv + 1);                                                            \
+    } else {                                                                                     \
+      floordiv = (T)COPYSIGN(0, a / b);                                                          \
+    }                                                                                            \
+    return floordiv;                                                                             \
+  }                                                                                              \
+  static inline T parpy_max_##S(T a, T b) { return (a > b || a != a) ? a : b; }                  \
+  static inline T parpy_min_##S(T a, T b) { return (a < b || a != a) ? a : b; }
+
+PARPY_FLOAT_OPS(float, f32, fmodf, floorf, copysignf)
+PARPY_FLOAT_OPS(double, f64, fmod, floor, copysign)
+PARPY_FLOAT_OPS(half, f16, fmodf, floorf, copysignf)
+
+#endif

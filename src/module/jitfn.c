@@ -1,0 +1,304 @@
+/* jitfn.c - JitFunction, what @parpy.jit returns, and print_compiled.
+ *
+ * A call is the hot path of the whole package, so it is one C function:
+ * read the keywords, classify the arguments, look the specialisation up in
+ * the function's own table and call the library's entry with the GIL
+ * released.  Only a miss runs the compiler and the native build. */
+#include <stddef.h>
+
+#include "module.h"
+
+#include <structmember.h>
+
+typedef struct JitObject {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;
+  PyObject *pyfunc;
+  HandleObject *handle;
+  PyObject *dict;
+  PyObject *weakrefs;
+  MemCache cache;
+} JitObject;
+
+static PyObject *resolve_fn, *str_opts, *str_seq, *str_key;
+
+static bool kw_is(PyObject *name, PyObject *interned) {
+  return name == interned || PyUnicode_Compare(name, interned) == 0;
+}
+
+/* Look the free names up (parpy._resolve), once, on the first compile. */
+static bool ensure_resolved(JitObject *self) {
+  if (self->handle->func->resolved)
+    return true;
+  if (!pp_lookup(&resolve_fn, "parpy._resolve", "resolve"))
+    return false;
+  PyObject *r = PyObject_CallFunctionObjArgs(resolve_fn, self->pyfunc, self->handle, NULL);
+  if (!r)
+    return false;
+  Py_DECREF(r);
+  if (!self->handle->func->resolved) {
+    pp_raise(DIAG_INTERNAL, "the globals of %s were not resolved", self->handle->func->name);
+    return false;
+  }
+  return true;
+}
+
+/* The in-memory cache key: the specialisation, then the options. */
+static bool make_key(const CallArgs *ca, PyObject *opts, Buf *key) {
+  PyObject *ok = PyObject_GetAttr(opts, str_key);
+  if (!ok)
+    return false;
+  if (!PyBytes_Check(ok)) {
+    Py_DECREF(ok);
+    pp_raise(DIAG_TYPE, "opts._key must be bytes");
+    return false;
+  }
+  sig_key(ca->specs, ca->n, key);
+  buf_put(key, PyBytes_AS_STRING(ok), (size_t)PyBytes_GET_SIZE(ok));
+  Py_DECREF(ok);
+  return true;
+}
+
+/* Miss: compile, build, load, remember. */
+static bool compile_entry(JitObject *self, CallArgs *ca, PyObject *opts, const Buf *key,
+                          uint64_t hash, Library *lib) {
+  Func *f = self->handle->func;
+  Options opt;
+  Arena a;
+  arena_init(&a);
+  Buf code;
+  buf_init(&code);
+  pp_stats.compiles++;
+  bool ok = build_code(f, ca->specs, ca->n, opts, true, &opt, &a, &code) &&
+            build_load(&opt, buf_cstr(&code), f->name, "jit", lib);
+  if (ok)
+    memcache_put(&self->cache, key->data, key->len, hash, lib, ca->nslots);
+  buf_free(&code);
+  arena_free(&a);
+  return ok;
+}
+
+static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *opts) {
+  if (!self->handle) /* cleared by the garbage collector */
+    return pp_raise(DIAG_RUNTIME, "this jitted function has been destroyed");
+  Func *f = self->handle->func;
+  if (!ensure_resolved(self) || !(opts = options_check(opts)))
+    return NULL;
+  if (nargs != f->nparams)
+    return args_count_error(f->name, f->nparams, nargs);
+  CallArgs ca;
+  args_init(&ca);
+  Buf key;
+  buf_init(&key);
+  PyObject *result = NULL;
+  if (!args_classify(&ca, args, (int)nargs, f->name, self->handle->names) ||
+      !make_key(&ca, opts, &key))
+    goto done;
+  uint64_t hash = fnv1a(key.data, key.len);
+  const CacheEntry *e = memcache_get(&self->cache, key.data, key.len, hash);
+  Library lib;
+  if (e) {
+    pp_stats.hits++;
+    lib = e->lib; /* copied: the table may change while the GIL is released */
+    if (e->nslots != ca.nslots) {
+      pp_raise(DIAG_INTERNAL, "cached code of %s expects %d argument slots, got %d", f->name,
+               e->nslots, ca.nslots);
+      goto done;
+    }
+  } else if (!compile_entry(self, &ca, opts, &key, hash, &lib)) {
+    goto done;
+  }
+  result = build_call(&lib, ca.slots, f->name);
+done:
+  args_release(&ca);
+  buf_free(&key);
+  return result;
+}
+
+static PyObject *jit_vectorcall(JitObject *self, PyObject *const *args, size_t nargsf,
+                                PyObject *kwnames) {
+  Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  PyObject *opts = NULL;
+  int seq = 0;
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t i = 0; i < nkw; i++) {
+    PyObject *name = PyTuple_GET_ITEM(kwnames, i), *value = args[nargs + i];
+    if (kw_is(name, str_opts)) {
+      opts = value;
+    } else if (kw_is(name, str_seq)) {
+      if ((seq = PyObject_IsTrue(value)) < 0)
+        return NULL;
+    } else {
+      return pp_raise(DIAG_TYPE, "%s() got an unexpected keyword argument '%s' (a jitted "
+                      "function takes only opts= and seq=)", self->handle->func->name,
+                      PyUnicode_AsUTF8(name) ? PyUnicode_AsUTF8(name) : "?");
+    }
+  }
+  if (seq)
+    return PyObject_Vectorcall(self->pyfunc, args, (size_t)nargs, NULL);
+  return jit_call(self, args, nargs, opts);
+}
+
+static void copy_attr(PyObject *dict, PyObject *from, const char *name) {
+  PyObject *v = PyObject_GetAttrString(from, name);
+  if (!v || PyDict_SetItemString(dict, name, v) < 0)
+    PyErr_Clear();
+  Py_XDECREF(v);
+}
+
+static PyObject *jit_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+  PyObject *pyfunc, *handle;
+  if (kwds && PyDict_GET_SIZE(kwds)) {
+    PyErr_SetString(PyExc_TypeError, "JitFunction takes no keyword arguments");
+    return NULL;
+  }
+  if (!PyArg_ParseTuple(args, "OO!:JitFunction", &pyfunc, &HandleType, &handle))
+    return NULL;
+  JitObject *self = (JitObject *)type->tp_alloc(type, 0);
+  if (!self)
+    return NULL;
+  self->vectorcall = (vectorcallfunc)jit_vectorcall;
+  Py_INCREF(pyfunc);
+  self->pyfunc = pyfunc;
+  Py_INCREF(handle);
+  self->handle = (HandleObject *)handle;
+  if (!(self->dict = PyDict_New())) {
+    Py_DECREF(self);
+    return NULL;
+  }
+  /* What functools.wraps copies, so that help(), inspect and pickling by
+   * name see the user's function. */
+  if (PyDict_SetItemString(self->dict, "__wrapped__", pyfunc) < 0) {
+    Py_DECREF(self);
+    return NULL;
+  }
+  const char *names[] = {"__module__", "__name__", "__qualname__", "__doc__"};
+  for (size_t i = 0; i < PP_COUNT(names); i++)
+    copy_attr(self->dict, pyfunc, names[i]);
+  return (PyObject *)self;
+}
+
+static int jit_traverse(JitObject *self, visitproc visit, void *arg) {
+  Py_VISIT(self->pyfunc);
+  Py_VISIT(self->handle);
+  Py_VISIT(self->dict);
+  return 0;
+}
+
+static int jit_clear(JitObject *self) {
+  Py_CLEAR(self->pyfunc);
+  Py_CLEAR(self->handle);
+  Py_CLEAR(self->dict);
+  return 0;
+}
+
+static void jit_dealloc(JitObject *self) {
+  PyObject_GC_UnTrack(self);
+  if (self->weakrefs)
+    PyObject_ClearWeakRefs((PyObject *)self);
+  jit_clear(self);
+  memcache_free(&self->cache);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Methods: obj.f(x) passes obj as the first argument, as a plain function. */
+static PyObject *jit_descr_get(PyObject *self, PyObject *obj, PyObject *type) {
+  (void)type;
+  if (!obj) {
+    Py_INCREF(self);
+    return self;
+  }
+  return PyMethod_New(self, obj);
+}
+
+static PyObject *jit_repr(JitObject *self) {
+  return PyUnicode_FromFormat("<parpy.jit function %s at %p>",
+                              self->handle ? self->handle->func->name : "?", (void *)self);
+}
+
+static PyObject *jit_cache_size(JitObject *self, PyObject *unused) {
+  (void)unused;
+  return PyLong_FromSize_t(memcache_live(&self->cache));
+}
+
+static PyMethodDef jit_methods[] = {
+    {"_cache_size", (PyCFunction)jit_cache_size, METH_NOARGS,
+     "Number of live specialisations in the in-memory cache (for tests)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef jit_members[] = {
+    {"_handle", T_OBJECT, offsetof(JitObject, handle), READONLY, "the parsed function"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef jit_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject JitType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "parpy._core.JitFunction",
+    .tp_basicsize = sizeof(JitObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_doc = "A function compiled by parpy.jit; call it like the original function, with "
+              "opts= (a CompileOptions) or seq=True (run the Python code).",
+    .tp_new = jit_new,
+    .tp_dealloc = (destructor)jit_dealloc,
+    .tp_traverse = (traverseproc)jit_traverse,
+    .tp_clear = (inquiry)jit_clear,
+    .tp_vectorcall_offset = offsetof(JitObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_descr_get = jit_descr_get,
+    .tp_repr = (reprfunc)jit_repr,
+    .tp_dictoffset = offsetof(JitObject, dict),
+    .tp_weaklistoffset = offsetof(JitObject, weakrefs),
+    .tp_methods = jit_methods,
+    .tp_members = jit_members,
+    .tp_getset = jit_getset,
+};
+
+int jit_init_strings(void) {
+  str_opts = PyUnicode_InternFromString("opts");
+  str_seq = PyUnicode_InternFromString("seq");
+  str_key = PyUnicode_InternFromString("_key");
+  return str_opts && str_seq && str_key ? 0 : -1;
+}
+
+/* print_compiled(handle, args, opts) -> str: compile, never build or run. */
+PyObject *mod_print_compiled(PyObject *self, PyObject *args) {
+  (void)self;
+  PyObject *handle, *list, *opts;
+  if (!PyArg_ParseTuple(args, "O!OO:print_compiled", &HandleType, &handle, &list, &opts))
+    return NULL;
+  HandleObject *h = (HandleObject *)handle;
+  Func *f = h->func;
+  if (!f->resolved)
+    return pp_raise(DIAG_INTERNAL, "print_compiled: the globals of %s are not resolved", f->name);
+  if (!(opts = options_check(opts)))
+    return NULL;
+  PyObject *seq = PySequence_Fast(list, "print_compiled expects a list of arguments");
+  if (!seq)
+    return NULL;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  PyObject *result = NULL;
+  CallArgs ca;
+  args_init(&ca);
+  Options opt;
+  Arena a;
+  arena_init(&a);
+  Buf code;
+  buf_init(&code);
+  if (n != f->nparams)
+    args_count_error(f->name, f->nparams, n);
+  else if (args_classify(&ca, PySequence_Fast_ITEMS(seq), (int)n, f->name, h->names) &&
+           build_code(f, ca.specs, (int)n, opts, false, &opt, &a, &code))
+    result = PyUnicode_FromString(buf_cstr(&code));
+  args_release(&ca);
+  buf_free(&code);
+  arena_free(&a);
+  Py_DECREF(seq);
+  return result;
+}

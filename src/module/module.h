@@ -1,0 +1,141 @@
+/* module.h - the parpy._core extension module's internal interface.
+ *
+ * The module is the second of the two places (with front/) that include
+ * Python.h.  It turns Python objects into the core's data structures
+ * (ArgSpec, Options, GlobalRef results), runs the pipeline and the runtime,
+ * and turns Diags back into Python exceptions.  The hot path of a jitted
+ * call (jitfn.c) stays in C: classify the arguments, look the specialisation
+ * up in a small per-function table, call the library's entry. */
+#ifndef PARPY_MODULE_H
+#define PARPY_MODULE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "../ast.h"
+#include "../front/front.h"
+#include "../runtime/runtime.h"
+#include "../target/target.h"
+
+/* ---- module.c: shared state ---------------------------------------------- */
+
+/* Bumped by clear_cache(): in-memory cache entries of older generations are
+ * dead, in every JitFunction at once, without walking them. */
+extern uint64_t pp_generation;
+
+/* Debug counters, read by _core._stats() (tests count compilations). */
+typedef struct Stats {
+  uint64_t compiles; /* compile_prog runs for jitted calls */
+  uint64_t loads;    /* rt_load calls */
+  uint64_t hits;     /* in-memory cache hits */
+} Stats;
+extern Stats pp_stats;
+
+/* A callable from a Python module of the package, imported on first use
+ * and kept: "parpy._resolve", "resolve".  New reference is NOT returned. */
+PyObject *pp_lookup(PyObject **cache, const char *module, const char *attr);
+
+/* ---- errors.c: Diag -> exception ----------------------------------------- */
+PyObject *set_error_types(PyObject *self, PyObject *args);
+/* Raise the exception of a Diag; always returns NULL. */
+PyObject *raise_diag(const Diag *d);
+/* Raise a ParPy exception of `kind` with no source position; returns NULL. */
+PyObject *pp_raise(DiagKind kind, const char *fmt, ...) PP_PRINTF(2, 3);
+
+/* ---- handle.c: FuncHandle, the decoration-time tree of one function ------ */
+typedef struct HandleObject {
+  PyObject_HEAD
+  Func *func;
+  const char **names; /* parameter names (in func's arena), for messages */
+  PyObject *refs;     /* list: handles whose Funcs ours points to, file/text strs */
+} HandleObject;
+
+extern PyTypeObject HandleType;
+PyObject *mod_parse(PyObject *self, PyObject *args);
+
+/* ---- args.c: call arguments -> ArgSpecs and slots ------------------------ */
+
+/* Per-call scratch: a small inline bump buffer that spills into an arena,
+ * so a call with few arguments allocates nothing on the heap. */
+typedef struct Scratch {
+  _Alignas(16) unsigned char buf[3072];
+  size_t used;
+  Arena arena;
+  bool spilled;
+} Scratch;
+
+typedef struct CallArgs {
+  int n;           /* parameters */
+  ArgSpec *specs;  /* one per parameter */
+  int nslots;
+  void **slots;    /* the entry's `args` */
+  int nviews;
+  Py_buffer *views; /* released by args_release */
+  int nrefs;
+  PyObject **refs;  /* dict keys and values, held until args_release */
+  Scratch scratch;
+} CallArgs;
+
+void args_init(CallArgs *ca);
+/* Classify `n` positional arguments for function `fname` whose parameter
+ * names are `names` (for messages).  False with a Python exception set. */
+bool args_classify(CallArgs *ca, PyObject *const *args, int n, const char *fname,
+                   const char *const *names);
+void args_release(CallArgs *ca);
+/* Deep copy of ArgSpecs into an arena (the compiler keeps them). */
+ArgSpec *args_copy(Arena *a, const ArgSpec *specs, int n);
+/* Raise the arity TypeError ("f() takes 3 positional arguments but 2 were given"). */
+PyObject *args_count_error(const char *fname, int want, Py_ssize_t got);
+
+/* ---- options.c: CompileOptions -> Options -------------------------------- */
+/* `strict`: an explicitly named backend must be usable (running); false for
+ * print_compiled.  Strings are allocated in `a`.  False with an exception. */
+bool options_from_py(PyObject *opts, bool strict, Options *out, Arena *a);
+/* The object to use for opts=None (a shared CompileOptions()); borrowed. */
+PyObject *options_default(void);
+/* Check that `opts` is a CompileOptions (or None -> default); borrowed. */
+PyObject *options_check(PyObject *opts);
+
+/* ---- build.c: one compilation -------------------------------------------- */
+/* Compile `func` for the arguments; on success `code` holds the source and
+ * *opt (strings in `a`) the options used.  False with an exception set. */
+bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool strict,
+                Options *opt, Arena *a, Buf *code);
+/* Build and load `code` with the GIL released.  False with an exception. */
+bool build_load(const Options *opt, const char *code, const char *fname, const char *origin,
+                Library *lib);
+/* Call a library's entry with the GIL released; NULL + exception on failure,
+ * else a new reference to None. */
+PyObject *build_call(const Library *lib, void **slots, const char *fname);
+
+/* ---- memcache.c: the in-memory cache of one jitted function -------------- */
+typedef struct CacheEntry {
+  char *key;    /* malloc'd; NULL: empty slot */
+  size_t keylen;
+  uint64_t hash;
+  uint64_t gen; /* pp_generation when stored */
+  Library lib;
+  int nslots;
+} CacheEntry;
+
+typedef struct MemCache {
+  CacheEntry *slots;
+  size_t cap, used; /* open addressing, cap a power of two */
+} MemCache;
+
+void memcache_free(MemCache *c);
+/* The live entry for `key`, or NULL.  The pointer is valid until the next
+ * memcache_put (copy what you need before releasing the GIL). */
+const CacheEntry *memcache_get(const MemCache *c, const void *key, size_t len, uint64_t hash);
+void memcache_put(MemCache *c, const void *key, size_t len, uint64_t hash, const Library *lib,
+                  int nslots);
+size_t memcache_live(const MemCache *c);
+
+/* ---- jitfn.c / compiled.c: the callable types ---------------------------- */
+extern PyTypeObject JitType;
+int jit_init_strings(void); /* module init */
+extern PyTypeObject CompiledType;
+PyObject *mod_print_compiled(PyObject *self, PyObject *args);
+PyObject *mod_compile_string(PyObject *self, PyObject *args);
+
+#endif

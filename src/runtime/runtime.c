@@ -1,2 +1,0 @@
-/* runtime.c - (stub) */
-#include "runtime.h"

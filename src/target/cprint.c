@@ -1,0 +1,656 @@
+/* cprint.c - expressions and statements in C syntax.  The code is meant to
+ * be read: names come from the Python source, operators print with the
+ * fewest parentheses C needs, and Python semantics that C lacks go through
+ * the small parpy_* functions of the target's header. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cprint.h"
+
+/* ---- names ---- */
+
+static const char *const reserved[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+    "union", "unsigned", "void", "volatile", "while", "bool", "true", "false", "half", "main",
+    "abs", "exp", "expf", "log", "logf", "sin", "sinf", "cos", "cosf", "tan", "tanf", "sqrt",
+    "sqrtf", "tanh", "tanhf", "atan2", "atan2f", "floor", "floorf", "ceil", "ceilf", "pow",
+    "powf", "fabs", "fabsf", "fmod", "fmodf", "args", "errno", "signed", "class", "new",
+    "delete", "this", "template", "namespace", "operator", "private", "public", "NAN",
+    "INFINITY", "NULL", "dim3", "threadIdx", "blockIdx", "blockDim", "gridDim",
+};
+
+static bool is_reserved(const char *s) {
+  for (size_t i = 0; i < PP_COUNT(reserved); i++)
+    if (strcmp(reserved[i], s) == 0)
+      return true;
+  return strncmp(s, "parpy", 5) == 0 || strncmp(s, "__", 2) == 0;
+}
+
+/* A C identifier from a Python one: non-ASCII letters become '_'. */
+static const char *sanitise(Arena *a, const char *name) {
+  char *s = arena_strdup(a, name);
+  for (char *q = s; *q; q++)
+    if (!isalnum((unsigned char)*q) && *q != '_')
+      *q = '_';
+  if (isdigit((unsigned char)s[0]))
+    return arena_printf(a, "_%s", s);
+  return s;
+}
+
+void c_assign_names(Prog *p, Fn *fn) {
+  Arena *a = &p->arena;
+  for (int i = 0; i < fn->nsyms; i++) {
+    Sym *s = fn->syms[i];
+    const char *base = sanitise(a, s->name);
+    const char *name = base;
+    for (int k = 2;; k++) {
+      bool clash = is_reserved(name);
+      for (int j = 0; j < i && !clash; j++)
+        clash = fn->syms[j]->cname && strcmp(fn->syms[j]->cname, name) == 0;
+      /* helpers are C functions: a variable must not shadow one it calls */
+      for (Fn *h = p->helpers; h && !clash; h = h->next)
+        clash = strcmp(h->name, name) == 0;
+      if (!clash)
+        break;
+      name = arena_printf(a, "%s_%d", base, k);
+    }
+    s->cname = name;
+  }
+}
+
+const char *c_field_name(Prog *p, const Sym *dict, const char *key) {
+  return arena_printf(&p->arena, "%s_%s", dict->cname, sanitise(&p->arena, key));
+}
+
+/* ---- types ---- */
+
+void c_type(CPrinter *c, const Type *t) {
+  if (!t || t->kind == TY_VOID) {
+    buf_puts(c->out, "void");
+    return;
+  }
+  buf_puts(c->out, c->d->type_name(t->elem));
+  if (t->kind == TY_POINTER || t->kind == TY_ARRAY)
+    buf_puts(c->out, " *");
+}
+
+void c_line_start(CPrinter *c) { buf_indent(c->out, c->depth); }
+
+/* ---- literals ---- */
+
+static void print_float(CPrinter *c, double v, Elem e) {
+  Buf *o = c->out;
+  if (isnan(v)) {
+    buf_puts(o, e == EL_F64 ? "(double)NAN" : e == EL_F32 ? "NAN" : "(half)NAN");
+    return;
+  }
+  if (isinf(v)) {
+    const char *sign = v < 0 ? "-" : "";
+    if (e == EL_F64)
+      buf_printf(o, "%s(double)INFINITY", sign);
+    else if (e == EL_F32)
+      buf_printf(o, "%sINFINITY", sign);
+    else
+      buf_printf(o, "%s(half)INFINITY", sign);
+    return;
+  }
+  Value val = {.elem = EL_F64, .f = v};
+  if (e == EL_F16)
+    buf_puts(o, "(half)");
+  value_str(val, o);
+  if (e == EL_F32)
+    buf_puts(o, "f");
+}
+
+static void print_int(CPrinter *c, Value v, Elem e) {
+  Buf *o = c->out;
+  if (e == EL_U64) {
+    if (v.u == UINT64_MAX)
+      buf_puts(o, "UINT64_MAX");
+    else
+      buf_printf(o, "%" PRIu64 "u", v.u);
+    return;
+  }
+  if (elem_is_unsigned(e)) {
+    buf_printf(o, "%" PRIu64 "u", v.u);
+    return;
+  }
+  if (v.i == INT64_MIN)
+    buf_puts(o, "INT64_MIN");
+  else if (v.i < INT32_MIN || v.i > INT32_MAX)
+    buf_printf(o, "%" PRId64 "LL", v.i);
+  else
+    buf_printf(o, "%" PRId64, v.i);
+}
+
+static void print_literal(CPrinter *c, const Node *n) {
+  Elem e = n->ty ? n->ty->elem : n->val.elem;
+  if (e == EL_BOOL) {
+    bool b = n->kind == N_BOOL ? n->val.b : n->val.i != 0;
+    buf_puts(c->out, b ? "true" : "false");
+  } else if (elem_is_float(e)) {
+    double v = n->kind == N_FLOAT ? n->val.f : (double)n->val.i;
+    print_float(c, v, e);
+  } else {
+    Value v = n->val;
+    if (n->kind == N_BOOL)
+      v.i = n->val.b;
+    print_int(c, v, e);
+  }
+}
+
+/* ---- expressions ---- */
+
+/* C precedence levels (higher binds tighter). */
+enum {
+  P_COMMA = 1, P_TERNARY = 3, P_OR = 4, P_AND = 5, P_BITOR = 6, P_BITXOR = 7, P_BITAND = 8,
+  P_EQ = 9, P_REL = 10, P_SHIFT = 11, P_ADD = 12, P_MUL = 13, P_UNARY = 14, P_POSTFIX = 15,
+  P_ATOM = 16
+};
+
+static int binary_prec(Op op) {
+  switch (op) {
+  case OP_ADD:
+  case OP_SUB: return P_ADD;
+  case OP_MUL:
+  case OP_DIV: return P_MUL;
+  case OP_BITAND: return P_BITAND;
+  case OP_BITOR: return P_BITOR;
+  case OP_BITXOR: return P_BITXOR;
+  case OP_SHL:
+  case OP_SHR: return P_SHIFT;
+  case OP_EQ:
+  case OP_NE: return P_EQ;
+  case OP_LT:
+  case OP_LE:
+  case OP_GT:
+  case OP_GE: return P_REL;
+  default: return P_ATOM; /* printed as calls */
+  }
+}
+
+static void expr_prec(CPrinter *c, const Node *n, int min_prec);
+
+static Elem ty_elem(const Node *n) { return n->ty ? n->ty->elem : n->val.elem; }
+
+/* Integer arithmetic narrower than int is done in int by C; NumPy wraps it
+ * to the element type, so such results are cast back. */
+static bool needs_narrow_cast(const Node *n) {
+  Elem e = ty_elem(n);
+  return elem_is_int(e) && elem_size(e) < 4;
+}
+
+static void call1(CPrinter *c, const char *fn, const Node *a) {
+  buf_printf(c->out, "%s(", fn);
+  expr_prec(c, a, P_COMMA + 1);
+  buf_puts(c->out, ")");
+}
+
+static void call2(CPrinter *c, const char *fn, const Node *a, const Node *b) {
+  buf_printf(c->out, "%s(", fn);
+  expr_prec(c, a, P_COMMA + 1);
+  buf_puts(c->out, ", ");
+  expr_prec(c, b, P_COMMA + 1);
+  buf_puts(c->out, ")");
+}
+
+/* parpy_<op>_<type>(a, b) from the target header. */
+static void helper2(CPrinter *c, const char *op, const Node *n) {
+  char name[48];
+  snprintf(name, sizeof name, "parpy_%s_%s", op, elem_short(ty_elem(n->lhs)));
+  call2(c, name, n->lhs, n->rhs);
+}
+
+/* The C math function for a float type: exp, expf, or via float for half. */
+static void math1(CPrinter *c, const char *fn, const Node *a, Elem e) {
+  if (e == EL_F64) {
+    call1(c, fn, a);
+  } else if (e == EL_F32) {
+    char name[32];
+    snprintf(name, sizeof name, "%sf", fn);
+    call1(c, name, a);
+  } else {
+    buf_printf(c->out, "(half)%sf((float)", fn);
+    expr_prec(c, a, P_UNARY);
+    buf_puts(c->out, ")");
+  }
+}
+
+static void math2(CPrinter *c, const char *fn, const Node *a, const Node *b, Elem e) {
+  if (e == EL_F64) {
+    call2(c, fn, a, b);
+  } else if (e == EL_F32) {
+    char name[32];
+    snprintf(name, sizeof name, "%sf", fn);
+    call2(c, name, a, b);
+  } else {
+    buf_printf(c->out, "(half)%sf((float)", fn);
+    expr_prec(c, a, P_UNARY);
+    buf_puts(c->out, ", (float)");
+    expr_prec(c, b, P_UNARY);
+    buf_puts(c->out, ")");
+  }
+}
+
+static void print_cast(CPrinter *c, Elem e, const Node *a) {
+  buf_printf(c->out, "(%s)", c->d->type_name(e));
+  expr_prec(c, a, P_UNARY);
+}
+
+static void print_binary(CPrinter *c, const Node *n, int min_prec) {
+  Elem oe = ty_elem(n->lhs);
+  switch (n->op) {
+  case OP_FLOORDIV: helper2(c, "floordiv", n); return;
+  case OP_MOD: helper2(c, "mod", n); return;
+  case OP_MAX: helper2(c, "max", n); return;
+  case OP_MIN: helper2(c, "min", n); return;
+  case OP_POW:
+    if (elem_is_float(oe))
+      math2(c, "pow", n->lhs, n->rhs, oe);
+    else
+      helper2(c, "pow", n);
+    return;
+  case OP_ATAN2: math2(c, "atan2", n->lhs, n->rhs, oe); return;
+  case OP_AND:
+  case OP_OR:
+    if (oe == EL_BOOL) {
+      int p = n->op == OP_AND ? P_AND : P_OR;
+      if (p < min_prec)
+        buf_puts(c->out, "(");
+      expr_prec(c, n->lhs, p);
+      buf_puts(c->out, n->op == OP_AND ? " && " : " || ");
+      expr_prec(c, n->rhs, p + 1);
+      if (p < min_prec)
+        buf_puts(c->out, ")");
+    } else {
+      /* Python: `a and b` is b if a is true, else a (and `or` the reverse). */
+      buf_puts(c->out, "(");
+      expr_prec(c, n->lhs, P_TERNARY + 1);
+      buf_puts(c->out, " ? ");
+      expr_prec(c, n->op == OP_AND ? n->rhs : n->lhs, P_TERNARY + 1);
+      buf_puts(c->out, " : ");
+      expr_prec(c, n->op == OP_AND ? n->lhs : n->rhs, P_TERNARY);
+      buf_puts(c->out, ")");
+    }
+    return;
+  default: break;
+  }
+  int p = binary_prec(n->op);
+  bool narrow = needs_narrow_cast(n) && p >= P_SHIFT;
+  if (narrow) {
+    buf_printf(c->out, "(%s)(", c->d->type_name(ty_elem(n)));
+  } else if (p < min_prec)
+    buf_puts(c->out, "(");
+  expr_prec(c, n->lhs, p);
+  buf_printf(c->out, " %s ", op_symbol(n->op));
+  expr_prec(c, n->rhs, p + 1);
+  if (narrow || p < min_prec)
+    buf_puts(c->out, ")");
+}
+
+static void print_unary(CPrinter *c, const Node *n, int min_prec) {
+  Elem e = ty_elem(n);
+  const char *op = n->op == OP_NEG ? "-" : n->op == OP_POS ? "+" : n->op == OP_NOT ? "!" : "~";
+  if (n->op == OP_INVERT && e == EL_BOOL)
+    op = "!";
+  if (n->op == OP_POS) {
+    expr_prec(c, n->lhs, min_prec);
+    return;
+  }
+  bool narrow = needs_narrow_cast(n) && n->op != OP_NOT;
+  if (narrow)
+    buf_printf(c->out, "(%s)(", c->d->type_name(e));
+  else if (P_UNARY < min_prec)
+    buf_puts(c->out, "(");
+  buf_puts(c->out, op);
+  /* avoid "--x" */
+  const Node *a = n->lhs;
+  bool sep = n->op == OP_NEG && ((a->kind == N_UNARY && a->op == OP_NEG) ||
+                                 ((a->kind == N_INT || a->kind == N_FLOAT) && a->val.i < 0));
+  if (sep)
+    buf_puts(c->out, "(");
+  expr_prec(c, a, P_UNARY);
+  if (sep)
+    buf_puts(c->out, ")");
+  if (narrow || P_UNARY < min_prec)
+    buf_puts(c->out, ")");
+}
+
+static void print_builtin(CPrinter *c, const Node *n) {
+  const Node *a = n->args;
+  Elem e = ty_elem(n);
+  Elem ae = ty_elem(a);
+  switch (n->builtin) {
+  case B_EXP: math1(c, "exp", a, e); return;
+  case B_LOG: math1(c, "log", a, e); return;
+  case B_SIN: math1(c, "sin", a, e); return;
+  case B_COS: math1(c, "cos", a, e); return;
+  case B_TAN: math1(c, "tan", a, e); return;
+  case B_SQRT: math1(c, "sqrt", a, e); return;
+  case B_TANH: math1(c, "tanh", a, e); return;
+  case B_ATAN2: math2(c, "atan2", a, a->next, e); return;
+  case B_FLOOR:
+  case B_CEIL:
+    if (!elem_is_float(ae)) {
+      if (ae == e)
+        expr_prec(c, a, P_UNARY);
+      else
+        print_cast(c, e, a);
+      return;
+    }
+    if (elem_is_float(e)) {
+      math1(c, n->builtin == B_FLOOR ? "floor" : "ceil", a, ae);
+      return;
+    }
+    buf_printf(c->out, "(%s)", c->d->type_name(e));
+    math1(c, n->builtin == B_FLOOR ? "floor" : "ceil", a, ae);
+    return;
+  case B_ABS:
+    if (ae == EL_BOOL || elem_is_unsigned(ae))
+      expr_prec(c, a, P_UNARY);
+    else if (elem_is_float(ae))
+      math1(c, "fabs", a, ae);
+    else {
+      char name[32];
+      snprintf(name, sizeof name, "parpy_abs_%s", elem_short(ae));
+      call1(c, name, a);
+    }
+    return;
+  case B_CONVERT:
+  case B_INT:
+  case B_FLOAT:
+  case B_BOOL:
+    if (ae == e)
+      expr_prec(c, a, P_UNARY);
+    else
+      print_cast(c, e, a);
+    return;
+  default:
+    buf_printf(c->out, "/* unsupported builtin %s */ 0", builtin_name(n->builtin));
+    return;
+  }
+}
+
+/* Row-major offset of the indices of a subscript into its base array. */
+static void print_subscript(CPrinter *c, const Node *n) {
+  const Node *base = n->lhs;
+  expr_prec(c, base, P_POSTFIX);
+  buf_puts(c->out, "[");
+  const Type *bt = base->ty;
+  if (bt && bt->kind == TY_ARRAY) {
+    int k = 0;
+    bool first = true;
+    for (const Node *i = n->args; i; i = i->next, k++) {
+      int64_t stride = 1;
+      for (int j = k + 1; j < bt->rank; j++)
+        stride *= bt->shape[j];
+      if (!first)
+        buf_puts(c->out, " + ");
+      first = false;
+      if (stride == 1)
+        expr_prec(c, i, P_ADD + 1);
+      else {
+        expr_prec(c, i, P_MUL);
+        buf_printf(c->out, " * %" PRId64, stride);
+      }
+    }
+    if (first)
+      buf_puts(c->out, "0");
+  } else {
+    expr_prec(c, n->args, P_COMMA + 1);
+  }
+  buf_puts(c->out, "]");
+}
+
+static void expr_prec(CPrinter *c, const Node *n, int min_prec) {
+  Buf *o = c->out;
+  switch (n->kind) {
+  case N_INT:
+  case N_FLOAT:
+  case N_BOOL: {
+    size_t at = o->len;
+    print_literal(c, n);
+    /* a negative literal or a cast is not an atom */
+    if (min_prec > P_UNARY && o->len > at && (o->data[at] == '-' || o->data[at] == '(')) {
+      char *lit = arena_strndup(&c->p->arena, o->data + at, o->len - at);
+      o->len = at;
+      buf_printf(o, "(%s)", lit);
+    }
+    return;
+  }
+  case N_VAR: buf_puts(o, n->sym->cname ? n->sym->cname : n->sym->name); return;
+  case N_FIELD: buf_puts(o, c_field_name(c->p, n->lhs->sym, n->str)); return;
+  case N_SUBSCRIPT: print_subscript(c, n); return;
+  case N_CONVERT:
+    if (P_UNARY < min_prec)
+      buf_puts(o, "(");
+    print_cast(c, n->ty->elem, n->lhs);
+    if (P_UNARY < min_prec)
+      buf_puts(o, ")");
+    return;
+  case N_UNARY: print_unary(c, n, min_prec); return;
+  case N_BINARY: print_binary(c, n, min_prec); return;
+  case N_IFEXP:
+    if (P_TERNARY < min_prec)
+      buf_puts(o, "(");
+    expr_prec(c, n->cond, P_OR);
+    buf_puts(o, " ? ");
+    expr_prec(c, n->then, P_TERNARY);
+    buf_puts(o, " : ");
+    expr_prec(c, n->els, P_TERNARY);
+    if (P_TERNARY < min_prec)
+      buf_puts(o, ")");
+    return;
+  case N_BUILTIN: print_builtin(c, n); return;
+  case N_FUNCALL: {
+    buf_printf(o, "%s(", n->fn->name);
+    for (const Node *a = n->args; a; a = a->next) {
+      expr_prec(c, a, P_COMMA + 1);
+      if (a->next)
+        buf_puts(o, ", ");
+    }
+    buf_puts(o, ")");
+    return;
+  }
+  default:
+    buf_printf(o, "/* unexpected node %d */ 0", n->kind);
+    return;
+  }
+}
+
+void c_expr(CPrinter *c, const Node *n) { expr_prec(c, n, P_COMMA); }
+
+/* ---- statements ---- */
+
+static const Node *peel(const Node *n) {
+  while (n && n->kind == N_CONVERT)
+    n = n->lhs;
+  return n;
+}
+
+/* `t = t op e` prints as `t op= e` when C's compound assignment means the
+ * same: no conversion in between, and an operator C has. */
+static bool compound(const Node *s, const char **op) {
+  const Node *r = s->rhs;
+  if (r->kind != N_BINARY || !expr_equal(r->lhs, s->lhs))
+    return false;
+  if (!r->ty || !s->lhs->ty || r->ty->elem != s->lhs->ty->elem)
+    return false;
+  switch (r->op) {
+  case OP_ADD: *op = "+="; return true;
+  case OP_SUB: *op = "-="; return true;
+  case OP_MUL: *op = "*="; return true;
+  case OP_DIV: *op = "/="; return true;
+  case OP_BITAND: *op = "&="; return true;
+  case OP_BITOR: *op = "|="; return true;
+  case OP_BITXOR: *op = "^="; return true;
+  default: return false;
+  }
+}
+
+static void print_assign(CPrinter *c, const Node *s) {
+  c_line_start(c);
+  const char *op;
+  if (s->is_decl) {
+    c_type(c, s->lhs->sym->ty);
+    buf_printf(c->out, " %s = ", s->lhs->sym->cname);
+    c_expr(c, s->rhs);
+  } else if (compound(s, &op)) {
+    c_expr(c, s->lhs);
+    buf_printf(c->out, " %s ", op);
+    expr_prec(c, s->rhs->rhs, P_COMMA + 1);
+  } else {
+    c_expr(c, s->lhs);
+    buf_puts(c->out, " = ");
+    c_expr(c, s->rhs);
+  }
+  buf_puts(c->out, ";\n");
+  (void)peel;
+}
+
+void c_for_header(CPrinter *c, const Node *f) {
+  Buf *o = c->out;
+  const char *v = f->sym->cname;
+  buf_puts(o, "for (");
+  c_type(c, f->sym->ty);
+  buf_printf(o, " %s = ", v);
+  c_expr(c, f->lo);
+  buf_printf(o, "; %s %s ", v, f->step > 0 ? "<" : ">");
+  expr_prec(c, f->hi, P_REL + 1);
+  if (f->step == 1)
+    buf_printf(o, "; %s++)", v);
+  else if (f->step == -1)
+    buf_printf(o, "; %s--)", v);
+  else if (f->step > 0)
+    buf_printf(o, "; %s += %" PRId64 ")", v, f->step);
+  else
+    buf_printf(o, "; %s -= %" PRId64 ")", v, -f->step);
+}
+
+void c_loop_comment(CPrinter *c, const Node *f) {
+  if (f->labels.n == 0)
+    return;
+  Buf *o = c->out;
+  buf_puts(o, "  /* label ");
+  for (int i = 0; i < f->labels.n; i++)
+    buf_printf(o, "%s%s", i ? ", " : "", f->labels.names[i]);
+  if (f->par.nthreads > 0) {
+    buf_printf(o, ": threads(%" PRId64 ")", f->par.nthreads);
+    if (f->par.reduce)
+      buf_puts(o, ".reduce()");
+    if (f->par.tpb != PP_DEFAULT_TPB)
+      buf_printf(o, ".tpb(%" PRId64 ")", f->par.tpb);
+  } else {
+    buf_puts(o, ": sequential");
+  }
+  buf_puts(o, " */");
+}
+
+void c_block(CPrinter *c, const Node *list) {
+  c->depth++;
+  for (const Node *s = list; s; s = s->next)
+    c_stmt(c, s);
+  c->depth--;
+}
+
+static void print_if(CPrinter *c, const Node *s, bool chained) {
+  if (!chained)
+    c_line_start(c);
+  buf_puts(c->out, "if (");
+  c_expr(c, s->cond);
+  buf_puts(c->out, ") {\n");
+  c_block(c, s->then);
+  c_line_start(c);
+  buf_puts(c->out, "}");
+  if (s->els && s->els->kind == N_IF && !s->els->next) {
+    buf_puts(c->out, " else ");
+    print_if(c, s->els, true);
+    return;
+  }
+  if (s->els) {
+    buf_puts(c->out, " else {\n");
+    c_block(c, s->els);
+    c_line_start(c);
+    buf_puts(c->out, "}");
+  }
+  buf_puts(c->out, "\n");
+}
+
+void c_stmt(CPrinter *c, const Node *s) {
+  Buf *o = c->out;
+  switch (s->kind) {
+  case N_ASSIGN: print_assign(c, s); return;
+  case N_DECL:
+    c_line_start(c);
+    c_type(c, s->sym->ty);
+    buf_printf(o, " %s;\n", s->sym->cname);
+    return;
+  case N_FOR: c->d->for_loop(c, s); return;
+  case N_WHILE:
+    c_line_start(c);
+    buf_puts(o, "while (");
+    c_expr(c, s->cond);
+    buf_puts(o, ") {\n");
+    c_block(c, s->body);
+    c_line_start(c);
+    buf_puts(o, "}\n");
+    return;
+  case N_IF: print_if(c, s, false); return;
+  case N_GPU:
+    c_line_start(c);
+    buf_puts(o, "{  /* with parpy.gpu */\n");
+    c_block(c, s->body);
+    c_line_start(c);
+    buf_puts(o, "}\n");
+    return;
+  case N_RETURN:
+    c_line_start(c);
+    buf_puts(o, "return ");
+    c_expr(c, s->lhs);
+    buf_puts(o, ";\n");
+    return;
+  case N_BLOCK:
+    c_line_start(c);
+    buf_puts(o, "{\n");
+    c_block(c, s->body);
+    c_line_start(c);
+    buf_puts(o, "}\n");
+    return;
+  default:
+    c_line_start(c);
+    buf_printf(o, "/* unexpected statement %d */\n", s->kind);
+    return;
+  }
+}
+
+/* ---- specialised scalars ---- */
+
+void c_const_params(CPrinter *c, const Node *body) {
+  Fn *fn = c->fn;
+  for (int i = 0; i < fn->nparams; i++) {
+    Sym *s = fn->params[i];
+    if (!s->is_const || !s->ty || s->ty->kind != TY_SCALAR)
+      continue;
+    bool used = false;
+    for (const Node *st = body; st && !used; st = st->next)
+      used = expr_mentions(st, s);
+    if (!used)
+      continue;
+    c_line_start(c);
+    buf_puts(c->out, "const ");
+    c_type(c, s->ty);
+    buf_printf(c->out, " %s = ", s->cname);
+    Node lit = {.kind = elem_is_float(s->val.elem) ? N_FLOAT
+                        : s->val.elem == EL_BOOL   ? N_BOOL
+                                                   : N_INT,
+                .val = s->val,
+                .ty = s->ty};
+    print_literal(c, &lit);
+    buf_puts(c->out, ";\n");
+  }
+}

@@ -1,0 +1,46 @@
+/* cprint.h - printing the compiler's trees as C-family source, shared by the
+ * targets whose output is C or C++ (Cpu, and the device code of Cuda).
+ * A target supplies a dialect: its spelling of types and math functions,
+ * and how it prints loops (where parallelism shows up). */
+#ifndef PARPY_CPRINT_H
+#define PARPY_CPRINT_H
+
+#include "target.h"
+
+typedef struct CPrinter CPrinter;
+
+typedef struct CDialect {
+  const char *(*type_name)(Elem e);
+  /* Print a for-loop (including its pragmas or mapping) and its body. */
+  void (*for_loop)(CPrinter *c, const Node *f);
+} CDialect;
+
+struct CPrinter {
+  Prog *p;
+  Fn *fn;
+  Buf *out;
+  int depth;
+  const CDialect *d;
+};
+
+/* Give every symbol of `fn` a unique C name (Python names where possible). */
+void c_assign_names(Prog *p, Fn *fn);
+
+void c_type(CPrinter *c, const Type *t);
+void c_expr(CPrinter *c, const Node *n);
+void c_stmt(CPrinter *c, const Node *s);
+void c_block(CPrinter *c, const Node *list); /* statements at depth+1, no braces */
+void c_line_start(CPrinter *c);              /* indentation of the current depth */
+
+/* The parts of a for-loop header: "int64_t i = 0; i < N; i++". */
+void c_for_header(CPrinter *c, const Node *f);
+/* A comment naming the loop's labels and parallelism, or nothing. */
+void c_loop_comment(CPrinter *c, const Node *f);
+
+/* Scalar parameters of the main function are constants: print their
+ * declarations at the start of a function body. */
+void c_const_params(CPrinter *c, const Node *body);
+/* C name of a flattened dict field parameter. */
+const char *c_field_name(Prog *p, const Sym *dict, const char *key);
+
+#endif
