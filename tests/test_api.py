@@ -268,6 +268,23 @@ def test_external_declaration():
     assert my_exp.backend is CompileBackend.Cpu and my_exp.target is Target.Host
 
 
+def test_external_resolution():
+    from parpy import _resolve
+
+    @parpy.external("fast_exp", CompileBackend.Cuda, Target.Device, header="m.cuh",
+                    parallelize=parpy.threads(32))
+    def my_exp(x: parpy.types.F32, p: parpy.types.pointer(parpy.types.I32), n) -> \
+            parpy.types.F32:
+        return x
+
+    kind, name, ext, backend, device, header, par, params, ret = _resolve.classify(my_exp, set())
+    assert (kind, name, ext, header) == ("extern", "my_exp", "fast_exp", "m.cuh")
+    assert backend == CompileBackend.Cuda.value and device is True
+    assert par == (32, False, 1024)
+    assert params == [ElemSize.F32.value, parpy._core.ANNOT_POINTER | ElemSize.I32.value, -1]
+    assert ret == ElemSize.F32.value
+
+
 def test_external_constraints():
     with pytest.raises(ValueError, match="host externals"):
         parpy.external("f", CompileBackend.Cuda, Target.Host)
@@ -323,6 +340,27 @@ def test_jit_argument_count():
     with pytest.raises(parpy.ParPyTypeError,
                        match=r"fill\(\) takes 3 positional arguments but 2 were given"):
         fill(np.zeros(4), 1.0)
+
+
+@parpy.jit
+def twice(v: parpy.types.F64):
+    return 2.0 * v
+
+
+@parpy.jit
+def apply_twice(x, N):
+    parpy.label("N")
+    for i in range(N):
+        x[i] = twice(x[i])
+        fill(x, x[i], 0)
+
+
+def test_jit_seq_runs_callees_in_python():
+    """Jitted functions called while another runs with seq=True run in Python."""
+    x = np.arange(4.0)
+    apply_twice(x, 4, seq=True)
+    assert x.tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert twice(3.0, seq=True) == 6.0
 
 
 class Holder:
@@ -514,3 +552,26 @@ def test_jit_functions_are_collected():
     del f
     gc.collect()
     assert r() is None
+
+
+class Indented:
+    @parpy.jit
+    def method(self, x):
+# a comment at column 0 inside an indented method
+        with parpy.gpu:
+            x[0] = 1.0
+
+
+def test_indented_source_positions():
+    x = np.zeros(1)
+    Indented().method(x, seq=True)
+    assert x[0] == 1.0
+    with pytest.raises(parpy.ParPyError) as info:
+        class Deeper:
+            @parpy.jit
+            def bad(self, x):
+                with parpy.gpu:
+                    del x
+    line = inspect.currentframe().f_lineno - 1  # the del
+    assert info.value.line == line
+    assert info.value.column == 21  # 1-based

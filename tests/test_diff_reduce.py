@@ -10,8 +10,22 @@ RED_DTYPES = [np.int32, np.int64, np.float32, np.float64]
 
 
 def values(rng, shape, dtype):
-    """Summands: ints small enough never to overflow, floats of both signs."""
+    """Summands: ints small enough never to overflow; floats of both signs but
+    with a positive mean, so that float sums are never close to zero (where a
+    reassociated sum could not be compared with a relative tolerance)."""
+    if np.dtype(dtype).kind == "f":
+        return rng.rand(shape, dtype, -1.0, 2.0)
     return rng.rand(shape, dtype, -50, 50)
+
+
+def negatives(rng, shape, dtype):
+    """All negative: a max that starts from 0 instead of -inf shows."""
+    return rng.neg(shape, dtype)
+
+
+def positives(rng, shape, dtype):
+    """All positive: a min that starts from 0 instead of +inf shows."""
+    return rng.pos(shape, dtype)
 
 
 def factors(rng, shape, dtype):
@@ -79,10 +93,43 @@ def test_full_reduction_threads(rng, nthreads):
 
 
 def test_full_reduction_float16(rng):
-    x = rng.rand(32, np.float16, -1, 1)
+    x = rng.rand(16, np.float16, 0.5, 1.0)
     p = rng.rand(16, np.float16, 0.9, 1.1)
     check(full_1d_parpy, [x, p, np.empty(4, np.float16)], {'R': parpy.threads(8)},
           outputs=[2], reduction=True)
+
+
+@parpy.jit
+def extremes(neg, pos, neg2, pos2, out, mx, mn):
+    parpy.label('R')
+    out[0] = parpy.operators.max(neg[:])
+    parpy.label('R')
+    out[1] = parpy.operators.min(pos[:])
+    parpy.label('A')
+    parpy.label('R')
+    mx[:] = parpy.operators.max(neg2[:, :], axis=0)
+    parpy.label('A')
+    parpy.label('R')
+    mn[:] = parpy.operators.min(pos2[:, :], axis=1)
+
+
+@pytest.mark.parametrize("dtype,lo,hi", [
+    (np.float32, 1.0, 1e30),
+    (np.int32, 1, 2**31 - 1),
+    (np.int64, 2**40, 2**63 - 1),
+    (np.uint16, 1, 2**16 - 1),
+], ids=["float32", "int32", "int64", "uint16"])
+def test_max_of_negatives_min_of_positives(rng, dtype, lo, hi):
+    """The identities of max/min are the dtype's extremes (-inf/+inf, INT_MIN/
+    INT_MAX), not 0, and are exact for 64-bit integers."""
+    kind = np.dtype(dtype).kind
+    neg = rng.rand(100, dtype, -hi, -lo) if kind != "u" else rng.rand(100, dtype, 0, 5)
+    pos = rng.rand(100, dtype, lo, hi)
+    neg2 = rng.rand((9, 20), dtype, -hi, -lo) if kind != "u" else rng.rand((9, 20), dtype, 0, 5)
+    pos2 = rng.rand((9, 20), dtype, lo, hi)
+    outs = [np.empty(2, dtype), np.empty(20, dtype), np.empty(9, dtype)]
+    check(extremes, [neg, pos, neg2, pos2, *outs], {'R': parpy.threads(16), 'A': parpy.threads(4)},
+          outputs=[4, 5, 6])
 
 
 @parpy.jit
@@ -98,7 +145,7 @@ def full_multi_dim(x2, x3, p3, out, K):
     out[3] = parpy.operators.prod(p3[:, :, :])
     out[4] = parpy.operators.sum(x3[K - 1, :, :])
     parpy.label('R')
-    out[5] = parpy.operators.sum(x2[:, :] * x2[:, :] - 1)
+    out[5] = parpy.operators.sum(x2[:, :] * x2[:, :] + 1)
 
 
 @pytest.mark.parametrize("dtype", RED_DTYPES, ids=dtype_id)
@@ -148,6 +195,25 @@ def test_reduction_of_elementwise_expression(rng):
     x = values(rng, (10, 50), np.float64)
     check(reduction_of_expression, [x, np.empty(10), 10],
           {'N': parpy.threads(10), 'M': parpy.threads(16)}, outputs=[1], reduction=True)
+
+
+@parpy.jit
+def reductions_inside_expressions(x, y, z, w, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = 2.0 * parpy.operators.sum(x[:]) + x[i]
+        w[i] = x[i] if parpy.operators.max(x[:]) > x[i] * 2.0 else -x[i]
+        if parpy.operators.min(x[:]) < x[i] - 0.5:
+            w[i] += 1.0
+    parpy.label('N')
+    z[:] = x[:] - parpy.operators.max(x[:])
+
+
+def test_reductions_inside_expressions(rng):
+    """A full reduction may be part of a larger expression or a condition."""
+    x = values(rng, 64, np.float64)
+    check(reductions_inside_expressions, [x, np.empty(64), np.empty(64), np.empty(64), 64],
+          {'N': parpy.threads(8)}, outputs=[1, 2, 3], reduction=True)
 
 
 # --- reductions along one axis -----------------------------------------------
@@ -282,8 +348,8 @@ def loop_sum_local(x, out, N):
 @pytest.mark.parametrize("fn,make", [
     (loop_sum_into_element, values),
     (loop_prod_into_element, factors),
-    (loop_max_local, values),
-    (loop_min_local, values),
+    (loop_max_local, negatives),
+    (loop_min_local, positives),
     (loop_sum_local, values),
 ], ids=["sum-elem", "prod-elem", "max-local", "min-local", "sum-local"])
 def test_parallel_reduction_loops(rng, nthreads, fn, make):

@@ -398,13 +398,14 @@ def test_label_not_a_string_literal():
     raises_at(parpy.ParPyRuntimeError, r"label", f, arrays() + (N,))
 
 
+# A label before an if/while: the label or the statement may be blamed.
 def test_label_before_if():
     def f(x, y, N):
         parpy.label('N')
         for i in range(N):
             y[i] = x[i]
         parpy.label('M')  # ERR
-        if N > 2:
+        if N > 2:  # ERR
             y[0] = 1.0
     raises_at(parpy.ParPyRuntimeError, r"label", f, arrays() + (N,))
 
@@ -415,7 +416,7 @@ def test_label_before_while():
         for i in range(N):
             k = 0
             parpy.label('M')  # ERR
-            while k < 3:
+            while k < 3:  # ERR
                 k += 1
             y[i] = x[i] + k
     raises_at(parpy.ParPyRuntimeError, r"label", f, arrays() + (N,))
@@ -522,21 +523,23 @@ def test_call_of_non_jitted_function():
     raises_at(parpy.ParPyRuntimeError, r"plain_helper", f, arrays() + (N,))
 
 
-def test_slice_assigned_to_fresh_variable():
+def test_new_array_assigned_to_fresh_variable():
+    # `t = x[:]` is a view, as in NumPy (see test_diff_slices); arithmetic on
+    # a slice makes a new array, which a ParPy function cannot allocate.
     def f(x, y, N):
-        t = x[:]  # ERR
+        t = x[:] + 1.0  # ERR
         parpy.label('N')
         for i in range(N):
             y[i] = t[i]
-    raises_at(parpy.ParPyRuntimeError, r"slice", f, arrays() + (N,))
+    raises_at(parpy.ParPyRuntimeError, r"new array", f, arrays() + (N,))
 
 
 def test_reduction_in_unsupported_position():
     def f(x, y, N):
         parpy.label('N')
         for i in range(N):
-            if parpy.operators.sum(x[:]) > 0.0:  # ERR
-                y[i] = 1.0
+            while parpy.operators.sum(y[:]) < 3.0:  # ERR
+                y[i] += 1.0
     raises_at(parpy.ParPyRuntimeError, r"reduc|\bsum\b", f, arrays() + (N,))
 
 

@@ -224,3 +224,51 @@ def test_options_reach_the_compiler(backend):
     opts.force_int_size = ElemSize.I32
     code32 = parpy.print_compiled(count, [np.zeros(4, dtype=np.int64), 4], opts)
     assert code64 != code32
+
+
+def test_debug_print_goes_to_sys_stdout(backend, capsys):
+    import numpy as np
+
+    @parpy.jit
+    def inc(x, N):
+        parpy.label("N")
+        for i in range(N):
+            x[i] = x[i] + 1
+
+    opts = parpy.par({"N": parpy.threads(2)})
+    opts.backend = backend
+    opts.debug_print = True
+    x = np.zeros(4)
+    inc(x, 4, opts=opts)
+    out = capsys.readouterr().out
+    assert "after resolve" in out and "inc" in out
+    inc(x, 4, opts=opts)  # a cache hit compiles nothing, prints nothing
+    assert capsys.readouterr().out == ""
+    assert x.tolist() == [2.0] * 4
+
+
+def test_verbose_backend_resolution(backend, capsys):
+    import numpy as np
+
+    @parpy.jit
+    def inc(x):
+        with parpy.gpu:
+            x[0] = x[0] + 1
+
+    opts = CompileOptions()
+    opts.verbose_backend_resolution = True
+    inc(np.zeros(1), opts=opts)
+    out = capsys.readouterr().out
+    assert "ParPy: backend Auto resolved to" in out
+
+
+def test_copy_module_and_pickle():
+    import copy
+    import pickle
+
+    opts = parpy.par({"N": parpy.threads(4)})
+    for c in (copy.copy(opts), copy.deepcopy(opts), pickle.loads(pickle.dumps(opts))):
+        assert c == opts
+        c.parallelize = {"M": parpy.reduce()}
+        assert dict(opts.parallelize) == {"N": parpy.threads(4)}
+        assert c._key != opts._key

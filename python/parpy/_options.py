@@ -335,6 +335,11 @@ class CompileOptions:
         c._values = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._values.items()}
         return c
 
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> CompileOptions:
+        return self.copy()  # the values are immutable or copied
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CompileOptions):
             return NotImplemented

@@ -52,21 +52,22 @@ def annotation_codes(fn: Callable[..., Any]) -> tuple[dict[str, int], int]:
 
 
 def _dedent(lines: list[str]) -> tuple[str, int]:
-    """Remove the indentation common to all non-blank lines; return the text
-    and its width (added back to every column by the front end)."""
-    def indent(line: str) -> str:
-        return line[: len(line) - len(line.lstrip(" \t"))]
-
-    body = [ln for ln in lines if ln.strip()]
-    common = indent(body[0]) if body else ""
-    for ln in body[1:]:
-        ind = indent(ln)
-        n = 0
-        while n < min(len(common), len(ind)) and common[n] == ind[n]:
-            n += 1
-        common = common[:n]
-    w = len(common)
-    return "".join(ln[w:] if ln.strip() else "\n" for ln in lines), w
+    """Remove the indentation of the first line (a decorator or the def) from
+    every line; return the text and that width, which the front end adds back
+    to every column.  Blank and comment lines indented less (a comment at
+    column 0 inside a method) become empty, so they cannot break parsing."""
+    first = lines[0] if lines else ""
+    prefix = first[: len(first) - len(first.lstrip(" \t"))]
+    w = len(prefix)
+    out = []
+    for ln in lines:
+        if ln.startswith(prefix):
+            out.append(ln[w:])
+        elif not ln.strip() or ln.lstrip().startswith("#"):
+            out.append("\n")
+        else:  # inside a multi-line string: keep it parseable
+            out.append(ln.lstrip(" \t"))
+    return "".join(out), w
 
 
 def _name(fn: Any) -> str:

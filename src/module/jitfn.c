@@ -22,6 +22,19 @@ typedef struct JitObject {
 
 static PyObject *resolve_fn, *str_opts, *str_seq, *str_key;
 
+/* While a function runs in the interpreter (seq=True), the jitted functions
+ * it calls run in the interpreter too: the body of a jitted function calls
+ * other jitted functions without opts, and a helper returns a value only as
+ * Python code.  Per thread, as each thread has its own Python stack. */
+static _Thread_local int seq_depth;
+
+static PyObject *run_python(JitObject *self, PyObject *const *args, Py_ssize_t nargs) {
+  seq_depth++;
+  PyObject *r = PyObject_Vectorcall(self->pyfunc, args, (size_t)nargs, NULL);
+  seq_depth--;
+  return r;
+}
+
 static bool kw_is(PyObject *name, PyObject *interned) {
   return name == interned || PyUnicode_Compare(name, interned) == 0;
 }
@@ -80,8 +93,6 @@ static bool compile_entry(JitObject *self, CallArgs *ca, PyObject *opts, const B
 
 static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nargs,
                           PyObject *opts) {
-  if (!self->handle) /* cleared by the garbage collector */
-    return pp_raise(DIAG_RUNTIME, "this jitted function has been destroyed");
   Func *f = self->handle->func;
   if (!ensure_resolved(self) || !(opts = options_check(opts)))
     return NULL;
@@ -95,7 +106,7 @@ static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nar
   if (!args_classify(&ca, args, (int)nargs, f->name, self->handle->names) ||
       !make_key(&ca, opts, &key))
     goto done;
-  uint64_t hash = fnv1a(key.data, key.len);
+  uint64_t hash = memcache_hash(key.data, key.len);
   const CacheEntry *e = memcache_get(&self->cache, key.data, key.len, hash);
   Library lib;
   if (e) {
@@ -121,6 +132,8 @@ static PyObject *jit_vectorcall(JitObject *self, PyObject *const *args, size_t n
   Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
   PyObject *opts = NULL;
   int seq = 0;
+  if (!self->pyfunc || !self->handle) /* cleared by the garbage collector */
+    return pp_raise(DIAG_RUNTIME, "this jitted function has been destroyed");
   Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
   for (Py_ssize_t i = 0; i < nkw; i++) {
     PyObject *name = PyTuple_GET_ITEM(kwnames, i), *value = args[nargs + i];
@@ -130,13 +143,15 @@ static PyObject *jit_vectorcall(JitObject *self, PyObject *const *args, size_t n
       if ((seq = PyObject_IsTrue(value)) < 0)
         return NULL;
     } else {
+      const char *kw = PyUnicode_AsUTF8(name);
+      if (!kw)
+        return NULL;
       return pp_raise(DIAG_TYPE, "%s() got an unexpected keyword argument '%s' (a jitted "
-                      "function takes only opts= and seq=)", self->handle->func->name,
-                      PyUnicode_AsUTF8(name) ? PyUnicode_AsUTF8(name) : "?");
+                      "function takes only opts= and seq=)", self->handle->func->name, kw);
     }
   }
-  if (seq)
-    return PyObject_Vectorcall(self->pyfunc, args, (size_t)nargs, NULL);
+  if (seq || seq_depth > 0)
+    return run_python(self, args, nargs);
   return jit_call(self, args, nargs, opts);
 }
 

@@ -10,6 +10,23 @@
 
 #include "module.h"
 
+uint64_t memcache_hash(const void *key, size_t len) {
+  /* Eight bytes at a time (keys are a few dozen bytes), then a final mix;
+   * byte-wise FNV showed up in profiles of the call path. */
+  const unsigned char *p = key;
+  uint64_t h = 0x9e3779b97f4a7c15u ^ len;
+  for (; len >= 8; p += 8, len -= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9u;
+    h ^= h >> 31;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, len);
+  h = (h ^ w) * 0x94d049bb133111ebu;
+  return h ^ (h >> 29);
+}
+
 void memcache_free(MemCache *c) {
   for (size_t i = 0; i < c->cap; i++)
     free(c->slots[i].key);

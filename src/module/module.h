@@ -123,6 +123,7 @@ typedef struct MemCache {
   size_t cap, used; /* open addressing, cap a power of two */
 } MemCache;
 
+uint64_t memcache_hash(const void *key, size_t len);
 void memcache_free(MemCache *c);
 /* The live entry for `key`, or NULL.  The pointer is valid until the next
  * memcache_put (copy what you need before releasing the GIL). */

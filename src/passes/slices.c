@@ -20,6 +20,7 @@
 typedef struct Lower {
   Prog *p;
   Fn *fn;
+  Labels red_labels; /* for the axis reduction of the statement being lowered */
 } Lower;
 
 /* Where a scalarised expression's helper statements go: `outer` before the
@@ -290,8 +291,9 @@ static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n,
   case N_SUBSCRIPT: return scalarise_view(L, e, idx, ext, n);
   case N_BUILTIN:
     if (e->builtin >= B_SUM && e->builtin <= B_MIN) {
-      Labels none = {0};
-      return scalarise_axis_reduction(L, e, idx, ext, n, pre, none);
+      Labels labels = L->red_labels;
+      L->red_labels = (Labels){0};
+      return scalarise_axis_reduction(L, e, idx, ext, n, pre, labels);
     }
     break;
   default: break;
@@ -413,6 +415,8 @@ static Node *lower_mapping(Lower *L, Node *s) {
   const Type *t = s->lhs->ty;
   int n = t->rank;
   Node *rhs = s->rhs;
+  while (rhs->kind == N_CONVERT) /* the store's conversion */
+    rhs = rhs->lhs;
   bool axis_red = is_reduction(rhs) && is_array(rhs->ty);
   int argrank = axis_red ? rhs->args->ty->rank : -1;
   int nl = s->labels.n;
@@ -443,11 +447,9 @@ static Node *lower_mapping(Lower *L, Node *s) {
   Node *outer = NULL, **otail = &outer;
   Node *inner = NULL, **itail = &inner;
   Pre pre = {otail, itail};
-  Node *r;
-  if (axis_red)
-    r = scalarise_axis_reduction(L, rhs, idx, t->shape, n, &pre, red_labels);
-  else
-    r = scalarise(L, rhs, idx, t->shape, n, &pre);
+  L->red_labels = red_labels;
+  Node *r = scalarise(L, s->rhs, idx, t->shape, n, &pre);
+  L->red_labels = (Labels){0};
   Node *l = scalarise(L, s->lhs, idx, t->shape, n, &pre);
   if (failed(L->p) || !check_overlap(L, l, r))
     return NULL;

@@ -915,8 +915,10 @@ static void ty_assign_local(Typer *t, Node *s) {
     return;
   }
   join_local(t, sym, r);
-  if (t->final)
+  if (t->final) {
+    s->lhs->ty = sym->ty;
     convert(t, &s->rhs, sym->ty);
+  }
 }
 
 static void ty_assign(Typer *t, Node *s) {

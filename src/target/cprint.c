@@ -12,23 +12,55 @@
 
 /* ---- names ---- */
 
+/* C keywords, C++ keywords (the Cuda target prints C++), the names of
+ * <math.h> (with their f and l variants) and of the headers we include. */
 static const char *const reserved[] = {
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
     "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
     "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
     "union", "unsigned", "void", "volatile", "while", "bool", "true", "false", "half", "main",
-    "abs", "exp", "expf", "log", "logf", "sin", "sinf", "cos", "cosf", "tan", "tanf", "sqrt",
-    "sqrtf", "tanh", "tanhf", "atan2", "atan2f", "floor", "floorf", "ceil", "ceilf", "pow",
-    "powf", "fabs", "fabsf", "fmod", "fmodf", "args", "errno", "signed", "class", "new",
-    "delete", "this", "template", "namespace", "operator", "private", "public", "NAN",
-    "INFINITY", "NULL", "dim3", "threadIdx", "blockIdx", "blockDim", "gridDim",
+    "class", "new", "delete", "this", "template", "namespace", "operator", "private", "public",
+    "protected", "virtual", "friend", "typename", "using", "try", "catch", "throw", "nullptr",
+    "NAN", "INFINITY", "NULL", "errno", "args", "dim3", "threadIdx", "blockIdx", "blockDim",
+    "gridDim", "warpSize", "abs", "labs", "llabs", "div", "malloc", "free", "exit", "printf",
+    "memcpy", "memset", "isnan", "isinf", "isfinite", "signbit", "fpclassify", "isnormal",
 };
 
-static bool is_reserved(const char *s) {
+static const char *const math_names[] = {
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "copysign",
+    "cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fabs", "fdim", "floor", "fma",
+    "fmax", "fmin", "fmod", "frexp", "hypot", "ilogb", "ldexp", "lgamma", "llrint", "llround",
+    "log", "log10", "log1p", "log2", "logb", "lrint", "lround", "modf", "nan", "nearbyint",
+    "nextafter", "nexttoward", "pow", "remainder", "remquo", "rint", "round", "scalbln",
+    "scalbn", "sin", "sinh", "sqrt", "tan", "tanh", "tgamma", "trunc", "j0", "j1", "jn", "y0",
+    "y1", "yn", "gamma", "drem", "significand", "exp10", "pow10", "sincos",
+};
+
+/* The math functions generated code calls: a local may not shadow them. */
+static const char *const called[] = {
+    "exp", "log", "sin", "cos", "tan", "sqrt", "tanh", "atan2", "floor", "ceil", "pow", "fabs",
+    "fmod", "copysign",
+};
+
+static bool is_math_name(const char *s, const char *const *names, size_t count) {
+  size_t n = strlen(s);
+  for (size_t i = 0; i < count; i++) {
+    size_t m = strlen(names[i]);
+    if (strncmp(names[i], s, m) == 0 && (n == m || (n == m + 1 && (s[m] == 'f' || s[m] == 'l'))))
+      return true;
+  }
+  return false;
+}
+
+bool c_is_reserved(const char *s, bool file_scope) {
   for (size_t i = 0; i < PP_COUNT(reserved); i++)
     if (strcmp(reserved[i], s) == 0)
       return true;
-  return strncmp(s, "parpy", 5) == 0 || strncmp(s, "__", 2) == 0;
+  if (file_scope ? is_math_name(s, math_names, PP_COUNT(math_names))
+                 : is_math_name(s, called, PP_COUNT(called)))
+    return true;
+  return strncmp(s, "parpy", 5) == 0 || strncmp(s, "__", 2) == 0 ||
+         (s[0] == '_' && s[1] >= 'A' && s[1] <= 'Z');
 }
 
 /* A C identifier from a Python one: non-ASCII letters become '_'. */
@@ -49,7 +81,7 @@ void c_assign_names(Prog *p, Fn *fn) {
     const char *base = sanitise(a, s->name);
     const char *name = base;
     for (int k = 2;; k++) {
-      bool clash = is_reserved(name);
+      bool clash = c_is_reserved(name, false);
       for (int j = 0; j < i && !clash; j++)
         clash = fn->syms[j]->cname && strcmp(fn->syms[j]->cname, name) == 0;
       /* helpers are C functions: a variable must not shadow one it calls */
@@ -179,10 +211,11 @@ static void expr_prec(CPrinter *c, const Node *n, int min_prec);
 static Elem ty_elem(const Node *n) { return n->ty ? n->ty->elem : n->val.elem; }
 
 /* Integer arithmetic narrower than int is done in int by C; NumPy wraps it
- * to the element type, so such results are cast back. */
+ * to the element type, so such results are cast back.  Likewise half
+ * precision is computed in float: NumPy rounds after every operation. */
 static bool needs_narrow_cast(const Node *n) {
   Elem e = ty_elem(n);
-  return elem_is_int(e) && elem_size(e) < 4;
+  return (elem_is_int(e) && elem_size(e) < 4) || e == EL_F16;
 }
 
 static void call1(CPrinter *c, const char *fn, const Node *a) {

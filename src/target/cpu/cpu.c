@@ -251,14 +251,14 @@ static void name_functions(Prog *p) {
     all[n++] = h;
   all[n++] = p->main;
   for (int i = 0; i < n; i++) {
-    const char *base = all[i]->name;
+    const char *base = arena_printf(&p->arena, "%s_", all[i]->name);
     for (int k = 2;; k++) {
-      bool clash = strcmp(all[i]->name, "main") == 0 || strncmp(all[i]->name, "parpy", 5) == 0;
+      bool clash = c_is_reserved(all[i]->name, true);
       for (int j = 0; j < i && !clash; j++)
         clash = strcmp(all[j]->name, all[i]->name) == 0;
       if (!clash)
         break;
-      all[i]->name = arena_printf(&p->arena, "%s_%d", base, k);
+      all[i]->name = k == 2 ? base : arena_printf(&p->arena, "%s%d", base, k);
     }
   }
 }
@@ -293,6 +293,7 @@ static const char **build_cmd(const Options *opt, const char *src, const char *l
   argv[k++] = "-O3";
   argv[k++] = "-march=native";
   argv[k++] = "-fwrapv";
+  argv[k++] = "-fexcess-precision=standard";
   argv[k++] = "-fopenmp";
   argv[k++] = "-shared";
   argv[k++] = "-fPIC";
