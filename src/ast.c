@@ -283,16 +283,10 @@ void value_str(Value v, Buf *out) {
 }
 
 bool err(Prog *p, DiagKind kind, Span span, const char *fmt, ...) {
-  if (p->diag.kind != DIAG_NONE)
-    return false;
   va_list ap;
   va_start(ap, fmt);
-  Buf b;
-  buf_init(&b);
-  buf_vprintf(&b, fmt, ap);
+  diag_verror(&p->diag, &p->arena, kind, span, fmt, ap);
   va_end(ap);
-  diag_error(&p->diag, &p->arena, kind, span, "%s", buf_cstr(&b));
-  buf_free(&b);
   return false;
 }
 

@@ -688,3 +688,12 @@ def test_slice_shape_mismatch():
         z[:] = x[:] + y[:]  # ERR
     raises_at(parpy.ParPyValueError, r"shape|broadcast", f,
               (np.zeros(10), np.zeros(12), np.zeros(10)), at="call")
+
+
+def test_reduction_target_depending_on_the_loop_variable():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] += x[i]  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"same in every iteration", f, arrays() + (N,),
+              par={'N': parpy.threads(8).reduce()})

@@ -101,8 +101,11 @@ static bool check_reduction(Planner *pl, Node *f) {
           "and or or";
   if (!why && !expr_equal(peel(rhs->lhs), s->lhs))
     why = "the left operand of the update must be the assigned target itself";
+  if (!why && expr_mentions(s->lhs, f->sym))
+    why = "the target must be the same in every iteration (its index may not use the loop "
+          "variable)";
   if (why)
-    return err(pl->p, DIAG_RUNTIME, f->span,
+    return err(pl->p, DIAG_RUNTIME, s && !s->next ? s->span : f->span,
                "the loop labelled '%s' is a parallel reduction, so %s, as in 's[0] += x[i]' or "
                "'m = max(m, x[i])'",
                loop_label(f), why);

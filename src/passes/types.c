@@ -35,16 +35,12 @@ static void ty_block(Typer *t, Node **list);
 /* Errors are only reported in final mode; infer mode gives up quietly. */
 static Type *terr(Typer *t, DiagKind kind, Span span, const char *fmt, ...) PP_PRINTF(4, 5);
 static Type *terr(Typer *t, DiagKind kind, Span span, const char *fmt, ...) {
-  if (!t->final || failed(t->p))
+  if (!t->final)
     return NULL;
   va_list ap;
   va_start(ap, fmt);
-  Buf b;
-  buf_init(&b);
-  buf_vprintf(&b, fmt, ap);
+  diag_verror(&t->p->diag, &t->p->arena, kind, span, fmt, ap);
   va_end(ap);
-  err(t->p, kind, span, "%s", buf_cstr(&b));
-  buf_free(&b);
   return NULL;
 }
 

@@ -6,14 +6,18 @@
 #include "util.h"
 
 void diag_error(Diag *d, Arena *a, DiagKind kind, Span span, const char *fmt, ...) {
-  if (d->kind != DIAG_NONE)
-    return;
   va_list ap;
   va_start(ap, fmt);
+  diag_verror(d, a, kind, span, fmt, ap);
+  va_end(ap);
+}
+
+void diag_verror(Diag *d, Arena *a, DiagKind kind, Span span, const char *fmt, va_list ap) {
+  if (d->kind != DIAG_NONE)
+    return;
   Buf b;
   buf_init(&b);
   buf_vprintf(&b, fmt, ap);
-  va_end(ap);
   d->kind = kind;
   d->msg = arena_strdup(a, buf_cstr(&b));
   buf_free(&b);

@@ -96,6 +96,7 @@ typedef struct Diag {
  * that a pass may keep walking after an error without caring. */
 void diag_error(Diag *d, Arena *a, DiagKind kind, Span span, const char *fmt, ...)
     PP_PRINTF(5, 6);
+void diag_verror(Diag *d, Arena *a, DiagKind kind, Span span, const char *fmt, va_list ap);
 /* Render "message\n\n  File "f", line L, column C, in fn\n    source\n    ^^^" */
 void diag_format(const Diag *d, Buf *out);
 
