@@ -25,6 +25,7 @@ typedef struct Fn Fn;
 typedef struct Prog Prog;
 typedef struct ArgSpec ArgSpec;
 typedef struct Extern Extern;
+typedef struct Kernel Kernel;
 
 /* ==== element types ======================================================
  * Same order and numbering as parpy.ElemSize in Python. */
@@ -163,6 +164,7 @@ typedef struct Options {
   Elem int_size, float_size;
   const char **includes, **libs, **extra_flags;
   int nincludes, nlibs, nextra_flags;
+  const char *cuda_arch; /* "sm_90": the GPU in use; NULL when only printing */
 } Options;
 
 /* ==== call arguments ======================================================
@@ -182,6 +184,7 @@ struct ArgSpec {
   int rank;       /* ARRAY */
   int64_t *shape; /* ARRAY */
   bool readonly;  /* ARRAY */
+  bool device;    /* ARRAY: the data lives in GPU memory (not part of the key) */
   int nfields;    /* DICT: sorted keys */
   const char **keys;
   ArgSpec *fields;
@@ -250,7 +253,13 @@ typedef enum NodeKind {
   N_INLINE,   /* statement call of a jit function `func`(`args`), to be inlined */
   N_RETURN,   /* return `lhs` */
   N_DECL,     /* declaration of `sym` with no initialiser (scope pass) */
-  N_BLOCK     /* `body`: a nested statement list (scope pass, lowering) */
+  N_BLOCK,    /* `body`: a nested statement list (scope pass, lowering) */
+  /* -- GPU targets (src/gpu) -- */
+  N_SYNC,     /* barrier among the threads of a block (`cluster`: of a cluster) */
+  N_FIRST,    /* expression: this thread is the first of those running the
+                 statement (all indices of layers >= `layer` are 0; with
+                 `per_block`, only within its block) */
+  N_BLOCKIDX  /* expression: the index of this thread's block within layer `layer` */
 } NodeKind;
 
 typedef enum Op {
@@ -320,6 +329,16 @@ struct Node {
 
   /* N_ASSIGN after `scopes` */
   bool is_decl;              /* prints as a declaration of lhs->sym */
+
+  /* N_GPU made by the compiler (a reduction at host level), not the user */
+  bool implicit;
+
+  /* GPU targets */
+  Kernel *kernel;            /* N_FOR: the kernel this outermost parallel loop becomes */
+  int layer;                 /* N_FOR in a kernel: its layer; N_FIRST, N_BLOCKIDX */
+  bool per_block;            /* N_FIRST */
+  bool cluster;              /* N_SYNC; N_FOR reduce: reduced across a cluster */
+  Sym *partials;             /* N_FOR reduce across blocks: the array of per-block results */
 };
 
 /* ==== functions =========================================================== */
@@ -369,6 +388,9 @@ struct Prog {
   Func *func;        /* the decorated main function */
   Fn *main;
   Fn *helpers;       /* callees before callers */
+  Kernel *kernels;   /* GPU targets: the kernels, in launch order of first appearance */
+  int ntemps;        /* GPU targets: arrays the host allocates for the kernels */
+  Sym **temps;
   int next_sym_id;
   Buf debug;         /* debug_print output */
   double t_start;    /* seconds, for debug_print timings */

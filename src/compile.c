@@ -10,6 +10,11 @@ typedef struct Pass {
   bool (*run)(Prog *p);
 } Pass;
 
+static bool target_lower(Prog *p) {
+  const Target *t = target_get(p->opt.backend);
+  return !t->lower || t->lower(p);
+}
+
 static const Pass passes[] = {
     {"resolve", resolve_names},   /* clone the tree, bind names, builtins, labels */
     {"inline", inline_calls},     /* statement calls of jit functions */
@@ -17,6 +22,7 @@ static const Pass passes[] = {
     {"types", check_types},       /* NumPy 2 typing, conversions, slice shapes */
     {"slices", lower_slices},     /* slice statements and reductions become loops */
     {"parallel", plan_parallel},  /* labels to LoopPar, reduction forms */
+    {"target", target_lower},     /* GPU targets: kernels, grids, barriers */
     {"scopes", place_decls},      /* where locals are declared; parallel races */
 };
 
@@ -57,6 +63,8 @@ bool compile_prog(Prog *p, Buf *code) {
                backend_name(p->opt.backend));
   }
   for (size_t i = 0; i < PP_COUNT(passes); i++) {
+    if (passes[i].run == target_lower && !t->lower)
+      continue; /* nothing target-specific: no empty debug dump */
     if (!passes[i].run(p) || failed(p))
       return false;
     if (p->opt.debug_print)

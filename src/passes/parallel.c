@@ -167,7 +167,7 @@ static bool plan_block(Planner *pl, Node *list, int depth) {
       }
       break;
     case N_GPU:
-      pl->found = true;
+      pl->found |= !s->implicit;
       if (!plan_block(pl, s->body, depth))
         return false;
       break;

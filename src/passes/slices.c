@@ -405,6 +405,19 @@ static bool check_overlap(Lower *L, const Node *lhs, const Node *e) {
 
 /* ---- statements ---- */
 
+/* The statements computing a reduction run where the value is needed.  At
+ * host level on a GPU that is a kernel of their own: wrap them in an
+ * implicit `with parpy.gpu` (inside parallel code it dissolves, and the Cpu
+ * target prints it as plain statements). */
+static Node *on_device(Lower *L, Node *list, Span span) {
+  if (!list)
+    return list;
+  Node *g = new_node(A(L), N_GPU, span);
+  g->implicit = true;
+  g->body = list;
+  return g;
+}
+
 static Labels take(Labels l, int from, int n) {
   Labels r = {n, l.names + from};
   return r;
@@ -461,9 +474,11 @@ static Node *lower_mapping(Lower *L, Node *s) {
     if (loop_labels.n)
       body->labels = take(loop_labels, k, 1);
   }
+  if (!outer)
+    return body;
   otail = list_tail(&outer);
   append(&otail, body);
-  return outer;
+  return on_device(L, outer, s->span);
 }
 
 /* A scalar assignment whose right-hand side holds reductions. */
@@ -486,11 +501,11 @@ static Node *lower_scalar(Lower *L, Node *s) {
   if (!hoist_labelled(L, &s->rhs, &tail, s->labels, into))
     return NULL;
   if (into)
-    return pre; /* the reduction already stored into the local */
+    return on_device(L, pre, s->span); /* the reduction already stored into the local */
   tail = list_tail(&pre);
   s->labels.n = 0;
   append(&tail, s);
-  return pre;
+  return on_device(L, pre, s->span);
 }
 
 static bool lower_block(Lower *L, Node **list);

@@ -635,6 +635,12 @@ void c_stmt(CPrinter *c, const Node *s) {
     return;
   case N_IF: print_if(c, s, false); return;
   case N_GPU:
+    if (s->implicit) { /* compiler-made: just its statements */
+      c->depth--;
+      c_block(c, s->body);
+      c->depth++;
+      return;
+    }
     c_line_start(c);
     buf_puts(o, "{  /* with parpy.gpu */\n");
     c_block(c, s->body);

@@ -10,6 +10,13 @@
  *   int32_t <f>__entry(void **args);    calls the readable entry function
  *                                       <f>(...) with the arguments unpacked
  *   const char *<f>__error(void);       optional: message for a non-zero return
+ *   const char <f>__access[];           optional: one character per slot, 'r' for an
+ *                                       array the code only reads, 'w' for one it
+ *                                       writes, '-' for anything else (a GPU runtime
+ *                                       copies back only what was written)
+ *
+ * In C++ (CUDA) all four are declared extern "C" (a const global would
+ * otherwise have internal linkage).
  *
  * where <f> is the Python function's name and `args` holds one slot per
  * argument leaf, in parameter order, dict fields in sorted key order: an
@@ -25,6 +32,9 @@ typedef struct Target {
   const char *name;    /* "Cpu": as in CompileBackend */
   const char *lang;    /* "C", "CUDA C++": for messages */
   const char *src_ext; /* ".c", ".cu" */
+  /* Target-specific lowering after the common passes (NULL: none); the GPU
+   * targets form kernels here. */
+  bool (*lower)(Prog *p);
   /* Print the program; false on error (p->diag). */
   bool (*emit)(Prog *p, Buf *out);
   /* The compiler command building `src` into the shared library `lib`:
@@ -36,7 +46,7 @@ typedef struct Target {
 /* The target of a backend, or NULL when this build has none for it. */
 const Target *target_get(Backend b);
 
-extern const Target target_cpu;
+extern const Target target_cpu, target_cuda;
 
 /* ---- signature.c: the text form of a specialisation ----
  *

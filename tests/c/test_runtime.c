@@ -37,7 +37,7 @@ static const char **fake_build_cmd(const Options *opt, const char *src, const ch
   return argv;
 }
 
-static const Target fake = {BACKEND_CPU, "Cpu", "C", ".c", NULL, fake_build_cmd};
+static const Target fake = {.backend = BACKEND_CPU, .name = "Cpu", .lang = "C", .src_ext = ".c", .build_cmd = fake_build_cmd};
 
 /* The real target table is not linked: rt_load sees only the fake. */
 const Target *target_get(Backend b) { return b == BACKEND_CPU ? &fake : NULL; }

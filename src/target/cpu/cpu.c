@@ -312,4 +312,5 @@ static const char **build_cmd(const Options *opt, const char *src, const char *l
   return argv;
 }
 
-const Target target_cpu = {BACKEND_CPU, "Cpu", "C", ".c", emit, build_cmd};
+const Target target_cpu = {
+    .backend = BACKEND_CPU, .name = "Cpu", .lang = "C", .src_ext = ".c", .emit = emit, .build_cmd = build_cmd};
