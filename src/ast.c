@@ -334,7 +334,8 @@ bool expr_mentions(const Node *n, const Sym *s) {
   if ((n->kind == N_VAR || n->kind == N_FOR || n->kind == N_DECL) && n->sym == s)
     return true;
   if (expr_mentions(n->lhs, s) || expr_mentions(n->rhs, s) || expr_mentions(n->cond, s) ||
-      expr_mentions(n->lo, s) || expr_mentions(n->hi, s) || expr_mentions(n->step_expr, s))
+      expr_mentions(n->lo, s) || expr_mentions(n->hi, s) || expr_mentions(n->step_expr, s) ||
+      expr_mentions(n->partial_at, s))
     return true;
   const Node *lists[] = {n->args, n->body, n->then, n->els};
   for (size_t i = 0; i < PP_COUNT(lists); i++)
@@ -342,4 +343,50 @@ bool expr_mentions(const Node *n, const Sym *s) {
       if (expr_mentions(a, s))
         return true;
   return false;
+}
+
+/* The neutral element of a reduction with `op` over elements of `ty`:
+ * 0 for +, |, ^; 1 for *; the type's lowest (highest) value, -inf (inf),
+ * for max (min); all ones for &; True for `and`, False for `or`. */
+Node *identity_of(Arena *a, Op op, Type *ty, Span span) {
+  Elem e = ty->elem;
+  bool fl = elem_is_float(e), un = elem_is_unsigned(e);
+  int bits = 8 * elem_size(e);
+  uint64_t umax = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+  Node *n = new_node(a, e == EL_BOOL ? N_BOOL : fl ? N_FLOAT : N_INT, span);
+  n->ty = ty;
+  n->val.elem = e;
+  switch (op) {
+  case OP_MUL:
+    if (fl)
+      n->val.f = 1.0;
+    else
+      n->val.i = 1;
+    break;
+  case OP_AND: n->val.b = true; break;
+  case OP_BITAND:
+    if (e == EL_BOOL)
+      n->val.b = true;
+    else if (un)
+      n->val.u = umax;
+    else
+      n->val.i = -1;
+    break;
+  case OP_MAX:
+  case OP_MIN: {
+    bool max = op == OP_MAX;
+    if (fl)
+      n->val.f = max ? -INFINITY : INFINITY;
+    else if (e == EL_BOOL)
+      n->val.b = !max;
+    else if (un)
+      n->val.u = max ? 0 : umax;
+    else
+      n->val.i = max ? (bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1)))
+                     : (bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1);
+    break;
+  }
+  default: break; /* +, or, |, ^: zero (the node is zeroed) */
+  }
+  return n;
 }

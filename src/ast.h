@@ -339,6 +339,7 @@ struct Node {
   bool per_block;            /* N_FIRST */
   bool cluster;              /* N_SYNC; N_FOR reduce: reduced across a cluster */
   Sym *partials;             /* N_FOR reduce across blocks: the array of per-block results */
+  Node *partial_at;          /* ... and the element this block's result goes to */
 };
 
 /* ==== functions =========================================================== */
@@ -413,6 +414,8 @@ bool is_lvalue(const Node *n);
 int list_len(const Node *n);
 Node **list_tail(Node **head);               /* address of the last `next` slot */
 void value_str(Value v, Buf *out);
+/* The neutral element of a reduction with `op` (a literal of type `ty`). */
+Node *identity_of(Arena *a, Op op, Type *ty, Span span);
 /* Structural equality of expressions (same symbols, same operators). */
 bool expr_equal(const Node *a, const Node *b);
 /* Does the tree (with nested statements) refer to `s`? */

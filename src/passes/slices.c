@@ -130,29 +130,6 @@ static Node *scalarise_view(Lower *L, Node *e, Node **idx, const int64_t *ext, i
   return s;
 }
 
-static Node *identity(Lower *L, Builtin b, Type *ty, Span span) {
-  Elem e = ty->elem;
-  Node *n = new_node(A(L), elem_is_float(e) ? N_FLOAT : N_INT, span);
-  n->ty = ty;
-  n->val.elem = e;
-  bool max = b == B_MAX;
-  if (b == B_SUM || b == B_PROD) {
-    if (elem_is_float(e))
-      n->val.f = b == B_SUM ? 0.0 : 1.0;
-    else
-      n->val.i = b == B_SUM ? 0 : 1;
-  } else if (elem_is_float(e)) {
-    n->val.f = max ? -INFINITY : INFINITY;
-  } else if (elem_is_unsigned(e)) {
-    n->val.u = max ? 0 : (elem_size(e) == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * elem_size(e))) - 1);
-  } else {
-    int bits = 8 * elem_size(e);
-    n->val.i = max ? (bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1)))
-                   : (bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1);
-  }
-  return n;
-}
-
 static Op reduce_op(Builtin b) {
   switch (b) {
   case B_SUM: return OP_ADD;
@@ -271,7 +248,7 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
   Node *loop = new_loop(L, r, at->shape[ax], body, e->span);
   loop->red_op = reduce_op(e->builtin);
   loop->labels = labels;
-  append(&pre->inner, assign(L, new_var(L->p, acc, e->span), identity(L, e->builtin, acc_ty, e->span)));
+  append(&pre->inner, assign(L, new_var(L->p, acc, e->span), identity_of(A(L), reduce_op(e->builtin), acc_ty, e->span)));
   append(&pre->inner, loop);
   return new_var(L->p, acc, e->span);
 }
@@ -336,7 +313,7 @@ static bool hoist_labelled(Lower *L, Node **np, Node ***outer, Labels labels, Sy
   if (is_reduction(n) && !is_array(n->ty)) {
     Node *arg = n->args;
     Sym *acc = into ? into : fn_temp(L->p, L->fn, "acc", n->ty);
-    append(outer, assign(L, new_var(L->p, acc, n->span), identity(L, n->builtin, acc->ty, n->span)));
+    append(outer, assign(L, new_var(L->p, acc, n->span), identity_of(A(L), reduce_op(n->builtin), acc->ty, n->span)));
     Node *loops = reduction_loops(L, acc, n->builtin, arg, labels, labels.n > 0, outer);
     if (failed(L->p))
       return false;

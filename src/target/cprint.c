@@ -425,8 +425,8 @@ static void print_subscript(CPrinter *c, const Node *n) {
       if (!first)
         buf_puts(c->out, " + ");
       first = false;
-      if (stride == 1)
-        expr_prec(c, i, P_ADD + 1);
+      if (stride == 1) /* a sum of terms: + and - associate (wrapping integers) */
+        expr_prec(c, i, P_ADD);
       else {
         expr_prec(c, i, P_MUL);
         buf_printf(c->out, " * %" PRId64, stride);
@@ -491,6 +491,10 @@ static void expr_prec(CPrinter *c, const Node *n, int min_prec) {
     return;
   }
   default:
+    if (c->d->extra_expr) {
+      c->d->extra_expr(c, n);
+      return;
+    }
     buf_printf(o, "/* unexpected node %d */ 0", n->kind);
     return;
   }
@@ -661,6 +665,10 @@ void c_stmt(CPrinter *c, const Node *s) {
     buf_puts(o, "}\n");
     return;
   default:
+    if (c->d->extra_stmt) {
+      c->d->extra_stmt(c, s);
+      return;
+    }
     c_line_start(c);
     buf_printf(o, "/* unexpected statement %d */\n", s->kind);
     return;
@@ -668,6 +676,26 @@ void c_stmt(CPrinter *c, const Node *s) {
 }
 
 /* ---- specialised scalars ---- */
+
+/* Does the code refer to `s` (not counting kernels launched from it)? */
+static bool mentions_here(const Node *n, const Sym *s) {
+  if (!n)
+    return false;
+  if (n->kind == N_FOR && n->kernel)
+    return false;
+  if (n->kind == N_VAR && n->sym == s)
+    return true;
+  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->lo, n->hi, n->step_expr};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (mentions_here(kids[i], s))
+      return true;
+  const Node *lists[] = {n->args, n->body, n->then, n->els};
+  for (size_t i = 0; i < PP_COUNT(lists); i++)
+    for (const Node *a = lists[i]; a; a = a->next)
+      if (mentions_here(a, s))
+        return true;
+  return false;
+}
 
 void c_const_params(CPrinter *c, const Node *body) {
   Fn *fn = c->fn;
@@ -677,7 +705,7 @@ void c_const_params(CPrinter *c, const Node *body) {
       continue;
     bool used = false;
     for (const Node *st = body; st && !used; st = st->next)
-      used = expr_mentions(st, s);
+      used = mentions_here(st, s);
     if (!used)
       continue;
     c_line_start(c);
@@ -692,4 +720,117 @@ void c_const_params(CPrinter *c, const Node *body) {
     print_literal(c, &lit);
     buf_puts(c->out, ";\n");
   }
+}
+
+/* ---- the calling convention's strings ---- */
+
+/* The parameter (and dict key) an assignment target writes into. */
+static void mark_written(Prog *p, const Node *n, bool *written, int base_slot_of[]) {
+  while (n && n->kind == N_SUBSCRIPT)
+    n = n->lhs;
+  if (!n)
+    return;
+  const Fn *m = p->main;
+  if (n->kind == N_VAR && n->sym->kind == SYM_PARAM && n->sym->param < m->nparams)
+    written[base_slot_of[n->sym->param]] = true;
+  if (n->kind == N_FIELD && n->lhs->kind == N_VAR && n->lhs->sym->kind == SYM_PARAM) {
+    const ArgSpec *a = n->lhs->sym->arg;
+    int slot = base_slot_of[n->lhs->sym->param];
+    for (int k = 0; k < a->nfields; k++)
+      if (intern(a->keys[k]) == n->str)
+        written[slot + k] = true;
+  }
+}
+
+static void find_writes(Prog *p, const Node *list, bool *written, int *base) {
+  for (const Node *s = list; s; s = s->next) {
+    if (s->kind == N_ASSIGN && s->lhs->kind != N_VAR)
+      mark_written(p, s->lhs, written, base);
+    find_writes(p, s->body, written, base);
+    find_writes(p, s->then, written, base);
+    find_writes(p, s->els, written, base);
+  }
+}
+
+void c_access(Prog *p, Buf *out) {
+  int n = sig_nslots(p->args, p->nargs);
+  bool *written = ARENA_ARRAY(&p->arena, bool, n > 0 ? n : 1);
+  bool *array = ARENA_ARRAY(&p->arena, bool, n > 0 ? n : 1);
+  int *base = ARENA_ARRAY(&p->arena, int, p->nargs > 0 ? p->nargs : 1);
+  int slot = 0;
+  for (int i = 0; i < p->nargs; i++) {
+    const ArgSpec *a = &p->args[i];
+    base[i] = slot;
+    if (a->kind == ARG_DICT) {
+      for (int k = 0; k < a->nfields; k++)
+        array[slot++] = a->fields[k].kind == ARG_ARRAY;
+    } else {
+      array[slot++] = a->kind == ARG_ARRAY;
+    }
+  }
+  find_writes(p, p->main->body, written, base);
+  for (int i = 0; i < n; i++)
+    buf_putc(out, !array[i] ? '-' : written[i] ? 'w' : 'r');
+}
+
+void c_signature(Prog *p, Buf *out) {
+  Fn *m = p->main;
+  const char **names = ARENA_ARRAY(&p->arena, const char *, m->nparams > 0 ? m->nparams : 1);
+  for (int i = 0; i < m->nparams; i++)
+    names[i] = p->func->params[i].name;
+  Buf sig;
+  buf_init(&sig);
+  sig_format(names, p->args, p->nargs, &sig);
+  for (const char *q = buf_cstr(&sig); *q; q++) {
+    if (*q == '"' || *q == '\\')
+      buf_putc(out, '\\');
+    buf_putc(out, *q);
+  }
+  buf_free(&sig);
+}
+
+/* ---- which element types the program uses ---- */
+
+static bool node_uses(const Node *n, Elem e) {
+  if (!n)
+    return false;
+  if (n->ty && (n->ty->kind == TY_SCALAR || n->ty->kind == TY_ARRAY) && n->ty->elem == e)
+    return true;
+  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->lo, n->hi, n->partial_at};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (node_uses(kids[i], e))
+      return true;
+  const Node *lists[] = {n->args, n->body, n->then, n->els};
+  for (size_t i = 0; i < PP_COUNT(lists); i++)
+    for (const Node *a = lists[i]; a; a = a->next)
+      if (node_uses(a, e))
+        return true;
+  return false;
+}
+
+static bool fn_uses(const Fn *f, Elem e) {
+  for (int i = 0; i < f->nsyms; i++) {
+    const Type *t = f->syms[i]->ty;
+    if (t && t->kind != TY_DICT && t->elem == e)
+      return true;
+  }
+  for (const Node *s = f->body; s; s = s->next)
+    if (node_uses(s, e))
+      return true;
+  return f->ret && f->ret->kind == TY_SCALAR && f->ret->elem == e;
+}
+
+bool c_uses_elem(const Prog *p, Elem e) {
+  for (const Fn *h = p->helpers; h; h = h->next)
+    if (fn_uses(h, e))
+      return true;
+  for (int i = 0; i < p->nargs; i++) {
+    const ArgSpec *a = &p->args[i];
+    if ((a->kind == ARG_ARRAY || a->kind == ARG_SCALAR) && a->elem == e)
+      return true;
+    for (int k = 0; a->kind == ARG_DICT && k < a->nfields; k++)
+      if (a->fields[k].kind != ARG_DICT && a->fields[k].elem == e)
+        return true;
+  }
+  return fn_uses(p->main, e);
 }

@@ -13,6 +13,9 @@ typedef struct CDialect {
   const char *(*type_name)(Elem e);
   /* Print a for-loop (including its pragmas or mapping) and its body. */
   void (*for_loop)(CPrinter *c, const Node *f);
+  /* Statements and expressions only this target has (may be NULL). */
+  void (*extra_stmt)(CPrinter *c, const Node *s);
+  void (*extra_expr)(CPrinter *c, const Node *n);
 } CDialect;
 
 struct CPrinter {
@@ -21,6 +24,7 @@ struct CPrinter {
   Buf *out;
   int depth;
   const CDialect *d;
+  void *ctx; /* the dialect's own state (the kernel being printed) */
 };
 
 /* Is `name` taken by C, C++, <math.h> or parpy's headers?  A file-scope
@@ -43,6 +47,12 @@ void c_loop_comment(CPrinter *c, const Node *f);
 /* Scalar parameters of the main function are constants: print their
  * declarations at the start of a function body. */
 void c_const_params(CPrinter *c, const Node *body);
+/* The `<f>__access` string: per slot 'r', 'w' or '-' (target.h). */
+void c_access(Prog *p, Buf *out);
+/* The `<f>__signature` string as a C string literal's contents. */
+void c_signature(Prog *p, Buf *out);
+/* Does any value of the program have element type `e`? */
+bool c_uses_elem(const Prog *p, Elem e);
 /* C name of a flattened dict field parameter. */
 const char *c_field_name(Prog *p, const Sym *dict, const char *key);
 

@@ -4,6 +4,7 @@
 const Target *target_get(Backend b) {
   switch (b) {
   case BACKEND_CPU: return &target_cpu;
+  case BACKEND_CUDA: return &target_cuda;
   default: return NULL;
   }
 }

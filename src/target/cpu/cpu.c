@@ -143,7 +143,7 @@ static void cpu_for(CPrinter *c, const Node *f) {
   print_loop(c, f);
 }
 
-static const CDialect cpu_dialect = {type_name, cpu_for};
+static const CDialect cpu_dialect = {.type_name = type_name, .for_loop = cpu_for};
 
 /* ---- functions ---- */
 
@@ -191,22 +191,14 @@ static void print_main_params(CPrinter *c, Fn *m) {
 static void print_entry(CPrinter *c, Fn *m) {
   Prog *p = c->p;
   Buf *o = c->out;
-  const char **names = ARENA_ARRAY(&p->arena, const char *, m->nparams > 0 ? m->nparams : 1);
-  for (int i = 0; i < m->nparams; i++)
-    names[i] = p->func->params[i].name;
   buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
-              " * and an entry point taking the arguments as an array.  Keep both when you edit\n"
-              " * the code above and pass it to parpy.compile_string. */\n");
+              " * which arguments it writes, and an entry point taking the arguments as an\n"
+              " * array.  Keep them when you edit the code above and pass it to\n"
+              " * parpy.compile_string. */\n");
   buf_printf(o, "const char %s__signature[] = \"", p->func->name);
-  Buf sig;
-  buf_init(&sig);
-  sig_format(names, p->args, p->nargs, &sig);
-  for (const char *q = buf_cstr(&sig); *q; q++) {
-    if (*q == '"' || *q == '\\')
-      buf_putc(o, '\\');
-    buf_putc(o, *q);
-  }
-  buf_free(&sig);
+  c_signature(p, o);
+  buf_printf(o, "\";\nconst char %s__access[] = \"", p->func->name);
+  c_access(p, o);
   buf_puts(o, "\";\n\n");
   buf_printf(o, "int32_t %s__entry(void **args) {\n  return %s(", p->func->name, m->name);
   int slot = 0;

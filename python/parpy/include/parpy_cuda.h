@@ -1,0 +1,247 @@
+/* parpy_cuda.h - included by the CUDA C++ that ParPy generates.
+ *
+ *  - Python's arithmetic where C's differs (as in parpy_cpu.h): // and %
+ *    floor, integer division by zero gives 0, max/min propagate NaN, and
+ *    integer ** integer stays an integer;
+ *  - reductions of one value per thread over a warp, a block or a cluster
+ *    of blocks, after which every thread holds the total;
+ *  - error reporting: the generated entry returns 1 and <f>__error()
+ *    returns the message set here.
+ * Half precision and thread-block clusters need headers that take seconds
+ * to compile; the generated code asks for them by defining PARPY_HALF or
+ * PARPY_CLUSTERS first. */
+#ifndef PARPY_CUDA_H
+#define PARPY_CUDA_H
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+
+#ifdef PARPY_HALF
+#include <cuda_fp16.h>
+typedef __half half;
+#endif
+#ifdef PARPY_CLUSTERS
+#include <cooperative_groups.h>
+#endif
+
+#define PARPY_FN static __host__ __device__ inline
+
+/* ---- integers ---- */
+#define PARPY_INT_OPS(T, S, IS_SIGNED)                                                           \
+  PARPY_FN T parpy_floordiv_##S(T a, T b) {                                                      \
+    if (b == 0)                                                                                  \
+      return 0;                                                                                  \
+    if (IS_SIGNED && b == (T)-1)                                                                 \
+      return (T)(0 - (uint64_t)a); /* avoids the overflow of MIN / -1 */                        \
+    T q = (T)(a / b);                                                                            \
+    if (IS_SIGNED && (T)(a % b) != 0 && ((a < 0) != (b < 0)))                                    \
+      q--;                                                                                       \
+    return q;                                                                                    \
+  }                                                                                              \
+  PARPY_FN T parpy_mod_##S(T a, T b) {                                                           \
+    if (b == 0 || (IS_SIGNED && b == (T)-1))                                                     \
+      return 0;                                                                                  \
+    T r = (T)(a % b);                                                                            \
+    if (IS_SIGNED && r != 0 && ((r < 0) != (b < 0)))                                             \
+      r = (T)(r + b);                                                                            \
+    return r;                                                                                    \
+  }                                                                                              \
+  PARPY_FN T parpy_pow_##S(T a, T b) {                                                           \
+    T r = 1;                                                                                     \
+    if (IS_SIGNED && b < (T)0)                                                                   \
+      return 0;                                                                                  \
+    while (b) {                                                                                  \
+      if (b & 1)                                                                                 \
+        r = (T)(r * a);                                                                          \
+      a = (T)(a * a);                                                                            \
+      b = (T)(b >> 1);                                                                           \
+    }                                                                                            \
+    return r;                                                                                    \
+  }                                                                                              \
+  PARPY_FN T parpy_max_##S(T a, T b) { return a > b ? a : b; }                                   \
+  PARPY_FN T parpy_min_##S(T a, T b) { return a < b ? a : b; }                                   \
+  PARPY_FN T parpy_abs_##S(T a) { return (IS_SIGNED && a < (T)0) ? (T)(0 - a) : a; }
+
+PARPY_INT_OPS(int8_t, i8, 1)
+PARPY_INT_OPS(int16_t, i16, 1)
+PARPY_INT_OPS(int32_t, i32, 1)
+PARPY_INT_OPS(int64_t, i64, 1)
+PARPY_INT_OPS(uint8_t, u8, 0)
+PARPY_INT_OPS(uint16_t, u16, 0)
+PARPY_INT_OPS(uint32_t, u32, 0)
+PARPY_INT_OPS(uint64_t, u64, 0)
+
+/* ---- floats: NumPy's npy_divmod ---- */
+#define PARPY_FLOAT_OPS(T, S, C)                                                                 \
+  PARPY_FN T parpy_mod_##S(T a_, T b_) {                                                         \
+    C a = (C)a_, b = (C)b_;                                                                      \
+    if (b == 0)                                                                                  \
+      return (T)fmod(a, b);                                                                      \
+    C mod = fmod(a, b);                                                                          \
+    if (mod != 0) {                                                                              \
+      if ((b < 0) != (mod < 0))                                                                  \
+        mod += b;                                                                                \
+    } else {                                                                                     \
+      mod = copysign((C)0, b);                                                                   \
+    }                                                                                            \
+    return (T)mod;                                                                               \
+  }                                                                                              \
+  PARPY_FN T parpy_floordiv_##S(T a_, T b_) {                                                    \
+    C a = (C)a_, b = (C)b_;                                                                      \
+    if (b == 0)                                                                                  \
+      return (T)(a / b);                                                                         \
+    C mod = fmod(a, b);                                                                          \
+    C div = (a - mod) / b;                                                                       \
+    if (mod != 0 && ((b < 0) != (mod < 0)))                                                      \
+      div -= 1;                                                                                  \
+    C fd;                                                                                        \
+    if (div != 0) {                                                                              \
+      fd = floor(div);                                                                           \
+      if (div - fd > (C)0.5)                                                                     \
+        fd += 1;                                                                                 \
+    } else {                                                                                     \
+      fd = copysign((C)0, a / b);                                                                \
+    }                                                                                            \
+    return (T)fd;                                                                                \
+  }                                                                                              \
+  PARPY_FN T parpy_max_##S(T a, T b) {                                                           \
+    C x = (C)a, y = (C)b;                                                                        \
+    return (x > y || x != x) ? a : b;                                                            \
+  }                                                                                              \
+  PARPY_FN T parpy_min_##S(T a, T b) {                                                           \
+    C x = (C)a, y = (C)b;                                                                        \
+    return (x < y || x != x) ? a : b;                                                            \
+  }
+
+PARPY_FLOAT_OPS(float, f32, float)
+PARPY_FLOAT_OPS(double, f64, double)
+#ifdef PARPY_HALF
+PARPY_FLOAT_OPS(half, f16, float)
+#endif
+
+/* ---- reductions ----
+ * The operators, then one value per thread combined over a warp (shuffles),
+ * a block (a warp's result per slot of shared memory, then one warp) and a
+ * cluster (each block's result read by all through distributed shared
+ * memory, in rank order so that every block computes the same total). */
+struct parpy_add {
+  template <typename T> __device__ T operator()(T a, T b) const { return (T)(a + b); }
+};
+struct parpy_mul {
+  template <typename T> __device__ T operator()(T a, T b) const { return (T)(a * b); }
+};
+struct parpy_max {
+  template <typename T> __device__ T operator()(T a, T b) const {
+    return (a > b || a != a) ? a : b;
+  }
+};
+struct parpy_min {
+  template <typename T> __device__ T operator()(T a, T b) const {
+    return (a < b || a != a) ? a : b;
+  }
+};
+struct parpy_and {
+  template <typename T> __device__ T operator()(T a, T b) const { return a && b; }
+};
+struct parpy_or {
+  template <typename T> __device__ T operator()(T a, T b) const { return a || b; }
+};
+struct parpy_bitand {
+  template <typename T> __device__ T operator()(T a, T b) const { return (T)(a & b); }
+};
+struct parpy_bitor {
+  template <typename T> __device__ T operator()(T a, T b) const { return (T)(a | b); }
+};
+struct parpy_bitxor {
+  template <typename T> __device__ T operator()(T a, T b) const { return (T)(a ^ b); }
+};
+
+/* Shuffles exist for 32- and 64-bit words and halves: move narrower types
+ * as 32-bit ones. */
+template <typename T> __device__ inline T parpy_shfl_xor(T v, int lane) {
+  if constexpr (sizeof(T) == 8) {
+    long long w;
+    memcpy(&w, &v, 8);
+    w = __shfl_xor_sync(0xffffffffu, w, lane);
+    memcpy(&v, &w, 8);
+    return v;
+  } else if constexpr (sizeof(T) == 4) {
+    int w;
+    memcpy(&w, &v, 4);
+    w = __shfl_xor_sync(0xffffffffu, w, lane);
+    memcpy(&v, &w, 4);
+    return v;
+  } else {
+    int w = 0;
+    memcpy(&w, &v, sizeof(T));
+    w = __shfl_xor_sync(0xffffffffu, w, lane);
+    memcpy(&v, &w, sizeof(T));
+    return v;
+  }
+}
+
+/* The identity argument takes its type from the value, not from the literal. */
+template <typename T> struct parpy_same {
+  typedef T type;
+};
+
+template <typename Op, typename T> __device__ inline T parpy_warp_reduce(T v) {
+  for (int lane = 16; lane > 0; lane >>= 1)
+    v = Op()(v, parpy_shfl_xor(v, lane));
+  return v;
+}
+
+/* Every thread of the block (a whole number of warps) calls it. */
+template <typename Op, typename T>
+__device__ inline T parpy_block_reduce(T v, typename parpy_same<T>::type identity) {
+  __shared__ T per_warp[32];
+  int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  v = parpy_warp_reduce<Op>(v);
+  __syncthreads(); /* per_warp may still be read by an earlier reduction */
+  if (lane == 0)
+    per_warp[warp] = v;
+  __syncthreads();
+  v = lane < (int)(blockDim.x / 32) ? per_warp[lane] : identity;
+  return parpy_warp_reduce<Op>(v);
+}
+
+#ifdef PARPY_CLUSTERS
+/* Every thread of every block of the cluster calls it. */
+template <typename Op, typename T>
+__device__ inline T parpy_cluster_reduce(T v, typename parpy_same<T>::type identity) {
+  namespace cg = cooperative_groups;
+  __shared__ T per_block;
+  v = parpy_block_reduce<Op>(v, identity);
+  cg::cluster_group cluster = cg::this_cluster();
+  if (threadIdx.x == 0)
+    per_block = v;
+  cluster.sync();
+  T total = identity;
+  unsigned n = cluster.num_blocks();
+  for (unsigned r = 0; r < n; r++)
+    total = Op()(total, *cluster.map_shared_rank(&per_block, r));
+  cluster.sync(); /* no block may leave while others read its shared memory */
+  return total;
+}
+
+__device__ inline void parpy_cluster_sync() { cooperative_groups::this_cluster().sync(); }
+#endif
+
+/* ---- errors ---- */
+static char parpy_error[512];
+
+#define PARPY_CHECK(call, what)                                                                  \
+  do {                                                                                           \
+    cudaError_t parpy_e = (call);                                                                \
+    if (parpy_e != cudaSuccess) {                                                                \
+      snprintf(parpy_error, sizeof parpy_error, "%s: %s", (what), cudaGetErrorString(parpy_e));  \
+      return 1;                                                                                  \
+    }                                                                                            \
+  } while (0)
+
+#define PARPY_CHECK_LAUNCH(kernel) PARPY_CHECK(cudaGetLastError(), "launching the kernel " kernel)
+
+#endif

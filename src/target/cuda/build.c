@@ -1,0 +1,47 @@
+/* build.c - the nvcc command line of the Cuda target.
+ *
+ * The library links the CUDA runtime dynamically (-cudart shared) rather
+ * than statically, so that the generated code and parpy's own runtime
+ * (runtime/cuda.c, which dlopens libcudart) share one copy of it: memory,
+ * streams and the last error are then the same for both.  The rpath makes
+ * the library find the toolkit's libcudart even when the loader's path does
+ * not hold it. */
+#include "../../runtime/runtime.h"
+#include "build.h"
+
+const char **cuda_build_cmd(const Options *opt, const char *src, const char *lib,
+                            const char *incdir, Arena *a) {
+  int n = 24 + opt->nincludes + opt->nlibs + opt->nextra_flags;
+  const char **argv = ARENA_ARRAY(a, const char *, n);
+  int k = 0;
+  argv[k++] = "nvcc";
+  argv[k++] = "-O3";
+  /* nvcc 13 dropped the GPUs before Turing, so no fixed fallback is safe:
+   * without a device, nvcc's own default is the one it supports. */
+  if (opt->cuda_arch && opt->cuda_arch[0])
+    argv[k++] = arena_printf(a, "-arch=%s", opt->cuda_arch);
+  argv[k++] = "-shared";
+  argv[k++] = "-Xcompiler";
+  argv[k++] = "-fPIC";
+  argv[k++] = "-cudart";
+  argv[k++] = "shared";
+  const char *libdir = rt_cuda_toolkit_libdir(a);
+  if (libdir) {
+    argv[k++] = "-Xlinker";
+    argv[k++] = "-rpath";
+    argv[k++] = "-Xlinker";
+    argv[k++] = libdir;
+  }
+  argv[k++] = arena_printf(a, "-I%s", incdir);
+  for (int i = 0; i < opt->nincludes; i++)
+    argv[k++] = arena_printf(a, "-I%s", opt->includes[i]);
+  for (int i = 0; i < opt->nlibs; i++)
+    argv[k++] = arena_printf(a, "-L%s", opt->libs[i]);
+  for (int i = 0; i < opt->nextra_flags; i++)
+    argv[k++] = opt->extra_flags[i];
+  argv[k++] = "-o";
+  argv[k++] = lib;
+  argv[k++] = src;
+  argv[k] = NULL;
+  return argv;
+}

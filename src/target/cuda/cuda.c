@@ -1,0 +1,497 @@
+/* cuda.c - the Cuda target: CUDA C++ with one kernel per parallel nest and
+ * a host function that launches them.
+ *
+ * Kernels print their parallel loops with the mapping that src/gpu chose:
+ * a loop over layer j starts at `lo + step * t` where t is the thread's
+ * index in that layer (threadIdx.x, blockIdx.y, ...) and strides by the
+ * layer's size; a loop with no more iterations than threads prints as a
+ * plain block that each thread runs at most once.  Every CUDA call of the
+ * host code is checked; an error returns 1 and leaves its message (naming
+ * the kernel) for <f>__error(). */
+#include <inttypes.h>
+#include <string.h>
+
+#include "../../gpu/gpu.h"
+#include "../cprint.h"
+#include "build.h"
+
+#ifndef PARPY_VERSION
+#define PARPY_VERSION "dev"
+#endif
+
+static const char *type_name(Elem e) {
+  static const char *names[EL_COUNT] = {
+      [EL_BOOL] = "bool",    [EL_I8] = "int8_t",   [EL_I16] = "int16_t",  [EL_I32] = "int32_t",
+      [EL_I64] = "int64_t",  [EL_U8] = "uint8_t",  [EL_U16] = "uint16_t", [EL_U32] = "uint32_t",
+      [EL_U64] = "uint64_t", [EL_F16] = "half",    [EL_F32] = "float",    [EL_F64] = "double",
+  };
+  return e < EL_COUNT ? names[e] : "void";
+}
+
+/* ---- the index of a thread in a layer ---- */
+
+static void block_index(CPrinter *c, const Kernel *k, const Layer *l) {
+  Buf *o = c->out;
+  const char *dim = l->dim == 'x' ? "x" : l->dim == 'y' ? "y" : "z";
+  bool shared = !(l->top && l->below == 1);
+  if (!shared) {
+    buf_printf(o, "blockIdx.%s", dim);
+    return;
+  }
+  buf_puts(o, "(");
+  if (l->below > 1)
+    buf_printf(o, "blockIdx.%s / %" PRId64, dim, l->below);
+  else
+    buf_printf(o, "blockIdx.%s", dim);
+  if (!l->top)
+    buf_printf(o, " %% %" PRId64, l->blocks);
+  buf_puts(o, ")");
+  (void)k;
+}
+
+/* t: this thread's index in layer `j`, 0 <= t < T. */
+static void layer_index(CPrinter *c, const Kernel *k, int j) {
+  const Layer *l = &k->layers[j];
+  Buf *o = c->out;
+  if (j < k->nlayers - 1) {
+    block_index(c, k, l);
+    return;
+  }
+  if (l->blocks == 1) {
+    buf_puts(o, "threadIdx.x");
+    return;
+  }
+  buf_puts(o, "(int64_t)");
+  block_index(c, k, l);
+  buf_printf(o, " * %" PRId64 " + threadIdx.x", k->tpb);
+}
+
+/* ---- kernels ---- */
+
+static const char *red_functor(Op op) {
+  switch (op) {
+  case OP_ADD: return "parpy_add";
+  case OP_MUL: return "parpy_mul";
+  case OP_MAX: return "parpy_max";
+  case OP_MIN: return "parpy_min";
+  case OP_AND: return "parpy_and";
+  case OP_OR: return "parpy_or";
+  case OP_BITAND: return "parpy_bitand";
+  case OP_BITOR: return "parpy_bitor";
+  case OP_BITXOR: return "parpy_bitxor";
+  default: return "?";
+  }
+}
+
+/* After a reduction loop: combine the threads' accumulators. */
+static void combine(CPrinter *c, const Kernel *k, const Node *f) {
+  const Layer *l = &k->layers[f->layer];
+  const Node *acc = f->red_target;
+  Buf *o = c->out;
+  if (l->T == 1)
+    return;
+  const char *scope = f->cluster ? "cluster" : l->T > 32 || l->blocks > 1 ? "block" : "warp";
+  c_line_start(c);
+  buf_printf(o, "%s = parpy_%s_reduce<%s>(%s", acc->sym->cname, scope, red_functor(f->red_op),
+             acc->sym->cname);
+  if (strcmp(scope, "warp") != 0) {
+    buf_puts(o, ", ");
+    c_expr(c, identity_of(&c->p->arena, f->red_op, acc->sym->ty, f->span));
+  }
+  buf_puts(o, ");\n");
+  if (!f->partial_at)
+    return;
+  /* This block's total goes to the partials; a second kernel combines them. */
+  c_line_start(c);
+  buf_puts(o, "if (threadIdx.x == 0) ");
+  c_expr(c, f->partial_at);
+  buf_printf(o, " = %s;\n", acc->sym->cname);
+}
+
+static void print_mapped(CPrinter *c, const Node *f) {
+  const Kernel *k = c->ctx;
+  const Layer *l = &k->layers[f->layer];
+  Buf *o = c->out;
+  int64_t trips, lo = 0;
+  bool const_lo = const_int(f->lo, &lo);
+  bool once = gpu_trips(f, &trips) && trips <= l->T;
+  const char *v = f->sym->cname;
+  c_line_start(c);
+  if (once) {
+    if (trips < l->T) {
+      buf_puts(o, "if (");
+      layer_index(c, k, f->layer);
+      buf_printf(o, " < %" PRId64 ") {", trips);
+    } else {
+      buf_puts(o, "{");
+    }
+  } else {
+    buf_printf(o, "for (%s %s = ", type_name(f->sym->ty->elem), v);
+  }
+  if (!once) {
+    if (!const_lo || lo != 0) {
+      c_expr(c, f->lo);
+      buf_puts(o, " + ");
+    }
+    if (f->step != 1)
+      buf_printf(o, "%" PRId64 " * ", f->step);
+    layer_index(c, k, f->layer);
+    buf_printf(o, "; %s %s ", v, f->step > 0 ? "<" : ">");
+    c_expr(c, f->hi);
+    buf_printf(o, "; %s += %" PRId64 ") {", v, f->step * l->T);
+  }
+  c_loop_comment(c, f);
+  buf_puts(o, "\n");
+  bool used = false;
+  for (const Node *s = f->body; s && !used; s = s->next)
+    used = expr_mentions(s, f->sym);
+  if (once && used) {
+    c->depth++;
+    c_line_start(c);
+    buf_printf(o, "%s %s = ", type_name(f->sym->ty->elem), v);
+    if (!const_lo || lo != 0) {
+      c_expr(c, f->lo);
+      buf_puts(o, " + ");
+    }
+    if (f->step != 1)
+      buf_printf(o, "%" PRId64 " * ", f->step);
+    layer_index(c, k, f->layer);
+    buf_puts(o, ";\n");
+    c->depth--;
+  }
+  c_block(c, f->body);
+  c_line_start(c);
+  buf_puts(o, "}\n");
+  if (f->par.reduce)
+    combine(c, k, f);
+}
+
+static void device_for(CPrinter *c, const Node *f) {
+  if (f->par.nthreads > 0) {
+    print_mapped(c, f);
+    return;
+  }
+  c_line_start(c);
+  c_for_header(c, f);
+  buf_puts(c->out, " {");
+  c_loop_comment(c, f);
+  buf_puts(c->out, "\n");
+  c_block(c, f->body);
+  c_line_start(c);
+  buf_puts(c->out, "}\n");
+}
+
+static void device_stmt(CPrinter *c, const Node *s) {
+  if (s->kind == N_SYNC) {
+    c_line_start(c);
+    buf_puts(c->out, s->cluster ? "parpy_cluster_sync();\n" : "__syncthreads();\n");
+    return;
+  }
+  c_line_start(c);
+  buf_printf(c->out, "/* unexpected statement %d */\n", s->kind);
+}
+
+static void device_expr(CPrinter *c, const Node *n) {
+  const Kernel *k = c->ctx;
+  Buf *o = c->out;
+  if (n->kind == N_FIRST) {
+    if (n->per_block) {
+      buf_puts(o, "threadIdx.x == 0");
+      return;
+    }
+    bool first = true;
+    for (int j = n->layer; j < k->nlayers; j++) {
+      if (k->layers[j].T == 1)
+        continue;
+      if (!first)
+        buf_puts(o, " && ");
+      first = false;
+      layer_index(c, k, j);
+      buf_puts(o, " == 0");
+    }
+    if (first)
+      buf_puts(o, "true");
+    return;
+  }
+  if (n->kind == N_BLOCKIDX) {
+    block_index(c, k, &k->layers[n->layer]);
+    return;
+  }
+  buf_printf(o, "/* unexpected node %d */ 0", n->kind);
+}
+
+static const CDialect device_dialect = {.type_name = type_name,
+                                        .for_loop = device_for,
+                                        .extra_stmt = device_stmt,
+                                        .extra_expr = device_expr};
+
+static void print_param_decl(CPrinter *c, const Node *n) {
+  const Type *t = n->ty;
+  if (n->kind == N_FIELD) {
+    buf_printf(c->out, "%s *%s", type_name(t->elem), c_field_name(c->p, n->lhs->sym, n->str));
+    return;
+  }
+  Sym *s = n->sym;
+  if (s->ty->kind == TY_ARRAY)
+    buf_printf(c->out, "%s *%s", type_name(s->ty->elem), s->cname);
+  else
+    buf_printf(c->out, "%s %s", type_name(s->ty->elem), s->cname);
+}
+
+static void print_kernel(CPrinter *c, Kernel *k) {
+  Buf *o = c->out;
+  CPrinter kc = *c;
+  kc.d = &device_dialect;
+  kc.ctx = k;
+  kc.depth = 0;
+  buf_puts(o, "__global__ void ");
+  if (k->cluster > 1)
+    buf_printf(o, "__cluster_dims__(%" PRId64 ", 1, 1) ", k->cluster);
+  buf_printf(o, "__launch_bounds__(%" PRId64 ") %s(", k->tpb, k->name);
+  for (int i = 0; i < k->nparams; i++) {
+    if (i)
+      buf_puts(o, ", ");
+    print_param_decl(&kc, k->params[i]);
+  }
+  buf_puts(o, ") {\n");
+  kc.depth = 1;
+  Node root = *k->root; /* the kernel's own code, not a launch */
+  root.kernel = NULL;
+  root.next = NULL;
+  c_const_params(&kc, &root);
+  c_stmt(&kc, k->root);
+  buf_puts(o, "}\n\n");
+}
+
+/* ---- host code ---- */
+
+static void launch(CPrinter *c, const Node *f) {
+  const Kernel *k = f->kernel;
+  Buf *o = c->out;
+  if (k->cluster > 8) {
+    c_line_start(c);
+    buf_printf(o,
+               "PARPY_CHECK(cudaFuncSetAttribute(%s, cudaFuncAttributeNonPortableClusterSizeAllowed, "
+               "1), \"allowing %" PRId64 " blocks per cluster for %s\");\n",
+               k->name, k->cluster, k->name);
+  }
+  c_line_start(c);
+  buf_printf(o, "%s<<<dim3(%" PRId64 ", %" PRId64 ", %" PRId64 "), dim3(%" PRId64 ", 1, 1), 0, stream>>>(",
+             k->name, k->grid[0], k->grid[1], k->grid[2], k->tpb);
+  for (int i = 0; i < k->nparams; i++) {
+    if (i)
+      buf_puts(o, ", ");
+    c_expr(c, k->params[i]);
+  }
+  buf_puts(o, ");");
+  c_loop_comment(c, f);
+  buf_puts(o, "\n");
+  c_line_start(c);
+  buf_printf(o, "PARPY_CHECK_LAUNCH(\"%s\");\n", k->name);
+}
+
+static void host_for(CPrinter *c, const Node *f) {
+  if (f->kernel) {
+    launch(c, f);
+    return;
+  }
+  c_line_start(c);
+  c_for_header(c, f);
+  buf_puts(c->out, " {");
+  c_loop_comment(c, f);
+  buf_puts(c->out, "\n");
+  c_block(c, f->body);
+  c_line_start(c);
+  buf_puts(c->out, "}\n");
+}
+
+static const CDialect host_dialect = {.type_name = type_name, .for_loop = host_for};
+
+static void print_helper(CPrinter *c, Fn *h) {
+  c->fn = h;
+  Buf *o = c->out;
+  buf_puts(o, "static __host__ __device__ inline ");
+  c_type(c, h->ret);
+  buf_printf(o, " %s(", h->name);
+  for (int i = 0; i < h->nparams; i++) {
+    Sym *s = h->params[i];
+    if (i)
+      buf_puts(o, ", ");
+    c_type(c, s->ty);
+    buf_printf(o, "%s%s", s->ty && s->ty->kind == TY_POINTER ? "" : " ", s->cname);
+  }
+  buf_puts(o, h->nparams ? ") {\n" : "void) {\n");
+  c_block(c, h->body);
+  buf_puts(o, "}\n\n");
+}
+
+/* The main function's array parameters, in the entry's slot order. */
+static void print_main_params(CPrinter *c, Fn *m) {
+  Buf *o = c->out;
+  bool any = false;
+  for (int i = 0; i < m->nparams; i++) {
+    Sym *s = m->params[i];
+    const ArgSpec *a = s->arg;
+    if (a->kind == ARG_ARRAY) {
+      buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->elem), s->cname);
+      any = true;
+    } else if (a->kind == ARG_DICT) {
+      for (int k = 0; k < a->nfields; k++)
+        if (a->fields[k].kind == ARG_ARRAY) {
+          buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->fields[k].elem),
+                     c_field_name(c->p, s, a->keys[k]));
+          any = true;
+        }
+    }
+  }
+  if (!any)
+    buf_puts(o, "void");
+}
+
+static void print_args_from_slots(CPrinter *c, Fn *m) {
+  Buf *o = c->out;
+  int slot = 0;
+  bool any = false;
+  for (int i = 0; i < m->nparams; i++) {
+    const ArgSpec *a = m->params[i]->arg;
+    if (a->kind == ARG_DICT) {
+      for (int k = 0; k < a->nfields; k++, slot++)
+        if (a->fields[k].kind == ARG_ARRAY) {
+          buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->fields[k].elem), slot);
+          any = true;
+        }
+      continue;
+    }
+    if (a->kind == ARG_ARRAY) {
+      buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->elem), slot);
+      any = true;
+    }
+    slot++;
+  }
+}
+
+static void print_temps(CPrinter *c, bool alloc) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  for (int i = 0; i < p->ntemps; i++) {
+    Sym *t = p->temps[i];
+    int64_t bytes = type_numel(t->ty) * elem_size(t->ty->elem);
+    if (alloc) {
+      buf_printf(o, "  %s *%s = NULL;\n", type_name(t->ty->elem), t->cname);
+      buf_printf(o,
+                 "  PARPY_CHECK(cudaMallocAsync((void **)&%s, %" PRId64 ", stream), "
+                 "\"allocating %" PRId64 " bytes for %s\");\n",
+                 t->cname, bytes, bytes, t->name);
+    } else {
+      buf_printf(o, "  PARPY_CHECK(cudaFreeAsync(%s, stream), \"freeing %s\");\n", t->cname,
+                 t->name);
+    }
+  }
+}
+
+static void print_main(CPrinter *c, Fn *m) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  c->fn = m;
+  c->d = &host_dialect;
+  bool temps = p->ntemps > 0;
+  /* With temporaries the launches go in a function of their own, so that an
+   * error there still frees them. */
+  if (temps) {
+    buf_printf(o, "static int32_t %s_launch(cudaStream_t stream", m->name);
+    for (int i = 0; i < m->nparams; i++) {
+      const ArgSpec *a = m->params[i]->arg;
+      if (a->kind == ARG_ARRAY)
+        buf_printf(o, ", %s *%s", type_name(a->elem), m->params[i]->cname);
+      else if (a->kind == ARG_DICT)
+        for (int k = 0; k < a->nfields; k++)
+          if (a->fields[k].kind == ARG_ARRAY)
+            buf_printf(o, ", %s *%s", type_name(a->fields[k].elem),
+                       c_field_name(p, m->params[i], a->keys[k]));
+    }
+    for (int i = 0; i < p->ntemps; i++)
+      buf_printf(o, ", %s *%s", type_name(p->temps[i]->ty->elem), p->temps[i]->cname);
+    buf_puts(o, ") {\n");
+  } else {
+    buf_printf(o, "extern \"C\" int32_t %s(", m->name);
+    print_main_params(c, m);
+    buf_puts(o, ") {\n  cudaStream_t stream = 0;\n");
+  }
+  c->depth = 1;
+  c_const_params(c, m->body);
+  c->depth = 0;
+  c_block(c, m->body);
+  buf_puts(o, "  return 0;\n}\n\n");
+  if (!temps)
+    return;
+  buf_printf(o, "extern \"C\" int32_t %s(", m->name);
+  print_main_params(c, m);
+  buf_puts(o, ") {\n  cudaStream_t stream = 0;\n");
+  print_temps(c, true);
+  buf_printf(o, "  int32_t status = %s_launch(stream", m->name);
+  for (int i = 0; i < m->nparams; i++) {
+    const ArgSpec *a = m->params[i]->arg;
+    if (a->kind == ARG_ARRAY)
+      buf_printf(o, ", %s", m->params[i]->cname);
+    else if (a->kind == ARG_DICT)
+      for (int k = 0; k < a->nfields; k++)
+        if (a->fields[k].kind == ARG_ARRAY)
+          buf_printf(o, ", %s", c_field_name(p, m->params[i], a->keys[k]));
+  }
+  for (int i = 0; i < p->ntemps; i++)
+    buf_printf(o, ", %s", p->temps[i]->cname);
+  buf_puts(o, ");\n");
+  print_temps(c, false);
+  buf_puts(o, "  return status;\n}\n\n");
+}
+
+static void print_convention(CPrinter *c, Fn *m) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  const char *f = p->func->name;
+  buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
+              " * which arguments it writes, the message of a failed call, and an entry point\n"
+              " * taking the arguments as an array.  Keep them when you edit the code above and\n"
+              " * pass it to parpy.compile_string. */\n");
+  buf_printf(o, "extern \"C\" const char %s__signature[] = \"", f);
+  c_signature(p, o);
+  buf_printf(o, "\";\nextern \"C\" const char %s__access[] = \"", f);
+  c_access(p, o);
+  buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n\n", f);
+  buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n  return %s(", f, m->name);
+  print_args_from_slots(c, m);
+  buf_puts(o, ");\n}\n");
+}
+
+static bool emit(Prog *p, Buf *out) {
+  CPrinter c = {.p = p, .out = out, .d = &host_dialect};
+  for (Fn *h = p->helpers; h; h = h->next)
+    c_assign_names(p, h);
+  c_assign_names(p, p->main);
+  buf_printf(out, "/* %s: generated by ParPy %s for the Cuda backend (CUDA C++). */\n",
+             p->func->name, PARPY_VERSION);
+  if (c_uses_elem(p, EL_F16))
+    buf_puts(out, "#define PARPY_HALF\n");
+  bool clusters = false;
+  for (Kernel *k = p->kernels; k; k = k->next)
+    clusters |= k->cluster > 1;
+  if (clusters)
+    buf_puts(out, "#define PARPY_CLUSTERS\n");
+  buf_puts(out, "#include \"parpy_cuda.h\"\n\n");
+  for (Fn *h = p->helpers; h; h = h->next)
+    print_helper(&c, h);
+  c.fn = p->main;
+  for (Kernel *k = p->kernels; k; k = k->next)
+    print_kernel(&c, k);
+  print_main(&c, p->main);
+  print_convention(&c, p->main);
+  return !failed(p);
+}
+
+const Target target_cuda = {.backend = BACKEND_CUDA,
+                            .name = "Cuda",
+                            .lang = "CUDA C++",
+                            .src_ext = ".cu",
+                            .lower = gpu_lower,
+                            .emit = emit,
+                            .build_cmd = cuda_build_cmd};

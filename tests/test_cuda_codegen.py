@@ -1,0 +1,288 @@
+"""Generated CUDA code, checked without a GPU: print_compiled for the Cuda
+backend works anywhere, its output compiles with `nvcc -c` (skipped where
+nvcc is missing), and the mapping of loops onto the grid is the documented
+one.  Running the code is tested on a GPU by the differential suite
+(PARPY_TEST_BACKEND=Cuda) and tests marked `cuda`."""
+import os
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import parpy
+from parpy.operators import exp, max as pmax, sum as psum
+
+T = parpy.threads
+INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
+
+
+def cuda(par, **fields):
+    opts = parpy.par(par)
+    opts.backend = parpy.CompileBackend.Cuda
+    for k, v in fields.items():
+        setattr(opts, k, v)
+    return opts
+
+
+def f32(*shape):
+    return np.zeros(shape, np.float32)
+
+
+# --- programs --------------------------------------------------------------
+
+@parpy.jit
+def axpy(a, x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = a * x[i] + y[i]
+
+
+@parpy.jit
+def add2(x, y, N, M):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        for j in range(M):
+            y[i, j] += x[i, j]
+
+
+@parpy.jit
+def add4(x, y):
+    parpy.label('A')
+    for a in range(3):
+        parpy.label('B')
+        for b in range(4):
+            parpy.label('C')
+            for c in range(5):
+                parpy.label('D')
+                for d in range(70):
+                    y[a, b, c, d] = x[a, b, c, d] * 2.0
+
+
+@parpy.jit
+def steps(x, y, N):
+    parpy.label('N')
+    for i in range(N - 1, -1, -3):
+        y[i] = x[i] + 1.0
+
+
+@parpy.jit
+def host_loop(x, T_, N):
+    for t in range(T_):
+        parpy.label('N')
+        for i in range(N):
+            x[i] = x[i] * 0.5 + t
+
+
+@parpy.jit
+def split_nest(x, y, N, M):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        for j in range(M):
+            x[i, j] = x[i, j] + 1.0
+        parpy.label('M')
+        for j in range(M):
+            y[i, j] = x[i, M - 1 - j]
+
+
+@parpy.jit
+def row_sums(x, out, N):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        out[i] = psum(x[i, :])
+
+
+@parpy.jit
+def softmax(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        m = pmax(x[i, :])
+        parpy.label('M')
+        y[i, :] = exp(x[i, :] - m)
+        parpy.label('M')
+        s = psum(y[i, :])
+        parpy.label('M')
+        y[i, :] = y[i, :] / s
+
+
+@parpy.jit
+def total(x, out):
+    parpy.label('N')
+    out[0] = psum(x[:])
+
+
+@parpy.jit
+def explicit_reduction(x, out, N):
+    parpy.label('N')
+    for i in range(N):
+        out[0] = max(out[0], x[i])
+
+
+@parpy.jit
+def gpu_block(x, N):
+    with parpy.gpu:
+        for i in range(1, N):
+            x[i] += x[i - 1]
+
+
+@parpy.jit
+def half_and_ints(h, i8, u16, i64, N):
+    parpy.label('N')
+    for i in range(N):
+        h[i] = h[i] * h[i] + parpy.operators.float16(1.0)
+        i8[i] = i8[i] // 3 - i8[i] % 5
+        u16[i] = u16[i] << 2
+        i64[i] = i64[i] ** 2
+
+
+@parpy.jit
+def dict_arg(d, N):
+    parpy.label('N')
+    for i in range(N):
+        d["y"][i] = d["x"][i] * d["k"]
+
+
+PROGRAMS = [
+    ("axpy", axpy, [2.0, f32(3000), f32(3000), 3000], {'N': T(2048)}, {}),
+    ("add2", add2, [f32(100, 70), f32(100, 70), 100, 70], {'N': T(100), 'M': T(64)}, {}),
+    ("add4", add4, [f32(3, 4, 5, 70), f32(3, 4, 5, 70)],
+     {'A': T(3), 'B': T(4), 'C': T(5), 'D': T(64)}, {}),
+    ("steps", steps, [f32(100), f32(100), 100], {'N': T(7)}, {}),
+    ("host_loop", host_loop, [f32(50), 4, 50], {'N': T(32)}, {}),
+    ("split_nest", split_nest, [f32(8, 3000), f32(8, 3000), 8, 3000],
+     {'N': T(8), 'M': T(2048)}, {}),
+    ("row_sums", row_sums, [f32(100, 512), f32(100), 100], {'N': T(100), 'M': T(128)}, {}),
+    ("row_sums_blocks", row_sums, [f32(10, 5000), f32(10), 10],
+     {'N': T(10), 'M': T(4096).tpb(512)}, {}),
+    ("softmax", softmax, [f32(64, 256), f32(64, 256), 64], {'N': T(64), 'M': T(256)}, {}),
+    ("total", total, [f32(1 << 16), f32(1)], {'N': T(8192)}, {}),
+    ("total_cluster", total, [f32(1 << 16), f32(1)], {'N': T(4096).tpb(512)},
+     {"use_cuda_thread_block_clusters": True}),
+    ("total_cluster16", total, [f32(1 << 16), f32(1)], {'N': T(4096).tpb(256)},
+     {"use_cuda_thread_block_clusters": True, "max_thread_blocks_per_cluster": 16}),
+    ("explicit_reduction", explicit_reduction, [f32(1000), f32(1), 1000],
+     {'N': T(256).reduce()}, {}),
+    ("gpu_block", gpu_block, [f32(10), 10], {}, {}),
+    ("half_and_ints", half_and_ints,
+     [np.zeros(40, np.float16), np.zeros(40, np.int8), np.zeros(40, np.uint16),
+      np.zeros(40, np.int64), 40], {'N': T(40)}, {}),
+    ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
+]
+
+
+def code_of(name):
+    for n, fn, args, par, fields in PROGRAMS:
+        if n == name:
+            return parpy.print_compiled(fn, args, cuda(par, **fields))
+    raise KeyError(name)
+
+
+def test_print_compiled_needs_no_gpu():
+    for name, *_ in PROGRAMS:
+        code = code_of(name)
+        assert '#include "parpy_cuda.h"' in code
+        assert "__global__" in code
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+def test_generated_code_compiles_with_nvcc(tmp_path):
+    def compile_one(name):
+        src = tmp_path / f"{name}.cu"
+        src.write_text(code_of(name))
+        r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{INCLUDE}",
+                            str(src), "-o", str(tmp_path / f"{name}.o")],
+                           capture_output=True, text=True)
+        return name, r.returncode, r.stdout + r.stderr
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(compile_one, [n for n, *_ in PROGRAMS]))
+    failed = [f"{n}:\n{out}" for n, rc, out in results if rc != 0]
+    assert not failed, "\n\n".join(failed)
+
+
+# --- the mapping ------------------------------------------------------------
+
+def launches(code):
+    return re.findall(r"(\w+)<<<dim3\((\d+), (\d+), (\d+)\), dim3\((\d+), 1, 1\)", code)
+
+
+def test_more_threads_than_a_block_use_several_blocks():
+    (name, gx, gy, gz, tx), = launches(code_of("axpy"))
+    assert (gx, gy, gz, tx) == ("2", "1", "1", "1024")
+    assert "(int64_t)blockIdx.x * 1024 + threadIdx.x" in code_of("axpy")
+
+
+def test_two_levels_inner_on_threads_outer_on_y():
+    (name, gx, gy, gz, tx), = launches(code_of("add2"))
+    assert (gx, gy, gz, tx) == ("1", "100", "1", "64")
+
+
+def test_four_levels_share_grid_x():
+    code = code_of("add4")
+    (name, gx, gy, gz, tx), = launches(code)
+    # D: 64 threads; C: y (5); B: z (4); A: x (3)
+    assert (gx, gy, gz, tx) == ("3", "5", "4", "64")
+    assert "blockIdx.x" in code and "blockIdx.y" in code and "blockIdx.z" in code
+
+
+def test_steps_are_honoured_in_thread_loops():
+    code = code_of("steps")
+    # i starts at N-1 - 3 * t and strides by 3 * threads(7 -> 32)
+    assert re.search(r"for \(int64_t i = N - 1 \+ -3 \* threadIdx\.x; i > -1; i \+= -96\)", code), code
+
+
+def test_host_loop_launches_a_kernel_per_iteration():
+    code = code_of("host_loop")
+    assert re.search(r"for \(int64_t t = 0; t < T_; t\+\+\) \{\n\s+host_loop_i<<<", code), code
+    assert "int64_t t" in code.split("__global__")[1].split("{")[0], "t is a kernel parameter"
+
+
+def test_kernel_is_split_where_blocks_depend_on_each_other():
+    names = [l[0] for l in launches(code_of("split_nest"))]
+    assert len(names) == 2, names
+
+
+def test_barrier_between_dependent_loops_in_one_block():
+    code = code_of("softmax")
+    assert len(launches(code)) == 1
+    assert code.count("__syncthreads();") == 1
+    assert code.count("parpy_block_reduce") == 2
+
+
+def test_reduction_across_blocks_uses_partials_and_a_second_kernel():
+    code = code_of("row_sums_blocks")
+    assert len(launches(code)) == 2
+    assert "partials" in code and "cudaMallocAsync" in code and "cudaFreeAsync" in code
+
+
+def test_clusters_reduce_in_one_kernel():
+    code = code_of("total_cluster")
+    assert len(launches(code)) == 1
+    assert "__cluster_dims__(8, 1, 1)" in code and "parpy_cluster_reduce" in code
+    assert "cudaFuncSetAttribute" not in code
+    code16 = code_of("total_cluster16")
+    assert "__cluster_dims__(16, 1, 1)" in code16
+    assert "cudaFuncAttributeNonPortableClusterSizeAllowed" in code16
+
+
+def test_thread_independent_writes_are_done_once():
+    code = code_of("explicit_reduction")
+    assert re.search(r"if \(threadIdx\.x == 0\) \{\n\s+out\[0\] = ", code), code
+
+
+def test_host_array_access_is_rejected_with_a_pointer_to_gpu():
+    @parpy.jit
+    def host_write(x, N):
+        x[0] = 1.0
+        parpy.label('N')
+        for i in range(N):
+            x[i] += 1.0
+
+    with pytest.raises(parpy.ParPyRuntimeError, match=r"parpy\.gpu"):
+        parpy.print_compiled(host_write, [f32(10), 10], cuda({'N': T(32)}))
