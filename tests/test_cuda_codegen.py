@@ -169,6 +169,8 @@ PROGRAMS = [
     ("explicit_reduction", explicit_reduction, [f32(1000), f32(1), 1000],
      {'N': T(256).reduce()}, {}),
     ("gpu_block", gpu_block, [f32(10), 10], {}, {}),
+    ("host_loop_graph", host_loop, [f32(50), 4, 50], {'N': T(32)}, {"use_cuda_graphs": True}),
+    ("total_graph", total, [f32(1 << 16), f32(1)], {'N': T(8192)}, {"use_cuda_graphs": True}),
     ("half_and_ints", half_and_ints,
      [np.zeros(40, np.float16), np.zeros(40, np.int8), np.zeros(40, np.uint16),
       np.zeros(40, np.int64), 40], {'N': T(40)}, {}),
@@ -286,3 +288,12 @@ def test_host_array_access_is_rejected_with_a_pointer_to_gpu():
 
     with pytest.raises(parpy.ParPyRuntimeError, match=r"parpy\.gpu"):
         parpy.print_compiled(host_write, [f32(10), 10], cuda({'N': T(32)}))
+
+
+def test_graphs_capture_once_and_replay():
+    code = code_of("host_loop_graph")
+    entry = code[code.index('extern "C" int32_t host_loop('):]
+    assert entry.index("cudaGraphLaunch") < entry.index("cudaStreamBeginCapture")
+    assert entry.index("cudaStreamBeginCapture") < entry.index("cudaStreamEndCapture")
+    assert "cudaGraphExecUpdate" in entry and "cudaGraphInstantiate" in entry
+    assert "cudaGraph" not in code_of("host_loop")

@@ -1,8 +1,9 @@
 """Which backends this machine can use, and what ``CompileBackend.Auto`` means.
 
 - Cpu: this build has the Cpu target and a C compiler (``$CC`` or ``cc``).
-- Cuda: this build has a Cuda target, ``nvcc`` is on PATH and a CUDA device
-  exists.
+- Cuda: this build has a Cuda target, ``nvcc`` is on PATH, and the CUDA
+  runtime (loaded by the C core with dlopen, so nothing here needs CUDA to
+  import) finds a device.
 - Metal: macOS with a Metal target.
 
 Auto resolves to Cuda if enabled, else Metal if enabled, else Cpu; the
@@ -38,16 +39,33 @@ def _c_compiler() -> str | None:
     return shutil.which(words[0]) if words else None
 
 
-def _cuda_device() -> bool:
-    # Later issue: ask the CUDA driver.  Until the Cuda target exists this is
-    # never reached.
-    return False
+def _has_target(name: str) -> bool:
+    """Whether this build has a target for the backend `name` (tests replace it)."""
+    return _core.has_target(name)
+
+
+def _cuda_reason() -> str | None:
+    if not _has_target("Cuda"):
+        return "this build of ParPy has no Cuda target yet"
+    if shutil.which("nvcc") is None:
+        return "nvcc (the CUDA compiler) was not found on PATH"
+    usable, why = _core.cuda_usable()  # cached by the core after the first call
+    return None if usable else why
+
+
+def _describe(backend: CompileBackend) -> str:
+    """The backend's name, with the GPU for Cuda."""
+    info = _core.cuda_info() if backend is CompileBackend.Cuda else None
+    if info is None:
+        return backend.name
+    return (f"{backend.name} ({info['name']}, {info['arch']}, CUDA runtime "
+            f"{info['runtime_version']}, driver {info['driver_version']})")
 
 
 def _why_disabled(backend: CompileBackend) -> str | None:
     """None if `backend` is usable, else the first reason it is not."""
     if backend is CompileBackend.Cpu:
-        if not _core.has_target("Cpu"):
+        if not _has_target("Cpu"):
             return "this build of ParPy has no Cpu target"
         if _c_compiler() is None:
             cc = os.environ.get("CC")
@@ -55,17 +73,11 @@ def _why_disabled(backend: CompileBackend) -> str | None:
                 "no C compiler found (install cc or set $CC)"
         return None
     if backend is CompileBackend.Cuda:
-        if not _core.has_target("Cuda"):
-            return "this build of ParPy has no Cuda target yet"
-        if shutil.which("nvcc") is None:
-            return "nvcc was not found on PATH"
-        if not _cuda_device():
-            return "no CUDA device was found"
-        return None
+        return _cuda_reason()
     if backend is CompileBackend.Metal:
         if sys.platform != "darwin":
             return "Metal is only available on macOS"
-        if not _core.has_target("Metal"):
+        if not _has_target("Metal"):
             return "this build of ParPy has no Metal target"
         return None
     return "Auto is not a concrete backend"
@@ -106,7 +118,7 @@ def _resolve_auto(verbose: bool) -> CompileBackend:
         if verbose:
             is_enabled(chosen, verbose)
     if verbose:
-        print(f"ParPy: backend Auto resolved to {chosen.name}")
+        print(f"ParPy: backend Auto resolved to {_describe(chosen)}")
     if _auto is not None and _auto is not chosen:
         _backend_generation[0] += 1  # stored option fingerprints are stale
     _auto = chosen

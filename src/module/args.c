@@ -3,16 +3,37 @@
  *
  * This runs on every call, so it touches no Python attribute it can avoid:
  * exact-type checks for Python scalars, the buffer protocol for arrays and
- * NumPy scalars, and the `__array_interface__` dict only for objects without
- * a buffer.  Memory comes from a per-call scratch (module.h). */
+ * NumPy scalars, then PyTorch tensors (torch.c), and the interface dicts
+ * only for objects without a buffer: __cuda_array_interface__ (cai.c),
+ * __array_interface__, __dlpack__ (dlpack.c).  Nothing here needs CUDA
+ * except reading the value of a 0-d array in GPU memory; what a call does
+ * with arrays in GPU memory is decided in call.c, once the backend is known.
+ * Memory comes from a per-call scratch (module.h). */
 #include <math.h>
 #include <string.h>
 
-#include "module.h"
+#include "args.h"
+
+static PyObject *str_cai, *str_ai, *str_dlpack;
+
+int args_init_strings(void) {
+  str_cai = PyUnicode_InternFromString("__cuda_array_interface__");
+  str_ai = PyUnicode_InternFromString("__array_interface__");
+  str_dlpack = PyUnicode_InternFromString("__dlpack__");
+  return str_cai && str_ai && str_dlpack ? 0 : -1;
+}
+
+int lookup_attr(PyObject *obj, PyObject *name, PyObject **out) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return PyObject_GetOptionalAttr(obj, name, out);
+#else
+  return _PyObject_LookupAttr(obj, name, out);
+#endif
+}
 
 /* ---- scratch memory ---- */
 
-static void *scratch_alloc(Scratch *s, size_t size) {
+void *scratch_alloc(Scratch *s, size_t size) {
   size = (size + 15) & ~(size_t)15;
   if (s->used + size <= sizeof s->buf) {
     void *p = s->buf + s->used;
@@ -25,11 +46,14 @@ static void *scratch_alloc(Scratch *s, size_t size) {
 }
 
 void args_init(CallArgs *ca) {
-  ca->n = ca->nslots = ca->nviews = ca->nrefs = 0;
+  ca->n = ca->nslots = ca->nviews = ca->nrefs = ca->nholds = 0;
+  ca->nhost = ca->ndevice = 0;
   ca->specs = NULL;
   ca->slots = NULL;
+  ca->info = NULL;
   ca->views = NULL;
   ca->refs = NULL;
+  ca->holds = NULL;
   ca->scratch.used = 0;
   ca->scratch.spilled = false;
   arena_init(&ca->scratch.arena);
@@ -42,6 +66,10 @@ void args_release(CallArgs *ca) {
   for (int i = 0; i < ca->nrefs; i++)
     Py_DECREF(ca->refs[i]);
   ca->nrefs = 0;
+  for (int i = 0; i < ca->nholds; i++)
+    dlpack_release(&ca->holds[i]);
+  ca->nholds = 0;
+  ca->nhost = ca->ndevice = 0;
   if (ca->scratch.spilled)
     arena_free(&ca->scratch.arena);
   ca->scratch.spilled = false;
@@ -50,19 +78,15 @@ void args_release(CallArgs *ca) {
 
 /* ---- messages ---- */
 
-/* Where an argument sits, for messages: "argument 'x' of f" or, inside a
- * dict, "field 'k' of argument 'd' of f". */
-typedef struct Where {
-  const char *fname, *param, *key;
-} Where;
-
 static void where_str(const Where *w, Buf *b) {
   if (w->key)
     buf_printf(b, "field '%s' of ", w->key);
   buf_printf(b, "argument '%s' of %s", w->param, w->fname);
 }
 
-PP_PRINTF(3, 4) static bool arg_error(DiagKind kind, const Where *w, const char *fmt, ...) {
+const char *arg_name(const Where *w) { return w->key ? w->key : w->param; }
+
+bool arg_error(DiagKind kind, const Where *w, const char *fmt, ...) {
   Buf b;
   buf_init(&b);
   where_str(w, &b);
@@ -112,7 +136,7 @@ static int elem_of_format(const char *fmt, Py_ssize_t itemsize) {
 }
 
 /* An __array_interface__ typestr such as "<f4", "|b1" -> Elem; -1 otherwise. */
-static int elem_of_typestr(const char *ts) {
+int elem_of_typestr(const char *ts) {
   static const struct {
     const char *s;
     Elem e;
@@ -130,7 +154,7 @@ static int elem_of_typestr(const char *ts) {
 }
 
 /* "dtype float32 > big-endian" in messages: prefer NumPy's own name. */
-static bool dtype_error(const Where *w, PyObject *obj, const char *fallback) {
+bool dtype_error(const Where *w, PyObject *obj, const char *fallback) {
   PyObject *dt = PyObject_GetAttrString(obj, "dtype");
   PyObject *s = dt ? PyObject_Str(dt) : NULL;
   PyErr_Clear();
@@ -178,19 +202,118 @@ static Value read_value(const void *p, Elem e) {
   return v;
 }
 
-/* ---- classification ---- */
-
-typedef struct Ctx {
-  CallArgs *ca;
-  int slot; /* next slot to fill */
-  int cap;  /* slots allocated (leaves counted before classifying) */
-} Ctx;
+/* ---- leaves ---- */
 
 static void *scalar_slot(Ctx *c, const void *bytes, size_t n) {
   uint64_t *cell = scratch_alloc(&c->ca->scratch, 8);
   memcpy(cell, bytes, n < 8 ? n : 8);
   return cell;
 }
+
+CallSlot *last_slot(Ctx *c) { return &c->ca->info[c->slot - 1]; }
+
+bool put_array(Ctx *c, ArgSpec *s, const Where *w, Elem e, int rank, int64_t *dims, void *ptr,
+               bool readonly, bool device) {
+  int64_t bytes = elem_size(e);
+  for (int i = 0; i < rank; i++)
+    if (dims[i] < 0 || __builtin_mul_overflow(bytes, dims[i], &bytes))
+      return arg_error(DIAG_VALUE, w, " has the shape entry %lld, which is %s",
+                       (long long)dims[i], dims[i] < 0 ? "negative" : "too large");
+  s->kind = ARG_ARRAY;
+  s->elem = e;
+  s->rank = rank;
+  s->shape = dims;
+  s->readonly = readonly;
+  s->device = device;
+  CallSlot *info = &c->ca->info[c->slot];
+  info->kind = device ? SLOT_DEVICE : SLOT_HOST;
+  info->writable = !readonly;
+  info->device = -1;
+  info->bytes = (size_t)bytes;
+  info->param = w->param;
+  info->key = w->key;
+  if (device)
+    c->ca->ndevice++;
+  else
+    c->ca->nhost++;
+  c->ca->slots[c->slot++] = ptr;
+  return true;
+}
+
+/* The value of a 0-d array in GPU memory, copied out after the work queued
+ * before (which may be what computes it). */
+static bool read_device(const Where *w, const void *ptr, size_t n, void *out) {
+  const char *e;
+  Py_BEGIN_ALLOW_THREADS
+  e = rt_cuda_to_host(out, ptr, n);
+  Py_END_ALLOW_THREADS
+  if (e)
+    return arg_error(DIAG_RUNTIME, w, " is a 0-d array in GPU memory, and reading its value "
+                     "failed: %s", e);
+  return true;
+}
+
+bool put_scalar(Ctx *c, ArgSpec *s, const Where *w, Elem e, const void *ptr, bool device) {
+  uint64_t cell = 0;
+  size_t n = (size_t)elem_size(e);
+  if (!ptr)
+    return arg_error(DIAG_TYPE, w, " has a NULL data pointer");
+  if (device) {
+    if (!read_device(w, ptr, n, &cell))
+      return false;
+    ptr = &cell;
+  }
+  s->kind = ARG_SCALAR;
+  s->elem = e;
+  s->val = read_value(ptr, e);
+  c->ca->slots[c->slot++] = scalar_slot(c, ptr, n);
+  return true;
+}
+
+int strides_contiguous(PyObject *strides, const int64_t *dims, int rank, int64_t itemsize) {
+  if (strides == Py_None)
+    return 1;
+  for (int i = 0; i < rank; i++)
+    if (dims[i] == 0)
+      return 1; /* no element to lay out */
+  if (!PyTuple_Check(strides) || PyTuple_GET_SIZE(strides) != rank)
+    return 0;
+  /* Contiguous row-major strides are accepted even when spelled out; the
+   * stride of an extent-1 dimension does not matter. */
+  int64_t want = itemsize;
+  for (int i = rank - 1; i >= 0; i--) {
+    long long st = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, i));
+    if (st == -1 && PyErr_Occurred())
+      return -1;
+    if (dims[i] > 1 && st != want)
+      return 0;
+    if (dims[i] > 0 && __builtin_mul_overflow(want, dims[i], &want))
+      return 1; /* put_array rejects the shape */
+  }
+  return 1;
+}
+
+bool read_shape(Ctx *c, PyObject *shape, const Where *w, const char *what, int *rank,
+                int64_t **dims) {
+  if (!PyTuple_Check(shape))
+    return arg_error(DIAG_TYPE, w, " has a %s whose shape is %s, not a tuple", what,
+                     Py_TYPE(shape)->tp_name);
+  int r = (int)PyTuple_GET_SIZE(shape);
+  int64_t *d = scratch_alloc(&c->ca->scratch, sizeof(int64_t) * (size_t)(r ? r : 1));
+  for (int i = 0; i < r; i++) {
+    PyObject *v = PyTuple_GET_ITEM(shape, i);
+    if (!PyLong_Check(v))
+      return arg_error(DIAG_TYPE, w, " has a %s whose shape holds %s, not an int", what,
+                       Py_TYPE(v)->tp_name);
+    if ((d[i] = PyLong_AsLongLong(v)) == -1 && PyErr_Occurred())
+      return false;
+  }
+  *rank = r;
+  *dims = d;
+  return true;
+}
+
+/* ---- host arrays: the buffer protocol and __array_interface__ ---- */
 
 /* Through the buffer protocol.  An exporter may refuse (NumPy does for
  * datetimes): then *refused is set and the caller tries other ways. */
@@ -205,25 +328,15 @@ static bool classify_buffer(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w, b
   int e = elem_of_format(view->format, view->itemsize);
   if (e < 0)
     return dtype_error(w, obj, view->format);
-  if (view->ndim == 0) {
-    s->kind = ARG_SCALAR;
-    s->elem = (Elem)e;
-    s->val = read_value(view->buf, (Elem)e);
-    c->ca->slots[c->slot++] = scalar_slot(c, view->buf, (size_t)view->itemsize);
-    return true;
-  }
+  if (view->ndim == 0)
+    return put_scalar(c, s, w, (Elem)e, view->buf, false);
   if (!PyBuffer_IsContiguous(view, 'C'))
     return arg_error(DIAG_VALUE, w, " is not contiguous; pass numpy.ascontiguousarray(%s)",
-                     w->key ? w->key : w->param);
-  s->kind = ARG_ARRAY;
-  s->elem = (Elem)e;
-  s->rank = view->ndim;
-  s->shape = scratch_alloc(&c->ca->scratch, sizeof(int64_t) * (size_t)view->ndim);
+                     arg_name(w));
+  int64_t *dims = scratch_alloc(&c->ca->scratch, sizeof(int64_t) * (size_t)view->ndim);
   for (int i = 0; i < view->ndim; i++)
-    s->shape[i] = view->shape ? view->shape[i] : view->len / view->itemsize;
-  s->readonly = view->readonly;
-  c->ca->slots[c->slot++] = view->buf;
-  return true;
+    dims[i] = view->shape ? view->shape[i] : view->len / view->itemsize;
+  return put_array(c, s, w, (Elem)e, view->ndim, dims, view->buf, view->readonly, false);
 }
 
 static PyObject *iface_get(PyObject *d, const char *key) {
@@ -248,45 +361,22 @@ static bool classify_iface(Ctx *c, PyObject *obj, PyObject *iface, ArgSpec *s, c
   int ro = PyObject_IsTrue(PyTuple_GET_ITEM(data, 1));
   if (PyErr_Occurred())
     return false;
-  int rank = (int)PyTuple_GET_SIZE(shape);
-  int64_t *dims = scratch_alloc(&c->ca->scratch, sizeof(int64_t) * (size_t)(rank ? rank : 1));
-  for (int i = 0; i < rank; i++)
-    if ((dims[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, i))) == -1 && PyErr_Occurred())
-      return false;
-  if (strides && strides != Py_None) {
-    /* Contiguous row-major strides are accepted even when spelled out. */
-    int64_t want = elem_size((Elem)e), numel = 1;
-    for (int i = 0; i < rank; i++)
-      numel *= dims[i];
-    bool ok = PyTuple_Check(strides) && PyTuple_GET_SIZE(strides) == rank;
-    for (int i = rank - 1; ok && i >= 0; i--) {
-      long long st = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, i));
-      if (st == -1 && PyErr_Occurred())
-        return false;
-      ok = dims[i] <= 1 || st == want;
-      want *= dims[i];
-    }
-    if (!ok && numel > 0)
-      return arg_error(DIAG_VALUE, w, " is not contiguous; pass numpy.ascontiguousarray(%s)",
-                       w->key ? w->key : w->param);
-  }
-  if (rank == 0) {
-    if (!ptr)
-      return arg_error(DIAG_TYPE, w, " has a NULL data pointer");
-    s->kind = ARG_SCALAR;
-    s->elem = (Elem)e;
-    s->val = read_value(ptr, (Elem)e);
-    c->ca->slots[c->slot++] = scalar_slot(c, ptr, (size_t)elem_size((Elem)e));
-    return true;
-  }
-  s->kind = ARG_ARRAY;
-  s->elem = (Elem)e;
-  s->rank = rank;
-  s->shape = dims;
-  s->readonly = ro;
-  c->ca->slots[c->slot++] = ptr;
-  return true;
+  int rank;
+  int64_t *dims;
+  if (!read_shape(c, shape, w, "__array_interface__", &rank, &dims))
+    return false;
+  int contiguous = strides_contiguous(strides ? strides : Py_None, dims, rank, elem_size((Elem)e));
+  if (contiguous < 0)
+    return false;
+  if (!contiguous)
+    return arg_error(DIAG_VALUE, w, " is not contiguous; pass numpy.ascontiguousarray(%s)",
+                     arg_name(w));
+  if (rank == 0)
+    return put_scalar(c, s, w, (Elem)e, ptr, false);
+  return put_array(c, s, w, (Elem)e, rank, dims, ptr, ro, false);
 }
+
+/* ---- Python scalars ---- */
 
 static bool classify_int(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
   int overflow = 0;
@@ -396,15 +486,25 @@ static bool classify_value(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
   }
   if (!refused && PyDict_Check(obj))
     return classify_dict(c, obj, s, w);
-  PyObject *iface = PyObject_GetAttrString(obj, "__array_interface__");
-  if (iface) {
-    bool ok = classify_iface(c, obj, iface, s, w);
+  int r = classify_torch(c, obj, s, w);
+  if (r != 0)
+    return r > 0;
+  /* The interfaces, GPU first: an object offering several describes the
+   * same memory through each. */
+  PyObject *const names[] = {str_cai, str_ai, str_dlpack};
+  for (size_t i = 0; i < PP_COUNT(names); i++) {
+    PyObject *iface;
+    int found = lookup_attr(obj, names[i], &iface);
+    if (found < 0)
+      return false;
+    if (!found)
+      continue;
+    bool ok = i == 0   ? classify_cai(c, obj, iface, s, w)
+              : i == 1 ? classify_iface(c, obj, iface, s, w)
+                       : classify_dlpack(c, obj, iface, s, w);
     Py_DECREF(iface);
     return ok;
   }
-  if (!PyErr_ExceptionMatches(PyExc_AttributeError))
-    return false;
-  PyErr_Clear();
   if (refused)
     return arg_error(DIAG_TYPE, w, " (%s) does not expose its memory (buffer protocol)",
                      t->tp_name);
@@ -430,6 +530,7 @@ bool args_classify(CallArgs *ca, PyObject *const *args, int n, const char *fname
   ca->slots = scratch_alloc(&ca->scratch, sizeof(void *) * (size_t)(leaves ? leaves : 1));
   ca->views = scratch_alloc(&ca->scratch, sizeof(Py_buffer) * (size_t)(leaves ? leaves : 1));
   ca->refs = scratch_alloc(&ca->scratch, sizeof(PyObject *) * (size_t)(2 * leaves + 1));
+  ca->info = scratch_alloc(&ca->scratch, sizeof(CallSlot) * (size_t)(leaves ? leaves : 1));
   Ctx c = {ca, 0, leaves};
   for (int i = 0; i < n; i++) {
     Where w = {fname, names && names[i] ? names[i] : "?", NULL};

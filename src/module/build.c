@@ -1,9 +1,29 @@
-/* build.c - the three steps a cache miss takes: compile the function for
- * the arguments, build and load the code, and call it.  Shared by jitted
- * calls, print_compiled and compile_string. */
+/* build.c - the steps a cache miss takes: compile the function for the
+ * arguments, then build and load the code (call.c runs it).  Shared by
+ * jitted calls, print_compiled and compile_string. */
+#include <dlfcn.h>
 #include <stdio.h>
 
 #include "module.h"
+
+bool build_target_arch(Options *opt) {
+  if (opt->backend != BACKEND_CUDA)
+    return true;
+  const char *arch;
+  char why[1024] = "";
+  /* The first use loads libcudart and starts the driver: not instant. */
+  Py_BEGIN_ALLOW_THREADS
+  arch = rt_cuda_arch();
+  if (!arch && rt_cuda_usable(why, sizeof why))
+    snprintf(why, sizeof why, "the CUDA runtime cannot read the current device's architecture");
+  Py_END_ALLOW_THREADS
+  if (!arch) {
+    pp_raise(DIAG_RUNTIME, "the Cuda backend is not enabled: %s", why);
+    return false;
+  }
+  opt->cuda_arch = arch;
+  return true;
+}
 
 /* debug_print goes to sys.stdout, so that pytest's capsys and notebooks see
  * it, rather than to the C stdout. */
@@ -19,7 +39,7 @@ static void write_stdout(const char *s) {
 
 bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool strict,
                 Options *opt, Arena *a, Buf *code) {
-  if (!options_from_py(opts, strict, opt, a))
+  if (!options_from_py(opts, strict, opt, a) || (strict && !build_target_arch(opt)))
     return false;
   Prog p;
   prog_init(&p, func, opt);
@@ -54,6 +74,10 @@ bool build_load(const Options *opt, const char *code, const char *fname, const c
     diag_error(&d, &a, DIAG_INTERNAL, (Span){0}, "the library of %s has no entry point", fname);
     ok = false;
   }
+  if (ok) {
+    lib->backend = opt->backend;
+    lib->access = dlsym(lib->handle, arena_printf(&a, "%s__access", fname));
+  }
   if (!ok) {
     if (d.kind == DIAG_NONE)
       diag_error(&d, &a, DIAG_INTERNAL, (Span){0}, "loading the code of %s failed", fname);
@@ -61,23 +85,4 @@ bool build_load(const Options *opt, const char *code, const char *fname, const c
   }
   arena_free(&a);
   return ok;
-}
-
-PyObject *build_call(const Library *lib, void **slots, const char *fname) {
-  int32_t rc;
-  char msg[1024] = "";
-  Py_BEGIN_ALLOW_THREADS
-  rc = lib->entry(slots);
-  /* Read the message before another call can overwrite it. */
-  if (rc != 0 && lib->error) {
-    const char *m = lib->error();
-    snprintf(msg, sizeof msg, "%s", m ? m : "");
-  }
-  Py_END_ALLOW_THREADS
-  if (rc == 0)
-    Py_RETURN_NONE;
-  if (msg[0])
-    return pp_raise(DIAG_RUNTIME, "%s failed: %s", fname, msg);
-  return pp_raise(DIAG_RUNTIME, "the compiled code of %s failed with error code %d", fname,
-                  (int)rc);
 }

@@ -146,7 +146,7 @@ static PyObject *compiled_vectorcall(CompiledObject *self, PyObject *const *args
   args_init(&ca);
   PyObject *result = NULL;
   if (args_classify(&ca, args, self->n, self->name, self->names) && check_args(self, &ca))
-    result = build_call(&self->lib, ca.slots, self->name);
+    result = call_library(&self->lib, &ca, self->name);
   args_release(&ca);
   return result;
 }
@@ -203,7 +203,7 @@ PyObject *mod_compile_string(PyObject *self, PyObject *args) {
   c->specs = NULL;
   Options opt;
   Diag d = {0};
-  if (!options_from_py(opts, true, &opt, &c->arena) ||
+  if (!options_from_py(opts, true, &opt, &c->arena) || !build_target_arch(&opt) ||
       !build_load(&opt, code, c->name, "string", &c->lib))
     goto fail;
   if (!c->lib.signature) {

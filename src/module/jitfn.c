@@ -82,7 +82,9 @@ static bool compile_entry(JitObject *self, CallArgs *ca, PyObject *opts, const B
   Buf code;
   buf_init(&code);
   pp_stats.compiles++;
+  /* Arrays in GPU memory are refused before the (slow) native build. */
   bool ok = build_code(f, ca->specs, ca->n, opts, true, &opt, &a, &code) &&
+            call_check_devices(ca, opt.backend, f->name) &&
             build_load(&opt, buf_cstr(&code), f->name, "jit", lib);
   if (ok)
     memcache_put(&self->cache, key->data, key->len, hash, lib, ca->nslots);
@@ -120,7 +122,7 @@ static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nar
   } else if (!compile_entry(self, &ca, opts, &key, hash, &lib)) {
     goto done;
   }
-  result = build_call(&lib, ca.slots, f->name);
+  result = call_library(&lib, &ca, f->name);
 done:
   args_release(&ca);
   buf_free(&key);

@@ -1,6 +1,7 @@
 /* module.c - the parpy._core extension module: initialisation, the tables
  * the Python layer shares with the core (BUILTINS), and the small module
  * functions.  The callable types live in jitfn.c and compiled.c. */
+#include "../target/cuda/build.h"
 #include "module.h"
 
 uint64_t pp_generation = 1;
@@ -126,10 +127,85 @@ static PyObject *mod_configure(PyObject *self, PyObject *args) {
 static PyObject *mod_stats(PyObject *self, PyObject *unused) {
   (void)self;
   (void)unused;
-  return Py_BuildValue("{sKsKsKsK}", "compiles", (unsigned long long)pp_stats.compiles, "loads",
-                       (unsigned long long)pp_stats.loads, "hits",
+  return Py_BuildValue("{sKsKsKsKsKsK}", "compiles", (unsigned long long)pp_stats.compiles,
+                       "loads", (unsigned long long)pp_stats.loads, "hits",
                        (unsigned long long)pp_stats.hits, "generation",
-                       (unsigned long long)pp_generation);
+                       (unsigned long long)pp_generation, "cuda_calls",
+                       (unsigned long long)pp_stats.cuda_calls, "copies_in",
+                       (unsigned long long)pp_stats.copies_in);
+}
+
+/* ---- CUDA: what parpy.backend asks, and hooks for tests ---- */
+
+static PyObject *mod_cuda_usable(PyObject *self, PyObject *unused) {
+  (void)self;
+  (void)unused;
+  char why[1024] = "";
+  bool ok;
+  Py_BEGIN_ALLOW_THREADS /* the first call loads libcudart and starts the driver */
+  ok = rt_cuda_usable(why, sizeof why);
+  Py_END_ALLOW_THREADS
+  return Py_BuildValue("(Os)", ok ? Py_True : Py_False, ok ? "" : why);
+}
+
+static PyObject *mod_cuda_info(PyObject *self, PyObject *unused) {
+  (void)self;
+  (void)unused;
+  CudaInfo info;
+  bool ok;
+  Py_BEGIN_ALLOW_THREADS
+  ok = rt_cuda_info(&info, NULL, 0);
+  Py_END_ALLOW_THREADS
+  if (!ok)
+    Py_RETURN_NONE;
+  char rt[32], drv[32];
+  snprintf(rt, sizeof rt, "%d.%d", info.runtime_version / 1000, info.runtime_version % 1000 / 10);
+  snprintf(drv, sizeof drv, "%d.%d", info.driver_version / 1000, info.driver_version % 1000 / 10);
+  return Py_BuildValue("{sisiszszs(ii)ssssss}", "device", info.device, "device_count",
+                       info.ndevices, "name", info.name, "arch", info.arch,
+                       "compute_capability", info.cc_major, info.cc_minor, "runtime_version", rt,
+                       "driver_version", drv, "runtime_path", info.runtime_path);
+}
+
+static PyObject *mod_cuda_runtime_path(PyObject *self, PyObject *unused) {
+  (void)self;
+  (void)unused;
+  const char *p = rt_cuda_runtime_path();
+  if (!p)
+    Py_RETURN_NONE;
+  return PyUnicode_DecodeFSDefault(p);
+}
+
+/* _cuda_build_cmd(opts, arch, src, lib, incdir) -> [str]: the nvcc command
+ * of a Cuda build with the includes, libs and flags of `opts`. */
+static PyObject *mod_cuda_build_cmd(PyObject *self, PyObject *args) {
+  (void)self;
+  PyObject *opts, *result = NULL;
+  const char *arch, *src, *lib, *incdir;
+  if (!PyArg_ParseTuple(args, "Ozsss:_cuda_build_cmd", &opts, &arch, &src, &lib, &incdir) ||
+      !(opts = options_check(opts)))
+    return NULL;
+  Arena a;
+  arena_init(&a);
+  Options opt;
+  if (!options_from_py(opts, false, &opt, &a))
+    goto done;
+  opt.cuda_arch = arch;
+  const char **argv = cuda_build_cmd(&opt, src, lib, incdir, &a);
+  if (!(result = PyList_New(0)))
+    goto done;
+  for (const char **p = argv; *p; p++) {
+    PyObject *word = PyUnicode_DecodeFSDefault(*p);
+    if (!word || PyList_Append(result, word) < 0) {
+      Py_XDECREF(word);
+      Py_CLEAR(result);
+      goto done;
+    }
+    Py_DECREF(word);
+  }
+done:
+  arena_free(&a);
+  return result;
 }
 
 static PyMethodDef module_methods[] = {
@@ -148,7 +224,16 @@ static PyMethodDef module_methods[] = {
     {"configure", mod_configure, METH_VARARGS, "configure(include_dir, version)"},
     {"set_error_types", set_error_types, METH_VARARGS,
      "set_error_types(base, type, name, runtime, value)"},
-    {"_stats", mod_stats, METH_NOARGS, "Debug counters: compiles, loads, hits, generation."},
+    {"_stats", mod_stats, METH_NOARGS,
+     "Debug counters: compiles, loads, hits, generation, cuda_calls, copies_in."},
+    {"cuda_usable", mod_cuda_usable, METH_NOARGS,
+     "cuda_usable() -> (bool, reason): whether the CUDA runtime loads and sees a device."},
+    {"cuda_info", mod_cuda_info, METH_NOARGS,
+     "cuda_info() -> dict of the current CUDA device (name, arch, versions), or None."},
+    {"_cuda_runtime_path", mod_cuda_runtime_path, METH_NOARGS,
+     "The libcudart the runtime loaded, or None (tests)."},
+    {"_cuda_build_cmd", mod_cuda_build_cmd, METH_VARARGS,
+     "_cuda_build_cmd(opts, arch, src, lib, incdir) -> the nvcc command line (tests)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -176,7 +261,7 @@ PyMODINIT_FUNC PyInit__core(void) {
   PyObject *m = PyModule_Create(&core_module);
   if (!m)
     return NULL;
-  if (jit_init_strings() < 0 || add_type(m, &HandleType, "FuncHandle") < 0 ||
+  if (jit_init_strings() < 0 || args_init_strings() < 0 || add_type(m, &HandleType, "FuncHandle") < 0 ||
       add_type(m, &JitType, "JitFunction") < 0 ||
       add_type(m, &CompiledType, "CompiledFunction") < 0 ||
       PyModule_AddStringConstant(m, "VERSION", PARPY_VERSION) < 0 ||

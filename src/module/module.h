@@ -25,9 +25,11 @@ extern uint64_t pp_generation;
 
 /* Debug counters, read by _core._stats() (tests count compilations). */
 typedef struct Stats {
-  uint64_t compiles; /* compile_prog runs for jitted calls */
-  uint64_t loads;    /* rt_load calls */
-  uint64_t hits;     /* in-memory cache hits */
+  uint64_t compiles;   /* compile_prog runs for jitted calls */
+  uint64_t loads;      /* rt_load calls */
+  uint64_t hits;       /* in-memory cache hits */
+  uint64_t cuda_calls; /* calls of Cuda libraries */
+  uint64_t copies_in;  /* host arrays copied to the GPU for them */
 } Stats;
 extern Stats pp_stats;
 
@@ -58,24 +60,36 @@ PyObject *mod_parse(PyObject *self, PyObject *args);
 /* Per-call scratch: a small inline bump buffer that spills into an arena,
  * so a call with few arguments allocates nothing on the heap. */
 typedef struct Scratch {
-  _Alignas(16) unsigned char buf[3072];
+  _Alignas(16) unsigned char buf[4096];
   size_t used;
   Arena arena;
   bool spilled;
 } Scratch;
+
+/* A DLPack tensor taken from its capsule: its deleter runs in args_release,
+ * after the call, since the memory is only ours until then. */
+typedef struct DLHold {
+  void *managed; /* DLManagedTensor or DLManagedTensorVersioned */
+  bool versioned;
+} DLHold;
 
 typedef struct CallArgs {
   int n;           /* parameters */
   ArgSpec *specs;  /* one per parameter */
   int nslots;
   void **slots;    /* the entry's `args` */
+  CallSlot *info;  /* one per slot: arrays in host or GPU memory */
+  int nhost, ndevice; /* arrays of each kind */
   int nviews;
   Py_buffer *views; /* released by args_release */
   int nrefs;
   PyObject **refs;  /* dict keys and values, held until args_release */
+  int nholds;
+  DLHold *holds;    /* DLPack tensors, released by args_release */
   Scratch scratch;
 } CallArgs;
 
+int args_init_strings(void); /* module init */
 void args_init(CallArgs *ca);
 /* Classify `n` positional arguments for function `fname` whose parameter
  * names are `names` (for messages).  False with a Python exception set. */
@@ -104,9 +118,21 @@ bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool st
 /* Build and load `code` with the GIL released.  False with an exception. */
 bool build_load(const Options *opt, const char *code, const char *fname, const char *origin,
                 Library *lib);
-/* Call a library's entry with the GIL released; NULL + exception on failure,
- * else a new reference to None. */
-PyObject *build_call(const Library *lib, void **slots, const char *fname);
+/* For a build (not for printing): the GPU architecture of a Cuda build,
+ * from the current device.  False with an exception. */
+bool build_target_arch(Options *opt);
+
+/* ---- call.c: running a loaded library ------------------------------------ */
+/* Arrays in GPU memory need the Cuda backend: false with a TypeError
+ * naming the first one otherwise. */
+bool call_check_devices(const CallArgs *ca, Backend backend, const char *fname);
+/* Call a library's entry with the GIL released: on the Cuda backend through
+ * rt_cuda_call (host arrays copied in and back).  NULL + exception on
+ * failure, else a new reference to None. */
+PyObject *call_library(const Library *lib, CallArgs *ca, const char *fname);
+
+/* ---- dlpack.c ------------------------------------------------------------ */
+void dlpack_release(DLHold *h); /* runs the deleter; needs the GIL */
 
 /* ---- memcache.c: the in-memory cache of one jitted function -------------- */
 typedef struct CacheEntry {

@@ -28,6 +28,9 @@ typedef struct Library {
   EntryFn entry;
   const char *signature; /* inside the library */
   ErrorFn error;         /* NULL when the library has none */
+  /* Filled by the caller of rt_load (module/build.c), not by rt_load: */
+  Backend backend;       /* what the code was built for */
+  const char *access;    /* <f>__access, or NULL when the library has none */
 } Library;
 
 /* Set once at import: the directory holding parpy's C headers, and the
@@ -52,5 +55,99 @@ bool rt_clear_disk_cache(Diag *d, Arena *a);
 
 /* Monotonic clock in seconds, for timings. */
 double rt_now(void);
+
+/* ---- cuda.c: the CUDA runtime -------------------------------------------
+ * libcudart is loaded with dlopen at first need (nothing links against it,
+ * so parpy imports on machines without CUDA): first the library of the nvcc
+ * on PATH (the one generated code links against, see target/cuda/build.h),
+ * else libcudart.so.13, .12 or libcudart.so by name.  Loading and the device
+ * check happen once per process, thread-safely.  Every call runs on the
+ * legacy default stream (stream 0), as generated code does.  Functions
+ * returning `const char *` return NULL on success, else a message (CUDA's
+ * error string, or why the runtime cannot be used). */
+
+/* Whether the runtime was loaded and sees a device; `why` (when not NULL)
+ * says what failed, in words fit for "backend Cuda is not enabled: ...". */
+bool rt_cuda_usable(char *why, size_t n);
+/* "sm_90": the architecture of the current device (cached); NULL when the
+ * runtime is not usable. */
+const char *rt_cuda_arch(void);
+/* The current device, or -1 when the runtime is not usable. */
+int rt_cuda_device(void);
+/* The path of the loaded libcudart, or NULL when none could be loaded. */
+const char *rt_cuda_runtime_path(void);
+/* The directory holding the libcudart.so of the nvcc found on PATH
+ * (<root>/lib64, <root>/targets/<triple>/lib or <root>/lib, symbolic links
+ * resolved), in `a`; NULL when there is no nvcc or no such library.  The
+ * Cuda target links generated code against it. */
+const char *rt_cuda_toolkit_libdir(Arena *a);
+
+typedef struct CudaInfo {
+  int device, ndevices;
+  char name[256];
+  char arch[16];
+  int cc_major, cc_minor;
+  int runtime_version, driver_version; /* 13000 for 13.0 */
+  const char *runtime_path;
+} CudaInfo;
+/* The current device; false (with `why`) when the runtime is not usable. */
+bool rt_cuda_info(CudaInfo *out, char *why, size_t n);
+
+/* Device memory.  Stream-ordered (cudaMallocAsync on stream 0) where the
+ * device has memory pools; *pooled says which, and rt_cuda_free must be
+ * given the same flag. */
+const char *rt_cuda_alloc(void **p, size_t bytes, bool *pooled);
+const char *rt_cuda_free(void *p, bool pooled);
+/* Host -> device, queued on stream 0. */
+const char *rt_cuda_to_device(void *dst, const void *src, size_t bytes);
+/* Device -> host, returning when the data is there (after the work queued
+ * before it on stream 0). */
+const char *rt_cuda_to_host(void *dst, const void *src, size_t bytes);
+/* Wait until stream 0 is idle. */
+const char *rt_cuda_sync(void);
+/* Make stream 0 wait for the work queued so far on `stream`, a stream
+ * handle as in the CUDA array interface and DLPack (1: legacy default
+ * stream, nothing to do; 2: per-thread default stream). */
+const char *rt_cuda_wait_stream(uintptr_t stream);
+/* Whether `p` is memory the current device can use (device or managed);
+ * *device is the device it belongs to (-1 for managed or unknown).  NULL
+ * when it can, else why not ("host memory", or CUDA's error). */
+const char *rt_cuda_check_pointer(const void *p, int *device);
+/* cudaGetLastError, clearing it: NULL when there was none. */
+const char *rt_cuda_last_error(void);
+
+/* ---- cuda_call.c: calling a library built for the Cuda backend ----------
+ * What the call needs to know of each slot of `args` (module/args.c fills
+ * these while it classifies the arguments). */
+typedef enum SlotKind {
+  SLOT_OTHER,  /* a scalar, an unused object */
+  SLOT_HOST,   /* an array in host memory: copied to the GPU and back */
+  SLOT_DEVICE  /* an array in GPU memory: passed as is */
+} SlotKind;
+
+typedef struct CallSlot {
+  uint8_t kind;       /* SlotKind */
+  bool writable;      /* SLOT_HOST: results may be copied back into it */
+  bool check_ptr;     /* SLOT_DEVICE: the pointer's device is not known
+                         (CUDA array interface): check it before use */
+  int16_t device;     /* SLOT_DEVICE: the device it says it is on; -1: unsaid */
+  size_t bytes;       /* arrays: size of the data */
+  uintptr_t stream;   /* SLOT_DEVICE: a stream whose queued work must come
+                         first (CUDA array interface 3); 0, 1, 2: none */
+  const char *param;  /* for messages: the parameter, and the dict key or NULL */
+  const char *key;
+} CallSlot;
+
+/* Call the entry of a Cuda library with `slots` (not modified): check the
+ * device arrays, copy the host arrays to fresh GPU buffers, call, and after
+ * a zero return copy back every host array the code writes (lib->access,
+ * or every writable one when the library does not say) before returning;
+ * then free the buffers.  A call with host arrays returns when the GPU is
+ * done; one with device arrays only returns once the kernels are queued.
+ * False with *d filled (messages name `fname` and the argument): the
+ * library's own message (<f>__error) for a non-zero return.  Runs without
+ * the GIL. */
+bool rt_cuda_call(const Library *lib, void **slots, const CallSlot *info, int n,
+                  const char *fname, Diag *d, Arena *a);
 
 #endif

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #ifdef PARPY_HALF
 #include <cuda_fp16.h>

@@ -389,34 +389,37 @@ static void print_temps(CPrinter *c, bool alloc) {
   }
 }
 
-static void print_main(CPrinter *c, Fn *m) {
+/* ", float *x, float *y" for the arrays of the entry (and temporaries). */
+static void array_params(CPrinter *c, Fn *m, bool decl, bool temps) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  for (int i = 0; i < m->nparams; i++) {
+    const ArgSpec *a = m->params[i]->arg;
+    if (a->kind == ARG_ARRAY)
+      buf_printf(o, ", %s%s%s", decl ? type_name(a->elem) : "", decl ? " *" : "",
+                 m->params[i]->cname);
+    else if (a->kind == ARG_DICT)
+      for (int k = 0; k < a->nfields; k++)
+        if (a->fields[k].kind == ARG_ARRAY)
+          buf_printf(o, ", %s%s%s", decl ? type_name(a->fields[k].elem) : "", decl ? " *" : "",
+                     c_field_name(p, m->params[i], a->keys[k]));
+  }
+  for (int i = 0; temps && i < p->ntemps; i++)
+    buf_printf(o, ", %s%s%s", decl ? type_name(p->temps[i]->ty->elem) : "", decl ? " *" : "",
+               p->temps[i]->cname);
+}
+
+/* The host code: `<f>_launch` runs it on a stream; with temporaries,
+ * `<f>_run` allocates them around it (so that an error still frees them). */
+static void print_host(CPrinter *c, Fn *m) {
   Prog *p = c->p;
   Buf *o = c->out;
   c->fn = m;
   c->d = &host_dialect;
   bool temps = p->ntemps > 0;
-  /* With temporaries the launches go in a function of their own, so that an
-   * error there still frees them. */
-  if (temps) {
-    buf_printf(o, "static int32_t %s_launch(cudaStream_t stream", m->name);
-    for (int i = 0; i < m->nparams; i++) {
-      const ArgSpec *a = m->params[i]->arg;
-      if (a->kind == ARG_ARRAY)
-        buf_printf(o, ", %s *%s", type_name(a->elem), m->params[i]->cname);
-      else if (a->kind == ARG_DICT)
-        for (int k = 0; k < a->nfields; k++)
-          if (a->fields[k].kind == ARG_ARRAY)
-            buf_printf(o, ", %s *%s", type_name(a->fields[k].elem),
-                       c_field_name(p, m->params[i], a->keys[k]));
-    }
-    for (int i = 0; i < p->ntemps; i++)
-      buf_printf(o, ", %s *%s", type_name(p->temps[i]->ty->elem), p->temps[i]->cname);
-    buf_puts(o, ") {\n");
-  } else {
-    buf_printf(o, "extern \"C\" int32_t %s(", m->name);
-    print_main_params(c, m);
-    buf_puts(o, ") {\n  cudaStream_t stream = 0;\n");
-  }
+  buf_printf(o, "static int32_t %s_%s(cudaStream_t stream", m->name, temps ? "launch" : "run");
+  array_params(c, m, true, true);
+  buf_puts(o, ") {\n");
   c->depth = 1;
   c_const_params(c, m->body);
   c->depth = 0;
@@ -424,25 +427,89 @@ static void print_main(CPrinter *c, Fn *m) {
   buf_puts(o, "  return 0;\n}\n\n");
   if (!temps)
     return;
-  buf_printf(o, "extern \"C\" int32_t %s(", m->name);
-  print_main_params(c, m);
-  buf_puts(o, ") {\n  cudaStream_t stream = 0;\n");
+  buf_printf(o, "static int32_t %s_run(cudaStream_t stream", m->name);
+  array_params(c, m, true, false);
+  buf_puts(o, ") {\n");
   print_temps(c, true);
   buf_printf(o, "  int32_t status = %s_launch(stream", m->name);
-  for (int i = 0; i < m->nparams; i++) {
-    const ArgSpec *a = m->params[i]->arg;
-    if (a->kind == ARG_ARRAY)
-      buf_printf(o, ", %s", m->params[i]->cname);
-    else if (a->kind == ARG_DICT)
-      for (int k = 0; k < a->nfields; k++)
-        if (a->fields[k].kind == ARG_ARRAY)
-          buf_printf(o, ", %s", c_field_name(p, m->params[i], a->keys[k]));
-  }
-  for (int i = 0; i < p->ntemps; i++)
-    buf_printf(o, ", %s", p->temps[i]->cname);
+  array_params(c, m, false, true);
   buf_puts(o, ");\n");
   print_temps(c, false);
   buf_puts(o, "  return status;\n}\n\n");
+}
+
+/* With use_cuda_graphs the first call captures the launches into a graph
+ * and later calls replay it; new array addresses mean a new capture, which
+ * updates the executable graph in place when it can. */
+static void print_graph_entry(CPrinter *c, Fn *m) {
+  Buf *o = c->out;
+  const char *f = m->name;
+  int n = 0;
+  for (int i = 0; i < m->nparams; i++) {
+    const ArgSpec *a = m->params[i]->arg;
+    n += a->kind == ARG_ARRAY;
+    for (int k = 0; a->kind == ARG_DICT && k < a->nfields; k++)
+      n += a->fields[k].kind == ARG_ARRAY;
+  }
+  buf_printf(o, "static cudaGraphExec_t %s_graph = NULL;\n", f);
+  buf_printf(o, "static const void *%s_graph_args[%d];\n\n", f, n > 0 ? n : 1);
+  buf_printf(o, "extern \"C\" int32_t %s(", f);
+  print_main_params(c, m);
+  buf_printf(o, ") {\n  const void *args[%d] = {", n > 0 ? n : 1);
+  Buf list;
+  buf_init(&list);
+  Buf *save = c->out;
+  c->out = &list;
+  array_params(c, m, false, false);
+  c->out = save;
+  buf_puts(o, list.len > 2 ? buf_cstr(&list) + 2 : "NULL");
+  buf_printf(o, "};\n"
+                "  if (%s_graph && memcmp(args, %s_graph_args, sizeof args) == 0) {\n"
+                "    PARPY_CHECK(cudaGraphLaunch(%s_graph, 0), \"replaying the CUDA graph of %s\");\n"
+                "    return 0;\n"
+                "  }\n",
+             f, f, f, f);
+  buf_printf(o, "  cudaStream_t stream;\n"
+                "  cudaGraph_t graph;\n"
+                "  PARPY_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "
+                "\"creating a stream\");\n"
+                "  PARPY_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "
+                "\"capturing the launches of %s\");\n"
+                "  int32_t status = %s_run(stream%s);\n"
+                "  cudaError_t end = cudaStreamEndCapture(stream, &graph);\n"
+                "  cudaStreamDestroy(stream);\n"
+                "  if (status != 0)\n"
+                "    return status;\n"
+                "  PARPY_CHECK(end, \"capturing the launches of %s\");\n",
+             f, f, buf_cstr(&list), f);
+  buf_free(&list);
+  buf_printf(o, "  cudaGraphExecUpdateResultInfo info;\n"
+                "  if (!%s_graph || cudaGraphExecUpdate(%s_graph, graph, &info) != cudaSuccess) {\n"
+                "    if (%s_graph)\n"
+                "      cudaGraphExecDestroy(%s_graph);\n"
+                "    cudaGetLastError(); /* a failed update is not an error */\n"
+                "    %s_graph = NULL;\n"
+                "    PARPY_CHECK(cudaGraphInstantiate(&%s_graph, graph, 0), \"instantiating the CUDA graph of %s\");\n"
+                "  }\n"
+                "  cudaGraphDestroy(graph);\n"
+                "  memcpy(%s_graph_args, args, sizeof args);\n"
+                "  PARPY_CHECK(cudaGraphLaunch(%s_graph, 0), \"launching the CUDA graph of %s\");\n"
+                "  return 0;\n}\n\n",
+             f, f, f, f, f, f, f, f, f, f);
+}
+
+static void print_main(CPrinter *c, Fn *m) {
+  print_host(c, m);
+  if (c->p->opt.use_graphs) {
+    print_graph_entry(c, m);
+    return;
+  }
+  Buf *o = c->out;
+  buf_printf(o, "extern \"C\" int32_t %s(", m->name);
+  print_main_params(c, m);
+  buf_printf(o, ") {\n  return %s_run(0", m->name);
+  array_params(c, m, false, false);
+  buf_puts(o, ");\n}\n\n");
 }
 
 static void print_convention(CPrinter *c, Fn *m) {

@@ -1,0 +1,77 @@
+/* call.c - running a loaded library on the classified arguments.
+ *
+ * Which backend the library was built for decides what arrays in GPU
+ * memory mean: the Cuda backend passes them as they are (and copies host
+ * arrays in and out, runtime/cuda_call.c); any other backend cannot read
+ * them.  A Cpu call never touches CUDA. */
+#include <stdio.h>
+
+#include "module.h"
+
+bool call_check_devices(const CallArgs *ca, Backend backend, const char *fname) {
+  if (backend == BACKEND_CUDA || ca->ndevice == 0)
+    return true;
+  for (int i = 0; i < ca->nslots; i++) {
+    const CallSlot *s = &ca->info[i];
+    if (s->kind != SLOT_DEVICE)
+      continue;
+    const char *name = s->key ? s->key : s->param;
+    Buf b;
+    buf_init(&b);
+    buf_printf(&b, "%s: ", fname);
+    if (s->key)
+      buf_printf(&b, "field '%s' of ", s->key);
+    buf_printf(&b, "argument '%s' is in GPU memory, but the backend is %s; copy it to the host "
+               "(%s.cpu() for a torch tensor, cupy.asnumpy(%s) for CuPy) or use "
+               "parpy.CompileBackend.Cuda", s->param, backend_name(backend), name, name);
+    pp_raise(DIAG_TYPE, "%s", buf_cstr(&b));
+    buf_free(&b);
+    return false;
+  }
+  return true;
+}
+
+static PyObject *call_cuda(const Library *lib, CallArgs *ca, const char *fname) {
+  Diag d = {0};
+  Arena a;
+  arena_init(&a);
+  bool ok;
+  pp_stats.cuda_calls++;
+  pp_stats.copies_in += (uint64_t)ca->nhost;
+  Py_BEGIN_ALLOW_THREADS
+  ok = rt_cuda_call(lib, ca->slots, ca->info, ca->nslots, fname, &d, &a);
+  Py_END_ALLOW_THREADS
+  if (!ok) {
+    if (d.kind == DIAG_NONE)
+      diag_error(&d, &a, DIAG_INTERNAL, (Span){0}, "the call of %s failed", fname);
+    raise_diag(&d);
+  }
+  arena_free(&a);
+  if (!ok)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+PyObject *call_library(const Library *lib, CallArgs *ca, const char *fname) {
+  if (lib->backend == BACKEND_CUDA)
+    return call_cuda(lib, ca, fname);
+  if (!call_check_devices(ca, lib->backend, fname))
+    return NULL;
+  int32_t rc;
+  char msg[1024] = "";
+  void **slots = ca->slots;
+  Py_BEGIN_ALLOW_THREADS
+  rc = lib->entry(slots);
+  /* Read the message before another call can overwrite it. */
+  if (rc != 0 && lib->error) {
+    const char *m = lib->error();
+    snprintf(msg, sizeof msg, "%s", m ? m : "");
+  }
+  Py_END_ALLOW_THREADS
+  if (rc == 0)
+    Py_RETURN_NONE;
+  if (msg[0])
+    return pp_raise(DIAG_RUNTIME, "%s failed: %s", fname, msg);
+  return pp_raise(DIAG_RUNTIME, "the compiled code of %s failed with error code %d", fname,
+                  (int)rc);
+}

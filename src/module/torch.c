@@ -1,0 +1,175 @@
+/* torch.c - PyTorch tensors, read through their C-implemented attributes.
+ *
+ * A tensor offers __cuda_array_interface__ and __dlpack__, but both are
+ * Python code in torch that builds dicts or capsules and takes several
+ * microseconds per tensor: more than the whole launch we aim for (DESIGN.md
+ * section 9).  data_ptr(), dtype, shape and friends are C getters costing
+ * tens of nanoseconds each.  torch is never imported here: a tensor can
+ * only exist once the user has imported it, so we look in sys.modules.
+ *
+ * Like torch's own exporters we refuse tensors that require grad (we write
+ * their memory behind autograd's back) and lazily negated views. */
+#include "args.h"
+
+static PyObject *tensor_type;              /* torch.Tensor */
+static PyObject *dtypes[EL_COUNT];         /* torch.float32, ... by Elem */
+static PyObject *s_requires_grad, *s_is_cuda, *s_is_cpu, *s_dtype, *s_shape, *s_is_contiguous,
+    *s_is_neg, *s_data_ptr, *s_get_device, *s_device;
+
+static bool init_strings(void) {
+  if (s_device)
+    return true;
+  const char *names[] = {"requires_grad", "is_cuda",  "is_cpu",   "dtype",      "shape",
+                         "is_contiguous", "is_neg",   "data_ptr", "get_device", "device"};
+  PyObject **slots[] = {&s_requires_grad, &s_is_cuda, &s_is_cpu,   &s_dtype,      &s_shape,
+                        &s_is_contiguous, &s_is_neg,  &s_data_ptr, &s_get_device, &s_device};
+  for (size_t i = 0; i < PP_COUNT(names); i++)
+    if (!(*slots[i] = PyUnicode_InternFromString(names[i])))
+      return false;
+  return true;
+}
+
+/* torch.Tensor and its dtypes, once torch has been imported; 0 before. */
+static int load_torch(void) {
+  if (tensor_type)
+    return 1;
+  static PyObject *name;
+  if (!name && !(name = PyUnicode_InternFromString("torch")))
+    return -1;
+  PyObject *torch = PyImport_GetModule(name);
+  if (!torch)
+    return PyErr_Occurred() ? -1 : 0;
+  static const char *const elems[EL_COUNT] = {
+      [EL_BOOL] = "bool",    [EL_I8] = "int8",       [EL_I16] = "int16",     [EL_I32] = "int32",
+      [EL_I64] = "int64",    [EL_U8] = "uint8",      [EL_U16] = "uint16",    [EL_U32] = "uint32",
+      [EL_U64] = "uint64",   [EL_F16] = "float16",   [EL_F32] = "float32",   [EL_F64] = "float64",
+  };
+  for (int e = 0; e < EL_COUNT; e++)
+    if (!(dtypes[e] = PyObject_GetAttrString(torch, elems[e])))
+      PyErr_Clear(); /* uint16-64 are recent */
+  PyObject *t = PyObject_GetAttrString(torch, "Tensor");
+  Py_DECREF(torch);
+  if (!t || !PyType_Check(t)) {
+    Py_XDECREF(t);
+    PyErr_Clear(); /* a module named torch that is not PyTorch */
+    return 0;
+  }
+  tensor_type = t;
+  return init_strings() ? 1 : -1;
+}
+
+/* getattr(obj, name) as a truth value: 1, 0, or -1 with an exception. */
+static int truth(PyObject *obj, PyObject *name, bool call) {
+  PyObject *v = call ? PyObject_CallMethodNoArgs(obj, name) : PyObject_GetAttr(obj, name);
+  if (!v)
+    return -1;
+  int r = PyObject_IsTrue(v);
+  Py_DECREF(v);
+  return r;
+}
+
+static long long integer(PyObject *obj, PyObject *name, bool *ok) {
+  PyObject *v = PyObject_CallMethodNoArgs(obj, name);
+  long long r = v ? PyLong_AsLongLong(v) : -1;
+  Py_XDECREF(v);
+  *ok = !PyErr_Occurred();
+  return r;
+}
+
+static int elem_of(PyObject *dtype) {
+  for (int e = 0; e < EL_COUNT; e++)
+    if (dtypes[e] && dtypes[e] == dtype)
+      return e;
+  return -1;
+}
+
+/* Where the tensor lives: 1 CUDA, 0 CPU, -1 with an exception. */
+static int on_cuda(PyObject *obj, const Where *w) {
+  int cuda = truth(obj, s_is_cuda, false);
+  if (cuda != 0)
+    return cuda;
+  int cpu = truth(obj, s_is_cpu, false);
+  if (cpu < 0)
+    return -1;
+  if (cpu)
+    return 0;
+  PyObject *dev = PyObject_GetAttr(obj, s_device);
+  PyObject *str = dev ? PyObject_Str(dev) : NULL;
+  const char *name = str ? PyUnicode_AsUTF8(str) : NULL;
+  PyErr_Clear();
+  arg_error(DIAG_TYPE, w, " is a torch tensor on the device '%s'; ParPy takes tensors on the "
+            "CPU or on a CUDA device", name ? name : "?");
+  Py_XDECREF(str);
+  Py_XDECREF(dev);
+  return -1;
+}
+
+/* Elem and shape; false with an exception. */
+static bool read_type(Ctx *c, PyObject *obj, const Where *w, int *elem, int *rank,
+                      int64_t **dims) {
+  PyObject *dtype = PyObject_GetAttr(obj, s_dtype);
+  if (!dtype)
+    return false;
+  *elem = elem_of(dtype);
+  Py_DECREF(dtype);
+  if (*elem < 0)
+    return dtype_error(w, obj, NULL);
+  PyObject *shape = PyObject_GetAttr(obj, s_shape); /* torch.Size, a tuple */
+  if (!shape)
+    return false;
+  bool ok = read_shape(c, shape, w, "shape", rank, dims);
+  Py_DECREF(shape);
+  return ok;
+}
+
+/* Contiguous, not a negated view; false with an exception. */
+static bool check_layout(PyObject *obj, const Where *w) {
+  int contiguous = truth(obj, s_is_contiguous, true);
+  if (contiguous < 0)
+    return false;
+  if (!contiguous)
+    return arg_error(DIAG_VALUE, w, " is not contiguous; pass %s.contiguous()", arg_name(w));
+  int neg = truth(obj, s_is_neg, true);
+  if (neg < 0 && PyErr_ExceptionMatches(PyExc_AttributeError)) { /* torch before 1.10 */
+    PyErr_Clear();
+    neg = 0;
+  }
+  if (neg < 0)
+    return false;
+  if (neg)
+    return arg_error(DIAG_VALUE, w, " is a lazily negated view; pass %s.resolve_neg()",
+                     arg_name(w));
+  return true;
+}
+
+int classify_torch(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
+  int loaded = load_torch();
+  if (loaded <= 0)
+    return loaded;
+  if (!PyObject_TypeCheck(obj, (PyTypeObject *)tensor_type))
+    return 0;
+  int grad = truth(obj, s_requires_grad, false);
+  if (grad < 0)
+    return -1;
+  if (grad) {
+    arg_error(DIAG_TYPE, w, " is a torch tensor that requires grad; pass %s.detach() (ParPy "
+              "reads and writes its memory outside autograd)", arg_name(w));
+    return -1;
+  }
+  int cuda = on_cuda(obj, w), elem, rank;
+  int64_t *dims;
+  if (cuda < 0 || !read_type(c, obj, w, &elem, &rank, &dims) ||
+      (rank > 0 && !check_layout(obj, w)))
+    return -1;
+  bool ok;
+  void *ptr = (void *)(uintptr_t)integer(obj, s_data_ptr, &ok);
+  if (!ok)
+    return -1;
+  if (rank == 0)
+    return put_scalar(c, s, w, (Elem)elem, ptr, cuda) ? 1 : -1;
+  long long device = cuda ? integer(obj, s_get_device, &ok) : -1;
+  if (!ok || !put_array(c, s, w, (Elem)elem, rank, dims, ptr, false, cuda))
+    return -1;
+  last_slot(c)->device = (int16_t)device;
+  return 1;
+}
