@@ -9,7 +9,8 @@ zeroed, so an element the compiled code forgot to write always shows.
 
 Random inputs come from the `rng` fixture, which draws a fresh seed per test
 and prints it (pytest shows the print when the test fails); set
-PARPY_TEST_SEED to replay a failure.  PARPY_TEST_BACKEND (default Cpu) picks
+PARPY_TEST_SEED to replay a failure.  PARPY_TEST_PRINT_ONLY=1 only prints the
+code (to check a backend this machine cannot run).  PARPY_TEST_BACKEND (default Cpu) picks
 the backend the compiled runs use.
 
 Usage in a test module:
@@ -288,6 +289,18 @@ def check(fn: Callable[..., Any], args: Sequence[Any], par: LoopPars | None,
         o.backend = backend if backend is not None else BACKEND
     else:
         o = options(par, backend, **dict(opts or {}))
+
+    if os.environ.get("PARPY_TEST_PRINT_ONLY"):
+        # Lowering and printing only (for a backend this machine cannot run):
+        # the program must compile; nothing is run or compared.
+        code = parpy.print_compiled(fn, got, o)
+        dump = os.environ.get("PARPY_TEST_DUMP_DIR")
+        if dump:  # for compiling all the printed code in one go elsewhere
+            import hashlib
+            name = hashlib.sha256(code.encode()).hexdigest()[:16]
+            with open(os.path.join(dump, name + ".cu"), "w") as f:
+                f.write(code)
+        return ref, got
 
     ref_ret = fn(*ref, seq=True)
     got_ret = fn(*got, opts=o)

@@ -136,9 +136,10 @@ def test_max_of_negatives_min_of_positives(rng, dtype, lo, hi):
 def full_multi_dim(x2, x3, p3, out, K):
     parpy.label('R')
     out[0] = np.sum(x2[:, :])
-    parpy.label('R')
-    s = parpy.operators.max(x3[:, :, :])
-    out[1] = s
+    with parpy.gpu:  # out[1] = s is host code otherwise (rejected on a GPU)
+        parpy.label('R')
+        s = parpy.operators.max(x3[:, :, :])
+        out[1] = s
     parpy.label('R')
     out[2] = parpy.operators.min(x3[:, 1, :])
     parpy.label('R')
@@ -165,9 +166,10 @@ def row_reductions(x, y, s, mx, mn, dot, N):
         mx[i] = max(x[i, :])
         parpy.label('M')
         mn[i] = np.min(x[i, :])
-        parpy.label('M')
-        t = parpy.operators.sum(x[i, :] * y[i, :])
-        dot[i] = t
+        with parpy.gpu:  # host code when N is sequential
+            parpy.label('M')
+            t = parpy.operators.sum(x[i, :] * y[i, :])
+            dot[i] = t
 
 
 @pytest.mark.parametrize("par", [
@@ -320,29 +322,32 @@ def loop_prod_into_element(x, s, N):
 
 @parpy.jit
 def loop_max_local(x, out, N):
-    acc = -parpy.operators.inf
-    parpy.label('N')
-    for i in range(N):
-        acc = max(acc, x[i])
-    out[0] = acc
+    with parpy.gpu:  # reading acc and writing out[0] are host code otherwise
+        acc = -parpy.operators.inf
+        parpy.label('N')
+        for i in range(N):
+            acc = max(acc, x[i])
+        out[0] = acc
 
 
 @parpy.jit
 def loop_min_local(x, out, N):
-    acc = parpy.operators.inf
-    parpy.label('N')
-    for i in range(N):
-        acc = parpy.operators.min(acc, x[i])
-    out[0] = acc
+    with parpy.gpu:  # reading acc and writing out[0] are host code otherwise
+        acc = parpy.operators.inf
+        parpy.label('N')
+        for i in range(N):
+            acc = parpy.operators.min(acc, x[i])
+        out[0] = acc
 
 
 @parpy.jit
 def loop_sum_local(x, out, N):
-    acc = 0.0
-    parpy.label('N')
-    for i in range(N):
-        acc += x[i] * 2.0
-    out[0] = acc
+    with parpy.gpu:  # reading acc and writing out[0] are host code otherwise
+        acc = 0.0
+        parpy.label('N')
+        for i in range(N):
+            acc += x[i] * 2.0
+        out[0] = acc
 
 
 @pytest.mark.parametrize("fn,make", [
@@ -360,22 +365,23 @@ def test_parallel_reduction_loops(rng, nthreads, fn, make):
 
 @parpy.jit
 def loop_int_reductions(x, s, p, out, N):
-    hi = x[0]
-    lo = x[0]
-    parpy.label('N')
-    for i in range(N):
-        s[0] += x[i]
-    parpy.label('N')
-    for i in range(N):
-        p[0] *= x[i] // 40 + 1
-    parpy.label('N')
-    for i in range(1, N):
-        hi = max(hi, x[i])
-    parpy.label('N')
-    for i in range(1, N):
-        lo = min(lo, x[i])
-    out[0] = hi
-    out[1] = lo
+    with parpy.gpu:  # x[0] and out[...] are host code otherwise
+        hi = x[0]
+        lo = x[0]
+        parpy.label('N')
+        for i in range(N):
+            s[0] += x[i]
+        parpy.label('N')
+        for i in range(N):
+            p[0] *= x[i] // 40 + 1
+        parpy.label('N')
+        for i in range(1, N):
+            hi = max(hi, x[i])
+        parpy.label('N')
+        for i in range(1, N):
+            lo = min(lo, x[i])
+        out[0] = hi
+        out[1] = lo
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint16], ids=dtype_id)
@@ -393,16 +399,17 @@ def test_parallel_integer_reductions(rng, nthreads, dtype):
 def nested_reduction_loop(x, out, N, M):
     parpy.label('N')
     for i in range(N):
-        acc = -parpy.operators.inf
-        parpy.label('M')
-        for j in range(M):
-            acc = max(acc, x[i, j])
-        out[i, 0] = acc
-        total = 0.0
-        parpy.label('M')
-        for j in range(M):
-            total += x[i, j]
-        out[i, 1] = total
+        with parpy.gpu:  # host code when N is sequential
+            acc = -parpy.operators.inf
+            parpy.label('M')
+            for j in range(M):
+                acc = max(acc, x[i, j])
+            out[i, 0] = acc
+            total = 0.0
+            parpy.label('M')
+            for j in range(M):
+                total += x[i, j]
+            out[i, 1] = total
 
 
 @pytest.mark.parametrize("par", [

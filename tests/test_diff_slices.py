@@ -106,7 +106,8 @@ def slice_2d_no_labels(x, y, N):
     parpy.label('N')
     for t in range(N):
         y[t, 0] = x[t, 0]
-    y[:, 1:] = x[:, 1:] + x[:, :-1]
+    with parpy.gpu:  # unlabelled: one GPU thread runs the loops
+        y[:, 1:] = x[:, 1:] + x[:, :-1]
 
 
 def test_2d_slice_without_labels(rng):
@@ -208,7 +209,8 @@ def test_augmented_slice_assignment(rng):
 def slice_with_scalar_rhs(y, z, v):
     parpy.label('N')
     y[:] = v
-    z[:, 1:3] = 0.5
+    with parpy.gpu:  # unlabelled: one GPU thread runs the loops
+        z[:, 1:3] = 0.5
 
 
 def test_scalar_assigned_to_slice(rng):

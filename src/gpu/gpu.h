@@ -74,6 +74,9 @@ bool gpu_lower(Prog *p);      /* lower.c: the steps above, in order */
 /* ---- temporaries (temps.c) ---- */
 /* A device array of `ty` the host allocates for the kernels. */
 Sym *gpu_new_temp(Prog *p, const char *name, Elem e, int rank, const int64_t *shape);
+/* Keep, of the enclosing parallel loops `enc`, those that index an array
+ * kept per iteration: all but loops of exactly one iteration (a gpu block). */
+int gpu_index_loops(Node **enc, int n, Node **out);
 /* The row-major index of the iteration of `loops` (enclosing parallel loops
  * with constant bounds) as subscript arguments: (i - lo) / step each. */
 Node *gpu_iteration_index(Prog *p, Node **loops, int n, Span span);

@@ -76,7 +76,9 @@ static Node *second_pass(Reducer *r, Node *f, Sym *parts, Sym *into, int64_t blo
   Span sp = f->span;
   Sym *b = fn_temp(p, p->main, "b", type_scalar(&p->arena, p->opt.int_size, true));
   b->kind = SYM_LOOP;
-  Node *idx = gpu_iteration_index(p, r->enclosing, r->depth, sp);
+  Node *enc[GPU_MAX_LAYERS];
+  int nenc = gpu_index_loops(r->enclosing, r->depth, enc);
+  Node *idx = gpu_iteration_index(p, enc, nenc, sp);
   *list_tail(&idx) = new_var(p, b, sp);
   Node *elem = new_node(&p->arena, N_SUBSCRIPT, sp);
   elem->lhs = new_var(p, parts, sp);
@@ -110,8 +112,10 @@ static Node *across_blocks(Reducer *r, Node *f, Sym *into, int64_t blocks, Node 
   Span sp = f->span;
   int64_t shape[GPU_MAX_LAYERS + 1];
   int rank = 0;
-  for (int i = 0; i < r->depth; i++) {
-    if (!gpu_trips(r->enclosing[i], &shape[rank]))
+  Node *enc[GPU_MAX_LAYERS];
+  int nenc = gpu_index_loops(r->enclosing, r->depth, enc);
+  for (int i = 0; i < nenc; i++) {
+    if (!gpu_trips(enc[i], &shape[rank]))
       return err(p, DIAG_RUNTIME, sp,
                  "this reduction spans several thread blocks inside a parallel loop whose bounds "
                  "are not constant; give that loop constant bounds or fewer threads"),
@@ -124,7 +128,7 @@ static Node *across_blocks(Reducer *r, Node *f, Sym *into, int64_t blocks, Node 
   Node *blk = new_node(&p->arena, N_BLOCKIDX, sp);
   blk->layer = r->depth;
   blk->ty = type_scalar(&p->arena, p->opt.int_size, false);
-  Node *at_idx = gpu_iteration_index(p, r->enclosing, r->depth, sp);
+  Node *at_idx = gpu_iteration_index(p, enc, nenc, sp);
   *list_tail(&at_idx) = blk;
   Node *at = new_node(&p->arena, N_SUBSCRIPT, sp);
   at->lhs = new_var(p, parts, sp);

@@ -39,6 +39,17 @@ static Node *int_op(Prog *p, Op op, Node *a, Node *b) {
   return n;
 }
 
+int gpu_index_loops(Node **enc, int n, Node **out) {
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t trips;
+    if (gpu_trips(enc[i], &trips) && trips == 1)
+      continue;
+    out[k++] = enc[i];
+  }
+  return k;
+}
+
 Node *gpu_iteration_index(Prog *p, Node **loops, int n, Span span) {
   Node head = {0}, *tail = &head;
   for (int i = 0; i < n; i++) {
@@ -75,6 +86,7 @@ typedef struct Walker {
   int nenc;
   int cond;          /* inside code that may not run (if, while, sequential for) */
   Sym **temp_of;     /* by symbol id: the array replacing a local */
+  int nsyms;         /* size of uses and temp_of (symbols made later are not in them) */
 } Walker;
 
 static bool tracked(const Sym *s) {
@@ -108,8 +120,7 @@ static void note(Walker *w, Sym *s, bool def, Span span) {
   if (def && !u->kernel_def) {
     u->kernel_def = true;
     u->def_span = span;
-    u->nenc = w->nenc;
-    memcpy(u->enc, w->enc, sizeof(Node *) * (size_t)w->nenc);
+    u->nenc = gpu_index_loops(w->enc, w->nenc, u->enc);
   }
 }
 
@@ -187,7 +198,7 @@ static bool replace_expr(Walker *w, Node **np) {
   Node *n = *np;
   if (!n)
     return true;
-  if (n->kind == N_VAR && w->temp_of[n->sym->id]) {
+  if (n->kind == N_VAR && n->sym->id < w->nsyms && w->temp_of[n->sym->id]) {
     const Uses *u = &w->uses[n->sym->id];
     if (!encloses(w, u))
       return err(w->p, DIAG_RUNTIME, n->span,
@@ -232,12 +243,54 @@ static bool replace_list(Walker *w, Node *list) {
   return true;
 }
 
+/* A reduction accumulates per thread: when its target local is kept
+ * between kernels, reduce into a fresh local and store that afterwards.
+ *   for i (reduce): s = s op e    ->   acc = identity
+ *                                      for i (reduce): acc = acc op e
+ *                                      s = acc
+ * (reduce.c only reduces straight into a local just set to the identity.) */
+static void private_accumulators(Walker *w, Node **list) {
+  Prog *p = w->p;
+  for (Node **link = list; *link; link = &(*link)->next) {
+    Node *s = *link;
+    private_accumulators(w, &s->body);
+    private_accumulators(w, &s->then);
+    private_accumulators(w, &s->els);
+    if (!gpu_is_par(s) || !s->par.reduce || s->red_target->kind != N_VAR)
+      continue;
+    Sym *t = s->red_target->sym;
+    if (t->id >= w->nsyms || !w->temp_of[t->id])
+      continue;
+    Sym *acc = fn_temp(p, p->main, "acc", t->ty);
+    Node *upd = s->body;
+    upd->lhs->sym = acc;
+    const Node *bin = upd->rhs;
+    while (bin->kind == N_CONVERT)
+      bin = bin->lhs;
+    ((Node *)bin)->lhs = new_var(p, acc, bin->span);
+    s->red_target = upd->lhs;
+    Node *init = new_node(&p->arena, N_ASSIGN, s->span);
+    init->lhs = new_var(p, acc, s->span);
+    init->rhs = identity_of(&p->arena, s->red_op, t->ty, s->span);
+    Node *store = new_node(&p->arena, N_ASSIGN, s->span);
+    store->lhs = new_var(p, t, s->span);
+    store->rhs = new_var(p, acc, s->span);
+    store->next = s->next;
+    s->next = store;
+    init->next = s;
+    *link = init;
+    link = &s->next; /* continue after the loop (the store is visited next) */
+  }
+}
+
 static bool make_temps(Walker *w) {
   Prog *p = w->p;
   Fn *m = p->main;
   bool any = false;
   for (int i = 0; i < m->nsyms; i++) {
     Sym *s = m->syms[i];
+    if (s->id >= w->nsyms) /* made by this pass */
+      continue;
     Uses *u = &w->uses[s->id];
     if (!tracked(s) || !u->multi || !u->kernel_def || !(u->exposed || u->host_use))
       continue;
@@ -263,7 +316,10 @@ static bool make_temps(Walker *w) {
     w->temp_of[s->id] = gpu_new_temp(p, s->name, s->ty->elem, rank, shape);
     any = true;
   }
-  return !any || replace_list(w, m->body);
+  if (!any)
+    return true;
+  private_accumulators(w, &m->body);
+  return replace_list(w, m->body);
 }
 
 /* ---- locals each kernel computes for itself ----
@@ -276,7 +332,7 @@ static void rename_node(Node *n, Sym **mine, Walker *w) {
     return;
   if (n->kind == N_VAR) {
     Sym *s = n->sym;
-    Uses *u = s->id < w->p->next_sym_id ? &w->uses[s->id] : NULL;
+    Uses *u = s->id < w->nsyms ? &w->uses[s->id] : NULL;
     if (u && tracked(s) && u->multi && !u->host_def && !u->host_use && !w->temp_of[s->id]) {
       if (!mine[s->id]) {
         mine[s->id] = fn_temp(w->p, w->p->main, s->name, s->ty);
@@ -349,7 +405,7 @@ bool gpu_temps(Prog *p) {
   if (!host_list(p, p->main->body))
     return false;
   int n = p->next_sym_id;
-  Walker w = {.p = p, .root = -1};
+  Walker w = {.p = p, .root = -1, .nsyms = n};
   w.uses = ARENA_ARRAY(&p->arena, Uses, n);
   w.temp_of = ARENA_ARRAY(&p->arena, Sym *, n);
   for (int i = 0; i < n; i++)

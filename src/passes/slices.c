@@ -445,7 +445,8 @@ static Node *lower_mapping(Lower *L, Node *s) {
     return NULL;
   itail = list_tail(&inner);
   append(&itail, assign(L, l, r));
-  Node *body = inner;
+  /* A reduction per element and its store run together on the device. */
+  Node *body = inner->next ? on_device(L, inner, s->span) : inner;
   for (int k = n - 1; k >= 0; k--) {
     body = new_loop(L, vars[k], t->shape[k], body, s->span);
     if (loop_labels.n)

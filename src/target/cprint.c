@@ -95,6 +95,25 @@ void c_assign_names(Prog *p, Fn *fn) {
   }
 }
 
+void c_name_functions(Prog *p) {
+  Fn *all[256];
+  int n = 0;
+  for (Fn *h = p->helpers; h && n < 255; h = h->next)
+    all[n++] = h;
+  all[n++] = p->main;
+  for (int i = 0; i < n; i++) {
+    const char *base = arena_printf(&p->arena, "%s_", all[i]->name);
+    for (int k = 2;; k++) {
+      bool clash = c_is_reserved(all[i]->name, true);
+      for (int j = 0; j < i && !clash; j++)
+        clash = strcmp(all[j]->name, all[i]->name) == 0;
+      if (!clash)
+        break;
+      all[i]->name = k == 2 ? base : arena_printf(&p->arena, "%s%d", base, k);
+    }
+  }
+}
+
 const char *c_field_name(Prog *p, const Sym *dict, const char *key) {
   return arena_printf(&p->arena, "%s_%s", dict->cname, sanitise(&p->arena, key));
 }

@@ -30,6 +30,8 @@ struct CPrinter {
 /* Is `name` taken by C, C++, <math.h> or parpy's headers?  A file-scope
  * name must avoid all of <math.h>; a local only what generated code calls. */
 bool c_is_reserved(const char *name, bool file_scope);
+/* Function names must not clash with each other or with C's. */
+void c_name_functions(Prog *p);
 /* Give every symbol of `fn` a unique C name (Python names where possible). */
 void c_assign_names(Prog *p, Fn *fn);
 

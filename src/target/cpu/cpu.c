@@ -235,29 +235,9 @@ static void print_main(CPrinter *c, Fn *m) {
   buf_puts(o, "  return 0;\n}\n\n");
 }
 
-/* Function names must not clash with each other or with C's. */
-static void name_functions(Prog *p) {
-  Fn *all[256];
-  int n = 0;
-  for (Fn *h = p->helpers; h && n < 255; h = h->next)
-    all[n++] = h;
-  all[n++] = p->main;
-  for (int i = 0; i < n; i++) {
-    const char *base = arena_printf(&p->arena, "%s_", all[i]->name);
-    for (int k = 2;; k++) {
-      bool clash = c_is_reserved(all[i]->name, true);
-      for (int j = 0; j < i && !clash; j++)
-        clash = strcmp(all[j]->name, all[i]->name) == 0;
-      if (!clash)
-        break;
-      all[i]->name = k == 2 ? base : arena_printf(&p->arena, "%s%d", base, k);
-    }
-  }
-}
-
 static bool emit(Prog *p, Buf *out) {
   CPrinter c = {.p = p, .out = out, .d = &cpu_dialect};
-  name_functions(p);
+  c_name_functions(p);
   for (Fn *h = p->helpers; h; h = h->next)
     c_assign_names(p, h);
   c_assign_names(p, p->main);

@@ -532,6 +532,7 @@ static void print_convention(CPrinter *c, Fn *m) {
 
 static bool emit(Prog *p, Buf *out) {
   CPrinter c = {.p = p, .out = out, .d = &host_dialect};
+  c_name_functions(p);
   for (Fn *h = p->helpers; h; h = h->next)
     c_assign_names(p, h);
   c_assign_names(p, p->main);
