@@ -1,10 +1,12 @@
 /* temps.c - values that cross kernels, and what the host may do.
  *
  * After splitting, a local computed in one kernel may be read in another
- * (`s` below): it becomes an array in device memory with one element per
- * iteration of the parallel loops around its definition.
+ * (`s` below): it is stored in an array in device memory with one element
+ * per iteration of the parallel loops around its definition.  The kernel
+ * computing it keeps using its register (all its threads compute it; one
+ * stores it), the later kernels read the array:
  *
- *   P { s = ...; Q }  P { ... s ... }   ->   P { S[i] = ...; Q }  P { ... S[i] ... }
+ *   P { s = ...; Q }  P { ... s ... }  ->  P { s = ...; S[i] = s; Q }  P { ... S[i] ... }
  *
  * A local computed on the host and read in a kernel is a kernel parameter
  * (kernels.c).  The host cannot read GPU memory, so array elements, and
@@ -87,6 +89,8 @@ typedef struct Walker {
   int cond;          /* inside code that may not run (if, while, sequential for) */
   Sym **temp_of;     /* by symbol id: the array replacing a local */
   int nsyms;         /* size of uses and temp_of (symbols made later are not in them) */
+  bool *assigns;      /* by symbol id: the kernel being rewritten assigns it */
+  bool *assigned_yet; /* ... and has done so before the statement at hand */
 } Walker;
 
 static bool tracked(const Sym *s) {
@@ -194,24 +198,49 @@ static bool encloses(Walker *w, const Uses *u) {
   return true;
 }
 
+/* S[iteration] for the kept local `s` (at a place its loops enclose). */
+static Node *temp_at(Walker *w, const Sym *s, Span span) {
+  const Uses *u = &w->uses[s->id];
+  if (!encloses(w, u)) {
+    err(w->p, DIAG_RUNTIME, span,
+        "'%s' is computed in one kernel and used in another outside the parallel loops it "
+        "was computed in",
+        s->name);
+    return NULL;
+  }
+  Node *sub = new_node(&w->p->arena, N_SUBSCRIPT, span);
+  sub->lhs = new_var(w->p, w->temp_of[s->id], span);
+  sub->args = gpu_iteration_index(w->p, (Node **)u->enc, u->nenc, span);
+  if (!sub->args) /* defined outside every parallel loop: one element */
+    sub->args = int_node(w->p, 0, span);
+  sub->ty = s->ty;
+  return sub;
+}
+
+static bool is_kept(const Walker *w, const Sym *s) {
+  return s->id < w->nsyms && w->temp_of[s->id];
+}
+
+/* A kernel that assigns a kept local computes it in every thread, in a
+ * register, as before; it only stores it for the later kernels.  A kernel
+ * that does not assign it reads the stored value. */
 static bool replace_expr(Walker *w, Node **np) {
   Node *n = *np;
   if (!n)
     return true;
-  if (n->kind == N_VAR && n->sym->id < w->nsyms && w->temp_of[n->sym->id]) {
-    const Uses *u = &w->uses[n->sym->id];
-    if (!encloses(w, u))
-      return err(w->p, DIAG_RUNTIME, n->span,
-                 "'%s' is computed in one kernel and used in another outside the parallel "
-                 "loops it was computed in",
-                 n->sym->name);
-    Sym *t = w->temp_of[n->sym->id];
-    Node *sub = new_node(&w->p->arena, N_SUBSCRIPT, n->span);
-    sub->lhs = new_var(w->p, t, n->span);
-    sub->args = gpu_iteration_index(w->p, (Node **)u->enc, u->nenc, n->span);
-    if (!sub->args) /* defined outside every parallel loop: one element */
-      sub->args = int_node(w->p, 0, n->span);
-    sub->ty = n->sym->ty;
+  if (n->kind == N_VAR && is_kept(w, n->sym)) {
+    Sym *s = n->sym;
+    if (w->assigns[s->id]) {
+      if (!w->assigned_yet[s->id])
+        return err(w->p, DIAG_RUNTIME, n->span,
+                   "'%s' is read here before this kernel assigns it, and also kept from an "
+                   "earlier kernel; use two variables",
+                   s->name);
+      return true;
+    }
+    Node *sub = temp_at(w, s, n->span);
+    if (!sub)
+      return false;
     sub->next = n->next;
     *np = sub;
     return true;
@@ -226,61 +255,81 @@ static bool replace_expr(Walker *w, Node **np) {
   return true;
 }
 
-static bool replace_list(Walker *w, Node *list) {
+/* The kept local a statement finishes computing: an assignment to it, or a
+ * parallel reduction into it (stored after the loop, not in its body). */
+static Sym *completes(const Walker *w, const Node *s) {
+  if (s->kind == N_ASSIGN && s->lhs->kind == N_VAR && is_kept(w, s->lhs->sym))
+    return s->lhs->sym;
+  if (gpu_is_par(s) && s->par.reduce && s->red_target && s->red_target->kind == N_VAR &&
+      is_kept(w, s->red_target->sym))
+    return s->red_target->sym;
+  return NULL;
+}
+
+static bool replace_list(Walker *w, Node *list, bool in_reduction) {
   for (Node *s = list; s; s = s->next) {
     bool par = gpu_is_par(s) && w->nenc < GPU_MAX_LAYERS;
     if (par)
       w->enc[w->nenc++] = s;
-    bool ok = replace_expr(w, &s->lhs) && replace_expr(w, &s->rhs) &&
-              replace_expr(w, &s->cond) && replace_expr(w, &s->lo) &&
-              replace_expr(w, &s->hi) && replace_list(w, s->body) &&
-              replace_list(w, s->then) && replace_list(w, s->els);
+    bool ok = replace_expr(w, &s->rhs) && replace_expr(w, &s->cond) &&
+              replace_expr(w, &s->lo) && replace_expr(w, &s->hi);
+    if (ok && s->kind == N_ASSIGN && s->lhs->kind == N_VAR && is_kept(w, s->lhs->sym))
+      w->assigned_yet[s->lhs->sym->id] = true; /* the target keeps its register */
+    else if (ok)
+      ok = replace_expr(w, &s->lhs);
+    bool reduction = in_reduction || (gpu_is_par(s) && s->par.reduce);
+    ok = ok && replace_list(w, s->body, reduction) && replace_list(w, s->then, in_reduction) &&
+         replace_list(w, s->els, in_reduction);
     if (par)
       w->nenc--;
     if (!ok)
       return false;
+    Sym *done = in_reduction ? NULL : completes(w, s);
+    if (done) {
+      Node *store = new_node(&w->p->arena, N_ASSIGN, s->span);
+      store->lhs = temp_at(w, done, s->span);
+      store->rhs = new_var(w->p, done, s->span);
+      if (!store->lhs)
+        return false;
+      store->next = s->next;
+      s->next = store;
+      s = store;
+    }
   }
   return true;
 }
 
-/* A reduction accumulates per thread: when its target local is kept
- * between kernels, reduce into a fresh local and store that afterwards.
- *   for i (reduce): s = s op e    ->   acc = identity
- *                                      for i (reduce): acc = acc op e
- *                                      s = acc
- * (reduce.c only reduces straight into a local just set to the identity.) */
-static void private_accumulators(Walker *w, Node **list) {
-  Prog *p = w->p;
-  for (Node **link = list; *link; link = &(*link)->next) {
-    Node *s = *link;
-    private_accumulators(w, &s->body);
-    private_accumulators(w, &s->then);
-    private_accumulators(w, &s->els);
-    if (!gpu_is_par(s) || !s->par.reduce || s->red_target->kind != N_VAR)
-      continue;
-    Sym *t = s->red_target->sym;
-    if (t->id >= w->nsyms || !w->temp_of[t->id])
-      continue;
-    Sym *acc = fn_temp(p, p->main, "acc", t->ty);
-    Node *upd = s->body;
-    upd->lhs->sym = acc;
-    const Node *bin = upd->rhs;
-    while (bin->kind == N_CONVERT)
-      bin = bin->lhs;
-    ((Node *)bin)->lhs = new_var(p, acc, bin->span);
-    s->red_target = upd->lhs;
-    Node *init = new_node(&p->arena, N_ASSIGN, s->span);
-    init->lhs = new_var(p, acc, s->span);
-    init->rhs = identity_of(&p->arena, s->red_op, t->ty, s->span);
-    Node *store = new_node(&p->arena, N_ASSIGN, s->span);
-    store->lhs = new_var(p, t, s->span);
-    store->rhs = new_var(p, acc, s->span);
-    store->next = s->next;
-    s->next = store;
-    init->next = s;
-    *link = init;
-    link = &s->next; /* continue after the loop (the store is visited next) */
+static void assigned_in(const Node *list, bool *set, int n) {
+  for (const Node *s = list; s; s = s->next) {
+    if (s->kind == N_ASSIGN && s->lhs->kind == N_VAR && s->lhs->sym->id < n)
+      set[s->lhs->sym->id] = true;
+    assigned_in(s->body, set, n);
+    assigned_in(s->then, set, n);
+    assigned_in(s->els, set, n);
   }
+}
+
+/* Each kernel in turn (and the host, where nothing is kept). */
+static bool replace_kernels(Walker *w, Node *list) {
+  int n = w->nsyms;
+  for (Node *s = list; s; s = s->next) {
+    if (gpu_is_par(s)) {
+      memset(w->assigns, 0, sizeof(bool) * (size_t)n);
+      memset(w->assigned_yet, 0, sizeof(bool) * (size_t)n);
+      Node root = *s;
+      root.next = NULL;
+      assigned_in(&root, w->assigns, n);
+      w->nenc = 0;
+      if (!replace_list(w, &root, false))
+        return false;
+      s->body = root.body; /* the root itself only gains statements inside */
+      continue;
+    }
+    if (!replace_kernels(w, s->body) || !replace_kernels(w, s->then) ||
+        !replace_kernels(w, s->els))
+      return false;
+  }
+  return true;
 }
 
 static bool make_temps(Walker *w) {
@@ -318,8 +367,9 @@ static bool make_temps(Walker *w) {
   }
   if (!any)
     return true;
-  private_accumulators(w, &m->body);
-  return replace_list(w, m->body);
+  w->assigns = ARENA_ARRAY(&p->arena, bool, w->nsyms);
+  w->assigned_yet = ARENA_ARRAY(&p->arena, bool, w->nsyms);
+  return replace_kernels(w, m->body);
 }
 
 /* ---- locals each kernel computes for itself ----
@@ -333,7 +383,7 @@ static void rename_node(Node *n, Sym **mine, Walker *w) {
   if (n->kind == N_VAR) {
     Sym *s = n->sym;
     Uses *u = s->id < w->nsyms ? &w->uses[s->id] : NULL;
-    if (u && tracked(s) && u->multi && !u->host_def && !u->host_use && !w->temp_of[s->id]) {
+    if (u && tracked(s) && u->multi && !u->host_def && !u->host_use) {
       if (!mine[s->id]) {
         mine[s->id] = fn_temp(w->p, w->p->main, s->name, s->ty);
         mine[s->id]->kind = s->kind;

@@ -296,6 +296,8 @@ static void print_cast(CPrinter *c, Elem e, const Node *a) {
 
 static void print_binary(CPrinter *c, const Node *n, int min_prec) {
   Elem oe = ty_elem(n->lhs);
+  if (c->d->binary && c->d->binary(c, n))
+    return;
   switch (n->op) {
   case OP_FLOORDIV: helper2(c, "floordiv", n); return;
   case OP_MOD: helper2(c, "mod", n); return;
@@ -438,9 +440,11 @@ static void print_subscript(CPrinter *c, const Node *n) {
     int k = 0;
     bool first = true;
     for (const Node *i = n->args; i; i = i->next, k++) {
-      int64_t stride = 1;
+      int64_t stride = 1, v;
       for (int j = k + 1; j < bt->rank; j++)
         stride *= bt->shape[j];
+      if (i->kind == N_INT && const_int(i, &v) && v == 0 && (i->next || !first))
+        continue; /* a zero term adds nothing */
       if (!first)
         buf_puts(c->out, " + ");
       first = false;

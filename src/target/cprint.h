@@ -16,6 +16,8 @@ typedef struct CDialect {
   /* Statements and expressions only this target has (may be NULL). */
   void (*extra_stmt)(CPrinter *c, const Node *s);
   void (*extra_expr)(CPrinter *c, const Node *n);
+  /* A binary operation printed the target's way; false: the C way. */
+  bool (*binary)(CPrinter *c, const Node *n);
 } CDialect;
 
 struct CPrinter {

@@ -108,12 +108,43 @@ static void combine(CPrinter *c, const Kernel *k, const Node *f) {
   buf_printf(o, " = %s;\n", acc->sym->cname);
 }
 
+/* lo + step * t: t's arithmetic in int64 (threadIdx is unsigned, and a
+ * negative step must not wrap), a negative step as a subtraction. */
+static void print_start(CPrinter *c, const Kernel *k, const Node *f) {
+  Buf *o = c->out;
+  int64_t lo = 0;
+  bool zero = const_int(f->lo, &lo) && lo == 0;
+  if (!zero) {
+    c_expr(c, f->lo);
+    buf_puts(o, f->step < 0 ? " - " : " + ");
+  } else if (f->step < 0) {
+    buf_puts(o, "-");
+  }
+  int64_t mag = f->step < 0 ? -f->step : f->step;
+  if (mag == 1) {
+    layer_index(c, k, f->layer);
+    return;
+  }
+  Buf t;
+  buf_init(&t);
+  Buf *save = c->out;
+  c->out = &t;
+  layer_index(c, k, f->layer);
+  c->out = save;
+  const char *idx = buf_cstr(&t);
+  bool simple = strchr(idx, ' ') == NULL; /* threadIdx.x, blockIdx.y */
+  if (simple)
+    buf_printf(o, "%" PRId64 " * (int64_t)%s", mag, idx);
+  else
+    buf_printf(o, "%" PRId64 " * (%s)", mag, idx);
+  buf_free(&t);
+}
+
 static void print_mapped(CPrinter *c, const Node *f) {
   const Kernel *k = c->ctx;
   const Layer *l = &k->layers[f->layer];
   Buf *o = c->out;
-  int64_t trips, lo = 0;
-  bool const_lo = const_int(f->lo, &lo);
+  int64_t trips;
   bool once = gpu_trips(f, &trips) && trips <= l->T;
   const char *v = f->sym->cname;
   c_line_start(c);
@@ -129,13 +160,7 @@ static void print_mapped(CPrinter *c, const Node *f) {
     buf_printf(o, "for (%s %s = ", type_name(f->sym->ty->elem), v);
   }
   if (!once) {
-    if (!const_lo || lo != 0) {
-      c_expr(c, f->lo);
-      buf_puts(o, " + ");
-    }
-    if (f->step != 1)
-      buf_printf(o, "%" PRId64 " * ", f->step);
-    layer_index(c, k, f->layer);
+    print_start(c, k, f);
     buf_printf(o, "; %s %s ", v, f->step > 0 ? "<" : ">");
     c_expr(c, f->hi);
     buf_printf(o, "; %s += %" PRId64 ") {", v, f->step * l->T);
@@ -149,13 +174,7 @@ static void print_mapped(CPrinter *c, const Node *f) {
     c->depth++;
     c_line_start(c);
     buf_printf(o, "%s %s = ", type_name(f->sym->ty->elem), v);
-    if (!const_lo || lo != 0) {
-      c_expr(c, f->lo);
-      buf_puts(o, " + ");
-    }
-    if (f->step != 1)
-      buf_printf(o, "%" PRId64 " * ", f->step);
-    layer_index(c, k, f->layer);
+    print_start(c, k, f);
     buf_puts(o, ";\n");
     c->depth--;
   }
@@ -220,10 +239,32 @@ static void device_expr(CPrinter *c, const Node *n) {
   buf_printf(o, "/* unexpected node %d */ 0", n->kind);
 }
 
+/* Half-precision + - * / through CUDA's _rn intrinsics: NumPy rounds each
+ * operation, and nvcc would otherwise fuse a multiply and an add. */
+static bool half_binary(CPrinter *c, const Node *n) {
+  const char *fn = NULL;
+  if (!n->ty || n->ty->elem != EL_F16 || n->ty->kind != TY_SCALAR)
+    return false;
+  switch (n->op) {
+  case OP_ADD: fn = "__hadd_rn"; break;
+  case OP_SUB: fn = "__hsub_rn"; break;
+  case OP_MUL: fn = "__hmul_rn"; break;
+  case OP_DIV: fn = "__hdiv"; break;
+  default: return false;
+  }
+  buf_printf(c->out, "%s(", fn);
+  c_expr(c, n->lhs);
+  buf_puts(c->out, ", ");
+  c_expr(c, n->rhs);
+  buf_puts(c->out, ")");
+  return true;
+}
+
 static const CDialect device_dialect = {.type_name = type_name,
                                         .for_loop = device_for,
                                         .extra_stmt = device_stmt,
-                                        .extra_expr = device_expr};
+                                        .extra_expr = device_expr,
+                                        .binary = half_binary};
 
 static void print_param_decl(CPrinter *c, const Node *n) {
   const Type *t = n->ty;
@@ -305,7 +346,8 @@ static void host_for(CPrinter *c, const Node *f) {
   buf_puts(c->out, "}\n");
 }
 
-static const CDialect host_dialect = {.type_name = type_name, .for_loop = host_for};
+static const CDialect host_dialect = {.type_name = type_name, .for_loop = host_for,
+                                      .binary = half_binary};
 
 static void print_helper(CPrinter *c, Fn *h) {
   c->fn = h;
