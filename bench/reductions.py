@@ -93,7 +93,7 @@ def bench_full_sum(reps, nsets, log2n):
     ref = xs[0].double().sum().float()
     nbytes = n * 4
     print(f"full sum, 2**{log2n} float32 ({nbytes / 2**20:.0f} MiB)")
-    report("torch.sum(x)", time_ms(lambda x: torch.sum(x, out=out[0]), xs, reps), nbytes)
+    report("torch.sum(x)", time_ms(lambda x: torch.sum(x, dim=0, out=out[0]), xs, reps), nbytes)
     configs = [
         ("threads(2**20)", {'N': parpy.threads(1 << 20)}, {}),
         ("threads(2**18)", {'N': parpy.threads(1 << 18)}, {}),

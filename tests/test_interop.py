@@ -225,7 +225,9 @@ def test_launch_error_names_the_kernel():
         axpy(2.0, x, y, n, opts=cuda_opts(n, tpb=2048))
     msg = str(info.value)
     assert msg.startswith("axpy failed: ")
-    assert "kernel" in msg and "invalid configuration argument" in msg
+    # The CUDA runtime's words vary ("invalid configuration argument",
+    # "invalid argument"); the kernel's name must be there.
+    assert "launching the kernel axpy_" in msg and "invalid" in msg
     assert not y.any()
     axpy(2.0, x, y, n, opts=cuda_opts(n))  # the context survives
     assert (y == 2).all()
