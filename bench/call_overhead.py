@@ -3,8 +3,11 @@
     python3 bench/call_overhead.py [--calls 20000]
 
 Needs a CUDA GPU, nvcc and PyTorch (CuPy is optional).  Times, per call,
-the median over many back-to-back calls after a warm-up, with the GPU
-synchronised before and after the timed loop (never inside it):
+the median over many calls after a warm-up, each call timed on the host
+with the GPU idle: the GPU is synchronised between calls, outside the timed
+part.  (Back to back, calls would soon wait for a full launch queue and the
+numbers would measure how fast the GPU runs tiny kernels, not the host's
+overhead.)
 
   bare launch          an empty kernel with the same number of pointer
                        arguments launched from C (bench/bare_launch.cu,
@@ -44,7 +47,7 @@ def median_us(fn, calls: int, warmup: int, sync) -> float:
         t0 = clock()
         fn()
         times[i] = clock() - t0
-    sync()
+        sync()
     return statistics.median(times) / 1e3
 
 

@@ -36,7 +36,7 @@ def median_us(fn, n=20000):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
-    torch.cuda.synchronize()
+        torch.cuda.synchronize()  # the GPU idle before the next call, untimed
     return statistics.median(ts) * 1e6
 
 

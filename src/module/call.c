@@ -38,9 +38,15 @@ static PyObject *call_cuda(const Library *lib, CallArgs *ca, const char *fname) 
   bool ok;
   pp_stats.cuda_calls++;
   pp_stats.copies_in += (uint64_t)ca->nhost;
-  Py_BEGIN_ALLOW_THREADS
-  ok = rt_cuda_call(lib, ca->slots, ca->info, ca->nslots, fname, &d, &a);
-  Py_END_ALLOW_THREADS
+  if (ca->nhost == 0) {
+    /* Only launches, which return at once: releasing the GIL would cost
+     * more than it gives. */
+    ok = rt_cuda_call(lib, ca->slots, ca->info, ca->nslots, fname, &d, &a);
+  } else {
+    Py_BEGIN_ALLOW_THREADS
+    ok = rt_cuda_call(lib, ca->slots, ca->info, ca->nslots, fname, &d, &a);
+    Py_END_ALLOW_THREADS
+  }
   if (!ok) {
     if (d.kind == DIAG_NONE)
       diag_error(&d, &a, DIAG_INTERNAL, (Span){0}, "the call of %s failed", fname);

@@ -56,9 +56,33 @@ static bool ensure_resolved(JitObject *self) {
   return true;
 }
 
+/* The options' fingerprint: CompileOptions keeps it in its _key_cache slot,
+ * valid while _key_gen equals the backend generation (a list in
+ * parpy._options); reading those two slots here is cheaper than the _key
+ * property, which computes it when it is missing. */
+static PyObject *gen_list, *str_key_cache, *str_key_gen;
+
+static PyObject *options_key(PyObject *opts) {
+  if (!gen_list && !pp_lookup(&gen_list, "parpy._options", "_backend_generation"))
+    return NULL;
+  PyObject *cache = PyObject_GetAttr(opts, str_key_cache);
+  if (!cache) {
+    PyErr_Clear();
+  } else if (PyBytes_Check(cache) && PyList_Check(gen_list) && PyList_GET_SIZE(gen_list) > 0) {
+    PyObject *gen = PyObject_GetAttr(opts, str_key_gen);
+    bool same = gen && PyObject_RichCompareBool(gen, PyList_GET_ITEM(gen_list, 0), Py_EQ) == 1;
+    Py_XDECREF(gen);
+    PyErr_Clear();
+    if (same)
+      return cache;
+  }
+  Py_XDECREF(cache);
+  return PyObject_GetAttr(opts, str_key);
+}
+
 /* The in-memory cache key: the specialisation, then the options. */
 static bool make_key(const CallArgs *ca, PyObject *opts, Buf *key) {
-  PyObject *ok = PyObject_GetAttr(opts, str_key);
+  PyObject *ok = options_key(opts);
   if (!ok)
     return false;
   if (!PyBytes_Check(ok)) {
@@ -281,6 +305,10 @@ int jit_init_strings(void) {
   str_opts = PyUnicode_InternFromString("opts");
   str_seq = PyUnicode_InternFromString("seq");
   str_key = PyUnicode_InternFromString("_key");
+  str_key_cache = PyUnicode_InternFromString("_key_cache");
+  str_key_gen = PyUnicode_InternFromString("_key_gen");
+  if (!str_key_cache || !str_key_gen)
+    return -1;
   return str_opts && str_seq && str_key ? 0 : -1;
 }
 

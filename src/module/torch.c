@@ -14,15 +14,15 @@
 static PyObject *tensor_type;              /* torch.Tensor */
 static PyObject *dtypes[EL_COUNT];         /* torch.float32, ... by Elem */
 static PyObject *s_requires_grad, *s_is_cuda, *s_is_cpu, *s_dtype, *s_shape, *s_is_contiguous,
-    *s_is_neg, *s_data_ptr, *s_get_device, *s_device;
+    *s_data_ptr, *s_get_device, *s_device;
 
 static bool init_strings(void) {
   if (s_device)
     return true;
-  const char *names[] = {"requires_grad", "is_cuda",  "is_cpu",   "dtype",      "shape",
-                         "is_contiguous", "is_neg",   "data_ptr", "get_device", "device"};
-  PyObject **slots[] = {&s_requires_grad, &s_is_cuda, &s_is_cpu,   &s_dtype,      &s_shape,
-                        &s_is_contiguous, &s_is_neg,  &s_data_ptr, &s_get_device, &s_device};
+  const char *names[] = {"requires_grad", "is_cuda",  "is_cpu",     "dtype", "shape",
+                         "is_contiguous", "data_ptr", "get_device", "device"};
+  PyObject **slots[] = {&s_requires_grad, &s_is_cuda,  &s_is_cpu,     &s_dtype, &s_shape,
+                        &s_is_contiguous, &s_data_ptr, &s_get_device, &s_device};
   for (size_t i = 0; i < PP_COUNT(names); i++)
     if (!(*slots[i] = PyUnicode_InternFromString(names[i])))
       return false;
@@ -122,23 +122,14 @@ static bool read_type(Ctx *c, PyObject *obj, const Where *w, int *elem, int *ran
   return ok;
 }
 
-/* Contiguous, not a negated view; false with an exception. */
+/* Contiguous; false with an exception.  (Lazily negated or conjugated
+ * views exist only for complex dtypes, which ParPy does not take.) */
 static bool check_layout(PyObject *obj, const Where *w) {
   int contiguous = truth(obj, s_is_contiguous, true);
   if (contiguous < 0)
     return false;
   if (!contiguous)
     return arg_error(DIAG_VALUE, w, " is not contiguous; pass %s.contiguous()", arg_name(w));
-  int neg = truth(obj, s_is_neg, true);
-  if (neg < 0 && PyErr_ExceptionMatches(PyExc_AttributeError)) { /* torch before 1.10 */
-    PyErr_Clear();
-    neg = 0;
-  }
-  if (neg < 0)
-    return false;
-  if (neg)
-    return arg_error(DIAG_VALUE, w, " is a lazily negated view; pass %s.resolve_neg()",
-                     arg_name(w));
   return true;
 }
 
