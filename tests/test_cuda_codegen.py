@@ -235,8 +235,10 @@ def test_four_levels_share_grid_x():
 
 def test_steps_are_honoured_in_thread_loops():
     code = code_of("steps")
-    # i starts at N-1 - 3 * t and strides by 3 * threads(7 -> 32)
-    assert re.search(r"for \(int64_t i = N - 1 \+ -3 \* threadIdx\.x; i > -1; i \+= -96\)", code), code
+    # i starts at N-1 - 3 * t (in int64: threadIdx is unsigned) and strides by
+    # 3 * threads(7 -> 32)
+    assert re.search(r"for \(int64_t i = N - 1 - 3 \* \(int64_t\)threadIdx\.x; i > -1; i \+= -96\)",
+                     code), code
 
 
 def test_host_loop_launches_a_kernel_per_iteration():
