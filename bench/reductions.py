@@ -78,12 +78,17 @@ def bench_row_sums(reps, nsets):
     nbytes = N * M * 4
     print(f"row sums, {N} x {M} float32 ({nbytes / 2**20:.0f} MiB)")
     report("torch.sum(x, dim=1)", time_ms(lambda x: torch.sum(x, dim=1, out=out), xs, reps), nbytes)
-    for m_threads in (1024, 512, 256, 128):
-        opts = cuda_opts({'N': parpy.threads(N), 'M': parpy.threads(m_threads)})
+    configs = [(f"M: threads({m})", {'N': parpy.threads(N), 'M': parpy.threads(m)}, {})
+               for m in (1024, 512, 256, 128, 64)]
+    configs.append(("M: threads(2048).tpb(1024), 2-block clusters",
+                    {'N': parpy.threads(N), 'M': parpy.threads(2048)},
+                    {"use_cuda_thread_block_clusters": True}))
+    for name, par, fields in configs:
+        opts = cuda_opts(par, **fields)
         row_sums(xs[0], out, N, opts=opts)
         torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-3)
         ms = time_ms(lambda x: row_sums(x, out, N, opts=opts), xs, reps)
-        report(f"parpy N: threads({N}), M: threads({m_threads})", ms, nbytes)
+        report(f"parpy N: threads({N}), {name}", ms, nbytes)
 
 
 def bench_full_sum(reps, nsets, log2n):
@@ -97,8 +102,7 @@ def bench_full_sum(reps, nsets, log2n):
     configs = [
         ("threads(2**20)", {'N': parpy.threads(1 << 20)}, {}),
         ("threads(2**18)", {'N': parpy.threads(1 << 18)}, {}),
-        ("threads(8192).tpb(1024), clusters", {'N': parpy.threads(8192)},
-         {"use_cuda_thread_block_clusters": True}),
+        ("threads(2**16)", {'N': parpy.threads(1 << 16)}, {}),
     ]
     for name, par, fields in configs:
         opts = cuda_opts(par, **fields)

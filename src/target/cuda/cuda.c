@@ -147,11 +147,6 @@ static void print_mapped(CPrinter *c, const Node *f) {
   int64_t trips;
   bool once = gpu_trips(f, &trips) && trips <= l->T;
   const char *v = f->sym->cname;
-  if (!once && f->par.reduce) {
-    /* Several loads in flight per thread: a reduction is memory-bound. */
-    c_line_start(c);
-    buf_puts(o, "#pragma unroll 8\n");
-  }
   c_line_start(c);
   if (once) {
     if (trips < l->T) {
