@@ -37,18 +37,22 @@ NPTRS = 2  # the kernel below takes x and y; N is baked into the code
 TARGET = 1.5
 
 
-def median_us(fn, calls: int, warmup: int, sync) -> float:
-    for _ in range(warmup):
-        fn()
+def medians_us(fns: dict, calls: int, warmup: int, sync) -> dict:
+    """Median microseconds per call of each function, the functions taken in
+    turn (round-robin) so that drift of the machine affects all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
     sync()
-    times = [0] * calls
+    times = {name: [0] * calls for name in fns}
     clock = time.perf_counter_ns
     for i in range(calls):
-        t0 = clock()
-        fn()
-        times[i] = clock() - t0
-        sync()
-    return statistics.median(times) / 1e3
+        for name, fn in fns.items():
+            t0 = clock()
+            fn()
+            times[name][i] = clock() - t0
+            sync()
+    return {name: statistics.median(ts) / 1e3 for name, ts in times.items()}
 
 
 def bare_launch(arch: str, calls: int) -> dict[str, float]:
@@ -66,8 +70,8 @@ def bare_launch(arch: str, calls: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--calls", type=int, default=20000)
-    ap.add_argument("--warmup", type=int, default=2000)
+    ap.add_argument("--calls", type=int, default=10000)
+    ap.add_argument("--warmup", type=int, default=500)
     args = ap.parse_args()
 
     try:
@@ -100,8 +104,7 @@ def main() -> None:
     bare = bare_launch(arch, args.calls)
     rows.append(("bare CUDA launch from C", bare["launch"]))
     rows.append(("bare launch + cudaGetLastError", bare["launch_check"]))
-    rows.append(("parpy (torch CUDA tensors)",
-                 median_us(lambda: touch(x, y, 1, opts=opts), args.calls, args.warmup, sync)))
+    fns = {"parpy (torch CUDA tensors)": lambda: touch(x, y, 1, opts=opts)}
     try:
         import cupy
     except ImportError:
@@ -109,16 +112,14 @@ def main() -> None:
     if cupy is not None:
         cx, cy = cupy.ones(1, dtype=cupy.float32), cupy.zeros(1, dtype=cupy.float32)
         touch(cx, cy, 1, opts=opts)
-        rows.append(("parpy (CuPy arrays)", median_us(lambda: touch(cx, cy, 1, opts=opts),
-                                                      args.calls, args.warmup, sync)))
+        fns["parpy (CuPy arrays)"] = lambda: touch(cx, cy, 1, opts=opts)
         kernel = cupy.RawKernel(r"""
 extern "C" __global__ void touch(const float *x, float *y) {
   if (threadIdx.x == 0) y[0] = x[0];
 }""", "touch")
-        rows.append(("CuPy RawKernel", median_us(lambda: kernel((1,), (32,), (cx, cy)),
-                                                 args.calls, args.warmup, sync)))
-    rows.append(("torch y.copy_(x)", median_us(lambda: y.copy_(x), args.calls, args.warmup,
-                                               sync)))
+        fns["CuPy RawKernel"] = lambda: kernel((1,), (32,), (cx, cy))
+    fns["torch y.copy_(x)"] = lambda: y.copy_(x)
+    rows += list(medians_us(fns, args.calls, args.warmup, sync).items())
 
     print(f"Call overhead, cache hit, {NPTRS} GPU pointer arguments, "
           f"{torch.cuda.get_device_name()} ({arch}); median of {args.calls} calls, µs")

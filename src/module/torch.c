@@ -158,7 +158,8 @@ int classify_torch(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
     return -1;
   if (rank == 0)
     return put_scalar(c, s, w, (Elem)elem, ptr, cuda) ? 1 : -1;
-  long long device = cuda ? integer(obj, s_get_device, &ok) : -1;
+  /* With one GPU every CUDA tensor is on the current device. */
+  long long device = cuda && rt_cuda_device_count() != 1 ? integer(obj, s_get_device, &ok) : -1;
   if (!ok || !put_array(c, s, w, (Elem)elem, rank, dims, ptr, false, cuda))
     return -1;
   last_slot(c)->device = (int16_t)device;

@@ -295,6 +295,11 @@ static void load(void) {
   st.usable = true;
 }
 
+int rt_cuda_device_count(void) {
+  pthread_once(&once, load);
+  return st.usable ? st.ndevices : 0;
+}
+
 /* NULL when the runtime can be used, else why not. */
 static const char *unusable(void) {
   pthread_once(&once, load);

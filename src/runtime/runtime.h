@@ -74,6 +74,8 @@ bool rt_cuda_usable(char *why, size_t n);
 const char *rt_cuda_arch(void);
 /* The current device, or -1 when the runtime is not usable. */
 int rt_cuda_device(void);
+/* How many CUDA devices there are (0 when the runtime is not usable). */
+int rt_cuda_device_count(void);
 /* The path of the loaded libcudart, or NULL when none could be loaded. */
 const char *rt_cuda_runtime_path(void);
 /* The directory holding the libcudart.so of the nvcc found on PATH
