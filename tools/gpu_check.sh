@@ -16,6 +16,9 @@ jobs=$(( $(nproc) > 16 ? 16 : $(nproc) ))
 if [ "$what" = tests ] || [ "$what" = all ]; then
   echo "== tests marked cuda"
   timeout 400 python3 -m pytest -q -rs -n "$jobs" -m cuda -p no:cacheprovider tests/ 2>&1 | tee "$out/cuda_marked.log" | tail -25
+  echo "== examples (Auto picks Cuda here)"
+  for e in examples/*.py; do timeout 120 python3 "$e" > "$out/example_$(basename "$e" .py).log" 2>&1 \
+    && echo "ok   $e" || { echo "FAIL $e"; tail -5 "$out/example_$(basename "$e" .py).log"; }; done
   echo "== differential suite on Cuda"
   PARPY_TEST_BACKEND=Cuda timeout 500 python3 -m pytest -q -n "$jobs" -p no:cacheprovider \
     tests/test_diff_*.py 2>&1 | tee "$out/diff_cuda.log" | tail -40
