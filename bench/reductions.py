@@ -80,9 +80,6 @@ def bench_row_sums(reps, nsets):
     report("torch.sum(x, dim=1)", time_ms(lambda x: torch.sum(x, dim=1, out=out), xs, reps), nbytes)
     configs = [(f"M: threads({m})", {'N': parpy.threads(N), 'M': parpy.threads(m)}, {})
                for m in (1024, 512, 256, 128, 64)]
-    configs.append(("M: threads(2048).tpb(1024), 2-block clusters",
-                    {'N': parpy.threads(N), 'M': parpy.threads(2048)},
-                    {"use_cuda_thread_block_clusters": True}))
     for name, par, fields in configs:
         opts = cuda_opts(par, **fields)
         row_sums(xs[0], out, N, opts=opts)
