@@ -315,6 +315,10 @@ bool expr_equal(const Node *a, const Node *b) {
     if (a->fn != b->fn)
       return false;
     break;
+  case N_EXTCALL:
+    if (a->ext != b->ext)
+      return false;
+    break;
   default: break;
   }
   if (!expr_equal(a->lhs, b->lhs) || !expr_equal(a->rhs, b->rhs) ||

@@ -191,17 +191,20 @@ struct ArgSpec {
   const char *what; /* OPAQUE: Python type name, for errors */
 };
 
-/* ==== external functions (issue 5 fills these in) ========================= */
+/* ==== external functions ===================================================
+ * An @parpy.external declaration: a function of the target language that
+ * jitted code calls by `ext_name`.  The Python layer has checked it (every
+ * parameter and the result typed, backend/target constraints). */
 struct Extern {
   const char *name;     /* Python name */
   const char *ext_name; /* symbol in generated code */
   Backend backend;
   bool device;          /* Target.Device */
-  const char *header;
-  LoopPar par;
+  const char *header;   /* "<math.h>", "my.h" or NULL */
+  LoopPar par;          /* nthreads > 0: a parallel external (device only) */
   int nparams;
-  Type **params;
-  Type *ret;
+  Type **params;        /* strong scalars or TY_POINTER */
+  Type *ret;            /* a strong scalar */
 };
 
 /* ==== symbols ============================================================= */
@@ -315,6 +318,8 @@ struct Node {
 
   /* N_FOR */
   int64_t step;              /* compile-time step (never 0) */
+  bool all_threads;          /* GPU: one iteration that every thread of the loop's
+                                level runs (a call of a parallel external, `ext`) */
   Labels labels;             /* N_FOR, N_ASSIGN */
   LoopPar par;               /* N_FOR after the `parallel` pass */
   bool par_outer;            /* N_FOR: outermost parallel loop of its nest */
@@ -376,6 +381,9 @@ struct Fn {
   Node *body;
   int nsyms;         /* every symbol of the function (params first) */
   Sym **syms;
+  /* Externals it calls, directly or through helpers (the first of each
+   * kind): where it may be called from, and how the GPU runs it. */
+  Extern *calls_device, *calls_host, *calls_parallel;
   Fn *next;
 };
 
@@ -389,6 +397,8 @@ struct Prog {
   Func *func;        /* the decorated main function */
   Fn *main;
   Fn *helpers;       /* callees before callers */
+  int nexts;         /* externals called, in order of first call */
+  Extern **exts;
   Kernel *kernels;   /* GPU targets: the kernels, in launch order of first appearance */
   int ntemps;        /* GPU targets: arrays the host allocates for the kernels */
   Sym **temps;

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os as _os
-from typing import Any, Callable, Sequence
+import typing as _t
 
 from . import _core
 from .errors import (ParPyError, ParPyNameError, ParPyRuntimeError, ParPyTypeError,
@@ -37,7 +37,7 @@ __all__ = ["jit", "external", "print_compiled", "compile_string", "threads", "re
            "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError", "ParPyValueError"]
 
 
-def jit(fn: Callable[..., Any]) -> Any:
+def jit(fn: _t.Callable[..., _t.Any]) -> _t.Any:
     """Compile `fn` for the shapes, dtypes and scalar values of each call.
 
     The source is parsed now (syntax errors raise here); names are looked up
@@ -47,7 +47,7 @@ def jit(fn: Callable[..., Any]) -> Any:
     return _core.JitFunction(fn, _parse_function(fn))
 
 
-def _handle_of(fun: Any) -> Any:
+def _handle_of(fun: _t.Any) -> _t.Any:
     if isinstance(fun, _core.JitFunction):
         pyfunc, handle = fun.__wrapped__, fun._handle
     else:
@@ -57,7 +57,7 @@ def _handle_of(fun: Any) -> Any:
     return handle
 
 
-def print_compiled(fun: Callable[..., Any], args: Sequence[Any],
+def print_compiled(fun: _t.Callable[..., _t.Any], args: _t.Sequence[_t.Any],
                    opts: CompileOptions | None = None) -> str:
     """The code `fun` compiles to for `args` (nothing is built or run).
 
@@ -66,7 +66,7 @@ def print_compiled(fun: Callable[..., Any], args: Sequence[Any],
     return _core.print_compiled(_handle_of(fun), list(args), opts)
 
 
-def compile_string(fun_name: str, code: str, opts: CompileOptions | None = None) -> Any:
+def compile_string(fun_name: str, code: str, opts: CompileOptions | None = None) -> _t.Any:
     """Build `code` (as printed by print_compiled) and return a callable that
     checks its arguments against what the code was generated for."""
     return _core.compile_string(fun_name, code, opts)
@@ -75,3 +75,6 @@ def compile_string(fun_name: str, code: str, opts: CompileOptions | None = None)
 def clear_cache() -> None:
     """Forget every compiled function: the in-memory caches and the disk cache."""
     _core.clear_cache()
+
+
+del annotations  # the __future__ feature: not part of the API

@@ -58,9 +58,11 @@ class ElemSize(enum.Enum):
         return _CTYPES[self.value]
 
     def is_int(self) -> bool:
+        """True for the signed and unsigned integer types (not Bool)."""
         return ElemSize.I8.value <= self.value <= ElemSize.U64.value
 
     def is_float(self) -> bool:
+        """True for F16, F32 and F64."""
         return self.value >= ElemSize.F16.value
 
 
@@ -283,12 +285,43 @@ _FIELDS: dict[str, tuple[Callable[[str, Any], Any], Any]] = {
 _backend_generation = [0]
 
 
+_FIELD_DOCS = {
+    "parallelize": "Dict[str, LoopPar], default {}: how each label runs in parallel (set by "
+                   "parpy.par).  Read back as a read-only mapping.",
+    "verbose_backend_resolution": "bool, default False: print why each backend is not enabled "
+                                  "when Auto is resolved.",
+    "debug_print": "bool, default False: print the program after each compiler pass, with "
+                   "timings in microseconds since the compilation started.",
+    "write_output": "bool, default False: when the native compiler fails, keep the generated "
+                    "code in a file and name it in the error.",
+    "backend": "CompileBackend, default Auto: the backend to compile for.",
+    "use_cuda_thread_block_clusters": "bool, default False: Cuda only: reduce across the blocks "
+                                      "of a thread-block cluster (distributed shared memory) "
+                                      "instead of a second kernel, when they fit one cluster.",
+    "max_thread_blocks_per_cluster": "int (a power of two), default 8: the most blocks per "
+                                     "cluster; above 8 the non-portable size is requested.",
+    "use_cuda_graphs": "bool, default False: Cuda only: capture the launches of the first call "
+                       "in a CUDA graph and replay it on later calls.",
+    "force_int_size": "ElemSize or None, default None: the integer type of Python ints (I64 "
+                      "unless set).",
+    "force_float_size": "ElemSize or None, default None: the float type of Python floats (F64 "
+                        "unless set).",
+    "includes": "list of str, default []: directories added to the include path of the "
+                "native compiler.  Read back as a tuple.",
+    "libs": "list of str, default []: directories added to the library path.  Read back as a "
+            "tuple.",
+    "extra_flags": "list of str, default []: extra flags for the native compiler (cc for Cpu, "
+                   "nvcc for Cuda).  Read back as a tuple.",
+}
+
+
 class _Field:
     """A validated option: setting it checks the value and drops the key."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.check = _FIELDS[name][0]
+        self.__doc__ = _FIELD_DOCS[name]
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         if obj is None:
@@ -331,6 +364,7 @@ class CompileOptions:
             setattr(self, name, value)
 
     def copy(self) -> CompileOptions:
+        """An independent copy (changing one does not change the other)."""
         c = CompileOptions()
         c._values = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._values.items()}
         return c

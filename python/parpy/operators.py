@@ -73,5 +73,13 @@ def label(name: str) -> None:
     """Name the next statement, so that ``opts.parallelize[name]`` applies to it."""
 
 
-# `with parpy.gpu:` forces sequential code onto the GPU; in Python it does nothing.
-gpu = contextlib.nullcontext()
+class _Gpu(contextlib.nullcontext):
+    """``with parpy.gpu:`` runs its body on the GPU, although it is sequential
+    code (the host cannot reach GPU memory).  On the Cpu backend, and in the
+    interpreter, it has no effect."""
+
+    def __repr__(self) -> str:
+        return "parpy.gpu"
+
+
+gpu = _Gpu()

@@ -64,6 +64,7 @@ bool gpu_trips(const Node *f, int64_t *trips);
 
 /* ---- the steps ---- */
 bool gpu_blocks(Prog *p);     /* blocks.c: gpu blocks become 1-thread loops */
+bool gpu_externals(Prog *p);  /* externals.c: placement; parallel externals as levels */
 bool gpu_reductions(Prog *p); /* reduce.c: reductions into per-thread accumulators */
 bool gpu_split(Prog *p);      /* split.c: kernels split at inter-block dependences */
 bool gpu_temps(Prog *p);      /* temps.c: locals across kernels; host code checks */

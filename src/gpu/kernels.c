@@ -10,7 +10,9 @@
  * layers inside it.  Locals are per thread, so computing them everywhere is
  * harmless; a write to an array is done by the first of those threads
  * only.  Where such statements depend on each other a barrier orders them
- * (split.c has already cut the kernel where a barrier would not reach). */
+ * (split.c has already cut the kernel where a barrier would not reach).
+ * The body of an all-threads loop (a parallel external, externals.c) is
+ * run by every thread of its level, and is treated the same way. */
 #include <string.h>
 
 #include "gpu.h"
@@ -221,7 +223,11 @@ static void cooperate(Builder *b, Node **list, int depth) {
     Node *s = *link;
     if (s->kind == N_SYNC && s->op == OP_NONE) /* a split mark that needed no split */
       s->op = OP_ADD;
-    if (gpu_is_par(s)) {
+    if (gpu_is_par(s) && s->all_threads) {
+      /* a parallel external's statement: every thread of this level runs
+       * it, so its array writes are done once like those around it */
+      cooperate(b, &s->body, depth);
+    } else if (gpu_is_par(s)) {
       if (depth + 1 < K)
         cooperate(b, &s->body, depth + 1);
     } else if (s->kind == N_ASSIGN && s->lhs->kind == N_SUBSCRIPT && !is_guard(s)) {

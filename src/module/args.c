@@ -2,7 +2,8 @@
  * specialised to) and slots (what the entry function receives).
  *
  * This runs on every call, so it touches no Python attribute it can avoid:
- * exact-type checks for Python scalars, the buffer protocol for arrays and
+ * parpy buffers first (their C struct is read directly), exact-type checks
+ * for Python scalars, the buffer protocol for arrays and
  * NumPy scalars, then PyTorch tensors (torch.c), and the interface dicts
  * only for objects without a buffer: __cuda_array_interface__ (cai.c),
  * __array_interface__, __dlpack__ (dlpack.c).  Nothing here needs CUDA
@@ -47,7 +48,7 @@ void *scratch_alloc(Scratch *s, size_t size) {
 
 void args_init(CallArgs *ca) {
   ca->n = ca->nslots = ca->nviews = ca->nrefs = ca->nholds = 0;
-  ca->nhost = ca->ndevice = 0;
+  ca->nhost = ca->ndevice = ca->nhostbufs = 0;
   ca->specs = NULL;
   ca->slots = NULL;
   ca->info = NULL;
@@ -69,7 +70,7 @@ void args_release(CallArgs *ca) {
   for (int i = 0; i < ca->nholds; i++)
     dlpack_release(&ca->holds[i]);
   ca->nholds = 0;
-  ca->nhost = ca->ndevice = 0;
+  ca->nhost = ca->ndevice = ca->nhostbufs = 0;
   if (ca->scratch.spilled)
     arena_free(&ca->scratch.arena);
   ca->scratch.spilled = false;
@@ -376,6 +377,24 @@ static bool classify_iface(Ctx *c, PyObject *obj, PyObject *iface, ArgSpec *s, c
   return put_array(c, s, w, (Elem)e, rank, dims, ptr, ro, false);
 }
 
+/* ---- parpy buffers ---- */
+
+/* The memory is used in place on either backend: no interface to read, no
+ * copy.  Which backend may take it is call.c's business (info->buffer). */
+static bool classify_parpy_buffer(Ctx *c, const BufferObject *b, ArgSpec *s, const Where *w) {
+  bool gpu = b->backend == BACKEND_CUDA;
+  if (b->rank == 0)
+    return put_scalar(c, s, w, b->elem, b->data, gpu);
+  if (!put_array(c, s, w, b->elem, b->rank, b->dims, b->data, b->readonly, gpu))
+    return false;
+  CallSlot *info = last_slot(c);
+  info->buffer = true;
+  info->device = gpu ? b->device : -1;
+  if (!gpu)
+    c->ca->nhostbufs++;
+  return true;
+}
+
 /* ---- Python scalars ---- */
 
 static bool classify_int(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
@@ -467,6 +486,8 @@ static bool classify_dict(Ctx *c, PyObject *d, ArgSpec *s, const Where *w) {
 
 static bool classify_value(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
   PyTypeObject *t = Py_TYPE(obj);
+  if (PyObject_TypeCheck(obj, &BufferType))
+    return classify_parpy_buffer(c, (const BufferObject *)obj, s, w);
   if (t == &PyBool_Type) {
     s->kind = ARG_BOOL;
     s->val = (Value){.elem = EL_BOOL, .b = obj == Py_True};

@@ -3,30 +3,54 @@
  * Which backend the library was built for decides what arrays in GPU
  * memory mean: the Cuda backend passes them as they are (and copies host
  * arrays in and out, runtime/cuda_call.c); any other backend cannot read
- * them.  A Cpu call never touches CUDA. */
+ * them, and a Cpu parpy buffer goes to no other backend.  A Cpu call never
+ * touches CUDA. */
 #include <stdio.h>
 
 #include "module.h"
 
+/* "f: argument 'x' " or "f: field 'k' of argument 'd' " */
+static void where_prefix(Buf *b, const CallSlot *s, const char *fname) {
+  buf_printf(b, "%s: ", fname);
+  if (s->key)
+    buf_printf(b, "field '%s' of ", s->key);
+  buf_printf(b, "argument '%s' ", s->param);
+}
+
+static bool refuse(const CallSlot *s, Backend backend, const char *fname) {
+  const char *name = s->key ? s->key : s->param;
+  Buf b;
+  buf_init(&b);
+  where_prefix(&b, s, fname);
+  if (s->buffer && s->kind == SLOT_HOST)
+    buf_printf(&b, "is a parpy buffer of the Cpu backend, but the code runs on %s; copy it "
+               "to the GPU once with parpy.buffer.from_array(%s, parpy.CompileBackend.Cuda), "
+               "or pass %s.numpy() to have it copied in and out for this call",
+               backend_name(backend), name, name);
+  else if (s->buffer)
+    buf_printf(&b, "is a parpy buffer in GPU memory (backend Cuda), but the code runs on %s; "
+               "copy it to the host with %s.numpy() or use parpy.CompileBackend.Cuda",
+               backend_name(backend), name);
+  else
+    buf_printf(&b, "is in GPU memory, but the backend is %s; copy it to the host (%s.cpu() "
+               "for a torch tensor, cupy.asnumpy(%s) for CuPy) or use "
+               "parpy.CompileBackend.Cuda", backend_name(backend), name, name);
+  pp_raise(DIAG_TYPE, "%s", buf_cstr(&b));
+  buf_free(&b);
+  return false;
+}
+
+/* Arrays in GPU memory need the Cuda backend, and a buffer its own
+ * backend: a Cpu buffer is not silently copied to the GPU on every call,
+ * which would defeat its purpose. */
 bool call_check_devices(const CallArgs *ca, Backend backend, const char *fname) {
-  if (backend == BACKEND_CUDA || ca->ndevice == 0)
+  bool cuda = backend == BACKEND_CUDA;
+  if (cuda ? ca->nhostbufs == 0 : ca->ndevice == 0)
     return true;
   for (int i = 0; i < ca->nslots; i++) {
     const CallSlot *s = &ca->info[i];
-    if (s->kind != SLOT_DEVICE)
-      continue;
-    const char *name = s->key ? s->key : s->param;
-    Buf b;
-    buf_init(&b);
-    buf_printf(&b, "%s: ", fname);
-    if (s->key)
-      buf_printf(&b, "field '%s' of ", s->key);
-    buf_printf(&b, "argument '%s' is in GPU memory, but the backend is %s; copy it to the host "
-               "(%s.cpu() for a torch tensor, cupy.asnumpy(%s) for CuPy) or use "
-               "parpy.CompileBackend.Cuda", s->param, backend_name(backend), name, name);
-    pp_raise(DIAG_TYPE, "%s", buf_cstr(&b));
-    buf_free(&b);
-    return false;
+    if (cuda ? s->kind == SLOT_HOST && s->buffer : s->kind == SLOT_DEVICE)
+      return refuse(s, backend, fname);
   }
   return true;
 }
@@ -60,7 +84,8 @@ static PyObject *call_cuda(const Library *lib, CallArgs *ca, const char *fname) 
 
 PyObject *call_library(const Library *lib, CallArgs *ca, const char *fname) {
   if (lib->backend == BACKEND_CUDA)
-    return call_cuda(lib, ca, fname);
+    return ca->nhostbufs && !call_check_devices(ca, lib->backend, fname)
+               ? NULL : call_cuda(lib, ca, fname);
   if (!call_check_devices(ca, lib->backend, fname))
     return NULL;
   int32_t rc;

@@ -127,7 +127,8 @@ static PyObject *mod_configure(PyObject *self, PyObject *args) {
 static PyObject *mod_stats(PyObject *self, PyObject *unused) {
   (void)self;
   (void)unused;
-  return Py_BuildValue("{sKsKsKsKsKsK}", "compiles", (unsigned long long)pp_stats.compiles,
+  return Py_BuildValue("{sKsKsKsKsKsKsK}", "buffers", (unsigned long long)pp_stats.buffers,
+                       "compiles", (unsigned long long)pp_stats.compiles,
                        "loads", (unsigned long long)pp_stats.loads, "hits",
                        (unsigned long long)pp_stats.hits, "generation",
                        (unsigned long long)pp_generation, "cuda_calls",
@@ -247,7 +248,10 @@ static PyMethodDef module_methods[] = {
     {"set_error_types", set_error_types, METH_VARARGS,
      "set_error_types(base, type, name, runtime, value)"},
     {"_stats", mod_stats, METH_NOARGS,
-     "Debug counters: compiles, loads, hits, generation, cuda_calls, copies_in."},
+     "Debug counters: compiles, loads, hits, generation, cuda_calls, copies_in, buffers "
+     "(parpy.buffer allocations alive)."},
+    {"cuda_sync", mod_cuda_sync, METH_NOARGS,
+     "Wait until the current CUDA device has finished all its work (errors raise)."},
     {"cuda_usable", mod_cuda_usable, METH_NOARGS,
      "cuda_usable() -> (bool, reason): whether the CUDA runtime loads and sees a device."},
     {"cuda_info", mod_cuda_info, METH_NOARGS,
@@ -286,6 +290,7 @@ PyMODINIT_FUNC PyInit__core(void) {
   if (jit_init_strings() < 0 || args_init_strings() < 0 || add_type(m, &HandleType, "FuncHandle") < 0 ||
       add_type(m, &JitType, "JitFunction") < 0 ||
       add_type(m, &CompiledType, "CompiledFunction") < 0 ||
+      add_type(m, &BufferType, "BufferBase") < 0 ||
       PyModule_AddStringConstant(m, "VERSION", PARPY_VERSION) < 0 ||
       PyModule_AddIntConstant(m, "ANNOT_POINTER", 0x100) < 0)
     goto fail;

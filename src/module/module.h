@@ -30,6 +30,7 @@ typedef struct Stats {
   uint64_t hits;       /* in-memory cache hits */
   uint64_t cuda_calls; /* calls of Cuda libraries */
   uint64_t copies_in;  /* host arrays copied to the GPU for them */
+  uint64_t buffers;    /* parpy.buffer allocations alive (buffer.c) */
 } Stats;
 extern Stats pp_stats;
 
@@ -80,6 +81,7 @@ typedef struct CallArgs {
   void **slots;    /* the entry's `args` */
   CallSlot *info;  /* one per slot: arrays in host or GPU memory */
   int nhost, ndevice; /* arrays of each kind */
+  int nhostbufs;      /* Cpu buffers among the host arrays (refused by Cuda) */
   int nviews;
   Py_buffer *views; /* released by args_release */
   int nrefs;
@@ -100,6 +102,33 @@ void args_release(CallArgs *ca);
 ArgSpec *args_copy(Arena *a, const ArgSpec *specs, int n);
 /* Raise the arity TypeError ("f() takes 3 positional arguments but 2 were given"). */
 PyObject *args_count_error(const char *fname, int want, Py_ssize_t got);
+
+/* ---- buffer.c: the memory of parpy.buffer.Buffer ------------------------
+ * BufferBase is the C part of parpy.buffer.Buffer (a Python subclass adds
+ * the API): a contiguous array of `elem` with `rank` extents in host memory
+ * (backend Cpu) or GPU memory (Cuda).  args.c reads these fields directly,
+ * so a buffer costs a call no attribute lookup.  Shape and type never
+ * change: reshape and with_type make new objects. */
+typedef struct BufferObject {
+  PyObject_HEAD
+  void *data;       /* NULL only for an empty GPU buffer */
+  int64_t *dims;    /* rank extents (PyMem) */
+  Py_ssize_t *view; /* rank extents, then rank strides: the buffer protocol's */
+  size_t bytes;
+  int rank;
+  Elem elem;
+  Backend backend;  /* BACKEND_CPU or BACKEND_CUDA */
+  int16_t device;   /* Cuda: the device holding the memory */
+  bool owns;        /* data is ours to free: Cpu free(), Cuda rt_cuda_free */
+  bool pooled;      /* how rt_cuda_alloc got it */
+  bool readonly;    /* wraps read-only memory */
+  PyObject *owner;  /* keeps data alive when !owns: the base buffer of a
+                       view, or the wrapped GPU array */
+  PyObject *weakrefs;
+} BufferObject;
+
+extern PyTypeObject BufferType;
+PyObject *mod_cuda_sync(PyObject *self, PyObject *unused);
 
 /* ---- options.c: CompileOptions -> Options -------------------------------- */
 /* `strict`: an explicitly named backend must be usable (running); false for

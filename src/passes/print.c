@@ -364,6 +364,8 @@ static void loop_notes(Printer *pr, const Node *n) {
   }
   if (n->par_outer)
     note(pr, &first, "outermost");
+  if (n->all_threads)
+    note(pr, &first, "all threads call %s", n->ext && n->ext->name ? n->ext->name : "?");
 }
 
 static void for_stmt(Printer *pr, const Node *n, int depth) {

@@ -148,6 +148,9 @@ static Node *global_value(Resolver *r, const Node *n) {
         "the jit function '%s' can only be called here, not used as a value", name);
     return NULL;
   case GK_EXTERN:
+    err(r->p, DIAG_RUNTIME, n->span,
+        "the external function '%s' can only be called here, not used as a value", name);
+    return NULL;
   case GK_TYPE:
   case GK_OTHER:
     break;
@@ -155,7 +158,7 @@ static Node *global_value(Resolver *r, const Node *n) {
   err(r->p, DIAG_TYPE, n->span,
       "'%s' is a %s object, which a ParPy function cannot use; only int, float and bool "
       "constants, parpy operators and jit functions can be referred to from the enclosing scope",
-      name, g->what ? g->what : (g->kind == GK_TYPE ? "type" : "external"));
+      name, g->what ? g->what : "type");
   return NULL;
 }
 
@@ -210,6 +213,61 @@ static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g)
   return c;
 }
 
+/* ---- externals ---- */
+
+/* What a function calls, it calls for its callers too: a helper reaching a
+ * device external can only run on the device, and a statement calling it
+ * runs a parallel external if the helper does. */
+static void inherit_externs(Fn *caller, const Fn *callee) {
+  if (!caller->calls_device)
+    caller->calls_device = callee->calls_device;
+  if (!caller->calls_host)
+    caller->calls_host = callee->calls_host;
+  if (!caller->calls_parallel)
+    caller->calls_parallel = callee->calls_parallel;
+}
+
+static void note_extern(Prog *p, Fn *fn, Extern *e) {
+  if (e->device && !fn->calls_device)
+    fn->calls_device = e;
+  if (!e->device && !fn->calls_host)
+    fn->calls_host = e;
+  if (e->par.nthreads > 0 && !fn->calls_parallel)
+    fn->calls_parallel = e;
+  for (int i = 0; i < p->nexts; i++)
+    if (p->exts[i] == e)
+      return;
+  Extern **es = ARENA_ARRAY(&p->arena, Extern *, p->nexts + 1);
+  if (p->nexts)
+    memcpy(es, p->exts, sizeof(Extern *) * (size_t)p->nexts);
+  es[p->nexts++] = e;
+  p->exts = es;
+}
+
+/* An external is code of one backend: compiling for another, it does not
+ * exist (0.1.3 said "Call to unknown function"; we say why). */
+static Node *resolve_extern_call(Resolver *r, const Node *n, Extern *e, const char *name) {
+  if (!e)
+    return err(r->p, DIAG_INTERNAL, n->span, "the external '%s' has no declaration", name), NULL;
+  if (e->backend != r->p->opt.backend) {
+    err(r->p, DIAG_RUNTIME, n->span,
+        "'%s' is an external for the %s backend, but this compiles for %s; declare a version "
+        "of it for %s with @parpy.external(..., parpy.CompileBackend.%s, ...)",
+        name, backend_name(e->backend), backend_name(r->p->opt.backend),
+        backend_name(r->p->opt.backend), backend_name(r->p->opt.backend));
+    return NULL;
+  }
+  if (n->has_axis)
+    return err(r->p, DIAG_RUNTIME, n->span, "axis= is only allowed on reductions"), NULL;
+  Node *c = new_node(&r->p->arena, N_EXTCALL, n->span);
+  c->ext = e;
+  c->args = resolve_args(r, n->args);
+  if (failed(r->p))
+    return NULL;
+  note_extern(r->p, r->fn, e);
+  return c;
+}
+
 static Node *resolve_call(Resolver *r, const Node *n) {
   const Node *callee = n->lhs;
   const Resolved *g = callee ? global_of(r, callee) : NULL;
@@ -233,12 +291,10 @@ static Node *resolve_call(Resolver *r, const Node *n) {
     Node *c = new_node(&r->p->arena, N_FUNCALL, n->span);
     c->fn = fn;
     c->args = resolve_args(r, n->args);
+    inherit_externs(r->fn, fn);
     return failed(r->p) ? NULL : c;
   }
-  case GK_EXTERN:
-    err(r->p, DIAG_RUNTIME, n->span, "calling the external function '%s' is not supported yet",
-        name);
-    return NULL;
+  case GK_EXTERN: return resolve_extern_call(r, n, g->ext, name);
   case GK_UNDEFINED:
   case GK_UNRESOLVED:
     err(r->p, DIAG_NAME, callee->span, "%s", g->what ? g->what : "name is not defined");
@@ -421,8 +477,9 @@ static Node *resolve_expr_stmt(Resolver *r, const Node *s, Pending *pl) {
   }
   if (g && g->kind == GK_EXTERN) {
     err(r->p, DIAG_RUNTIME, e->span,
-        "the external function '%s' can only be called in an expression",
-        global_name(r, e->lhs));
+        "the external function '%s' can only be called in an expression whose value is used "
+        "(such as y[i] = %s(...)), not as a statement",
+        global_name(r, e->lhs), global_name(r, e->lhs));
     return NULL;
   }
   if (e && e->kind == N_CALL) {

@@ -160,7 +160,10 @@ static bool check_writes(Scoper *sc, Node *loop, Node *list) {
 
 static bool check_races(Scoper *sc, Node *list) {
   for (Node *s = list; s; s = s->next) {
-    if (s->kind == N_FOR && s->par.nthreads > 0 && !check_writes(sc, s, s->body))
+    /* In an all-threads loop (a parallel external on a GPU) every thread
+     * computes the same values, which the user promised agree. */
+    if (s->kind == N_FOR && s->par.nthreads > 0 && !s->all_threads &&
+        !check_writes(sc, s, s->body))
       return false;
     if (!check_races(sc, s->body) || !check_races(sc, s->then) || !check_races(sc, s->els))
       return false;

@@ -288,7 +288,8 @@ static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n,
   int k = 0;
   for (Node *a = e->args; a; a = a->next, k++) {
     /* An array passed to a pointer parameter is passed whole. */
-    bool whole = e->kind == N_FUNCALL && e->fn->params[k]->ty->kind == TY_POINTER;
+    bool whole = (e->kind == N_FUNCALL && e->fn->params[k]->ty->kind == TY_POINTER) ||
+                 (e->kind == N_EXTCALL && e->ext->params[k]->kind == TY_POINTER);
     Node *c2 = whole ? clone_node(A(L), a) : scalarise(L, a, idx, ext, n, pre);
     tail = tail->next = c2;
   }

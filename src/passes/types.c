@@ -788,44 +788,119 @@ static Type *ty_builtin(Typer *t, Node **np) {
   }
 }
 
-static Type *ty_funcall(Typer *t, Node **np) {
-  Node *n = *np;
-  Fn *f = n->fn;
+/* An array passed to a pointer parameter is passed as the address of its
+ * first element, and the callee indexes it linearly: that matches the view
+ * only when the view is contiguous.  Integer indices on leading dimensions,
+ * then at most one slice of step 1, then whole dimensions (x, x[i], x[i, :],
+ * x[i, 2:5]).  Checked in final mode, where views are composed. */
+static bool contiguous_view(const Node *n) {
+  if (n->kind != N_SUBSCRIPT)
+    return true; /* a whole array or dict field */
+  const Type *bt = n->lhs->ty;
+  int k = 0;
+  const Node *a = n->args;
+  while (a && a->kind != N_SLICE)
+    a = a->next, k++;
+  if (!a)
+    return true;
+  if (a->sl_step != 1 && a->sl_len > 1)
+    return false;
+  for (a = a->next, k++; a; a = a->next, k++)
+    if (a->kind != N_SLICE || a->sl_start != 0 || a->sl_step != 1 || a->sl_len != bt->shape[k])
+      return false;
+  return true;
+}
+
+static Type *ty_pointer_arg(Typer *t, Node *a, const Type *at, const Type *pt, int k,
+                            const char *name) {
+  bool elem_ok = (is_array(at) || at->kind == TY_POINTER) && at->elem == pt->elem;
+  if (!elem_ok)
+    return terr(t, DIAG_TYPE, a->span, "argument %d of %s() must be a %s array, got %s", k + 1,
+                name, elem_name(pt->elem), tstr(t, at));
+  if (t->final && !contiguous_view(a))
+    return terr(t, DIAG_TYPE, a->span,
+                "argument %d of %s() is passed as a pointer to its first element, so it must be "
+                "a whole array or a contiguous part of one (such as x[i] or x[i, 2:]), not a "
+                "strided view",
+                k + 1, name);
+  return (Type *)pt;
+}
+
+/* The arguments of a call against the parameter types: a pointer parameter
+ * takes an array of its element type, passed whole; a scalar parameter
+ * takes a scalar, converted to its type, or an array, and the call is then
+ * elementwise over the broadcast shape of such arrays (*shape, NULL if
+ * none).  `exact` (externals, whose C parameters are what they are) refuses
+ * floats for integer parameters, which C would silently truncate. */
+static bool ty_call_args(Typer *t, Node *n, const char *name, Type *const *params, int nparams,
+                         bool exact, const Type **shape) {
   int nargs = list_len(n->args);
-  if (nargs != f->nparams)
-    return terr(t, DIAG_TYPE, n->span, "%s() takes %d argument%s but %d %s given", f->name,
-                f->nparams, f->nparams == 1 ? "" : "s", nargs, nargs == 1 ? "was" : "were");
-  const Type *shape = NULL;
+  *shape = NULL;
+  if (nargs != nparams)
+    return terr(t, DIAG_TYPE, n->span, "%s() takes %d argument%s but %d %s given", name, nparams,
+                nparams == 1 ? "" : "s", nargs, nargs == 1 ? "was" : "were"),
+           false;
   int k = 0;
   for (Node **ap = &n->args; *ap; ap = &(*ap)->next, k++) {
     Type *at = ty_expr(t, ap);
-    Type *pt = f->params[k]->ty;
+    const Type *pt = params[k];
     if (!at || !pt)
-      return NULL;
+      return false;
     if (pt->kind == TY_POINTER) {
-      if (!is_array(at) || at->elem != pt->elem)
-        return terr(t, DIAG_TYPE, (*ap)->span,
-                    "argument %d of %s() must be a %s array, got %s", k + 1, f->name,
-                    elem_name(pt->elem), tstr(t, at));
+      if (!ty_pointer_arg(t, *ap, at, pt, k, name))
+        return false;
       continue;
     }
     if (!is_num(at))
       return terr(t, DIAG_TYPE, (*ap)->span, "argument %d of %s() must be a %s, got %s", k + 1,
-                  f->name, tstr(t, pt), tstr(t, at));
+                  name, tstr(t, pt), tstr(t, at)),
+             false;
+    if (exact && elem_is_float(at->elem) && elem_is_int(pt->elem))
+      return terr(t, DIAG_TYPE, (*ap)->span,
+                  "argument %d of %s() is a %s, but the parameter is %s; convert it explicitly, "
+                  "e.g. parpy.operators.%s(...)",
+                  k + 1, name, tstr(t, at), elem_name(pt->elem), elem_name(pt->elem)),
+             false;
     if (is_array(at)) {
       bool ok;
-      shape = broadcast(t, shape ? shape : at, at, (*ap)->span, &ok);
+      *shape = broadcast(t, *shape ? *shape : at, at, (*ap)->span, &ok);
       if (!ok)
-        return NULL;
+        return false;
     }
     convert(t, ap, pt);
   }
+  return true;
+}
+
+static Type *ty_funcall(Typer *t, Node **np) {
+  Node *n = *np;
+  Fn *f = n->fn;
+  Type **params = ARENA_ARRAY(A(t), Type *, f->nparams > 0 ? f->nparams : 1);
+  for (int k = 0; k < f->nparams; k++)
+    params[k] = f->params[k]->ty;
+  const Type *shape;
+  if (!ty_call_args(t, n, f->name, params, f->nparams, false, &shape))
+    return NULL;
   if (!f->ret)
     return terr(t, DIAG_TYPE, n->span, "the return type of '%s' is unknown", f->name);
   if (f->ret->kind == TY_VOID)
     return terr(t, DIAG_TYPE, n->span, "'%s' returns no value and cannot be used in an expression",
                 f->name);
   return shaped(t, shape, f->ret);
+}
+
+/* A call of an external: its declared parameter types decide the
+ * conversions and its declared result type (strong, as a NumPy scalar of
+ * that type would be) the value's type. */
+static Type *ty_extcall(Typer *t, Node **np) {
+  Node *n = *np;
+  Extern *e = n->ext;
+  const Type *shape;
+  if (!ty_call_args(t, n, e->name, e->params, e->nparams, true, &shape))
+    return NULL;
+  if (!e->ret || e->ret->kind != TY_SCALAR)
+    return terr(t, DIAG_TYPE, n->span, "the external '%s' has no scalar return type", e->name);
+  return shaped(t, shape, e->ret);
 }
 
 static Type *ty_expr(Typer *t, Node **np) {
@@ -845,6 +920,7 @@ static Type *ty_expr(Typer *t, Node **np) {
   case N_SUBSCRIPT: r = ty_subscript(t, np); break;
   case N_BUILTIN: r = ty_builtin(t, np); break;
   case N_FUNCALL: r = ty_funcall(t, np); break;
+  case N_EXTCALL: r = ty_extcall(t, np); break;
   case N_CONVERT: ty_expr(t, &n->lhs); r = n->ty; break;
   case N_FIELD: r = n->ty; break;
   case N_STR:

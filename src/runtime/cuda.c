@@ -59,6 +59,7 @@ static struct Api {
   Err (*Free)(void *);
   Err (*Memcpy)(void *, const void *, size_t, int);
   Err (*MemcpyAsync)(void *, const void *, size_t, int, void *);
+  Err (*MemsetAsync)(void *, int, size_t, void *);
   Err (*StreamSynchronize)(void *);
   Err (*DeviceSynchronize)(void);
   Err (*GetLastError)(void);
@@ -229,6 +230,7 @@ static const char *resolve(void) {
   if (!SYM(Free, "cudaFree")) return "cudaFree";
   if (!SYM(Memcpy, "cudaMemcpy")) return "cudaMemcpy";
   if (!SYM(MemcpyAsync, "cudaMemcpyAsync")) return "cudaMemcpyAsync";
+  if (!SYM(MemsetAsync, "cudaMemsetAsync")) return "cudaMemsetAsync";
   if (!SYM(StreamSynchronize, "cudaStreamSynchronize")) return "cudaStreamSynchronize";
   if (!SYM(DeviceSynchronize, "cudaDeviceSynchronize")) return "cudaDeviceSynchronize";
   if (!SYM(GetLastError, "cudaGetLastError")) return "cudaGetLastError";
@@ -437,9 +439,19 @@ const char *rt_cuda_to_host(void *dst, const void *src, size_t bytes) {
   return w ? w : fail(api.Memcpy(dst, src, bytes, COPY_D2H));
 }
 
+const char *rt_cuda_zero(void *dst, size_t bytes) {
+  const char *w = unusable();
+  return w ? w : fail(api.MemsetAsync(dst, 0, bytes, NULL));
+}
+
 const char *rt_cuda_sync(void) {
   const char *w = unusable();
   return w ? w : fail(api.StreamSynchronize(NULL));
+}
+
+const char *rt_cuda_device_sync(void) {
+  const char *w = unusable();
+  return w ? w : fail(api.DeviceSynchronize());
 }
 
 const char *rt_cuda_wait_stream(uintptr_t stream) {

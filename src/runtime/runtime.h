@@ -105,8 +105,13 @@ const char *rt_cuda_to_device(void *dst, const void *src, size_t bytes);
 /* Device -> host, returning when the data is there (after the work queued
  * before it on stream 0). */
 const char *rt_cuda_to_host(void *dst, const void *src, size_t bytes);
+/* Zero `bytes` bytes of device memory, queued on stream 0. */
+const char *rt_cuda_zero(void *dst, size_t bytes);
 /* Wait until stream 0 is idle. */
 const char *rt_cuda_sync(void);
+/* Wait until the current device is idle, every stream (parpy.buffer.sync):
+ * also reports an error of a kernel that already finished. */
+const char *rt_cuda_device_sync(void);
 /* Make stream 0 wait for the work queued so far on `stream`, a stream
  * handle as in the CUDA array interface and DLPack (1: legacy default
  * stream, nothing to do; 2: per-thread default stream). */
@@ -136,6 +141,7 @@ typedef struct CallSlot {
   size_t bytes;       /* arrays: size of the data */
   uintptr_t stream;   /* SLOT_DEVICE: a stream whose queued work must come
                          first (CUDA array interface 3); 0, 1, 2: none */
+  bool buffer;        /* a parpy buffer, which only its own backend takes */
   const char *param;  /* for messages: the parameter, and the dict key or NULL */
   const char *key;
 } CallSlot;

@@ -74,6 +74,13 @@ static const char *sanitise(Arena *a, const char *name) {
   return s;
 }
 
+static bool is_ext_name(const Prog *p, const char *name) {
+  for (int i = 0; i < p->nexts; i++)
+    if (strcmp(p->exts[i]->ext_name, name) == 0)
+      return true;
+  return false;
+}
+
 void c_assign_names(Prog *p, Fn *fn) {
   Arena *a = &p->arena;
   for (int i = 0; i < fn->nsyms; i++) {
@@ -84,9 +91,11 @@ void c_assign_names(Prog *p, Fn *fn) {
       bool clash = c_is_reserved(name, false);
       for (int j = 0; j < i && !clash; j++)
         clash = fn->syms[j]->cname && strcmp(fn->syms[j]->cname, name) == 0;
-      /* helpers are C functions: a variable must not shadow one it calls */
+      /* helpers and externals are C functions: a variable must not shadow
+       * one it calls */
       for (Fn *h = p->helpers; h && !clash; h = h->next)
         clash = strcmp(h->name, name) == 0;
+      clash = clash || is_ext_name(p, name);
       if (!clash)
         break;
       name = arena_printf(a, "%s_%d", base, k);
@@ -104,7 +113,7 @@ void c_name_functions(Prog *p) {
   for (int i = 0; i < n; i++) {
     const char *base = arena_printf(&p->arena, "%s_", all[i]->name);
     for (int k = 2;; k++) {
-      bool clash = c_is_reserved(all[i]->name, true);
+      bool clash = c_is_reserved(all[i]->name, true) || is_ext_name(p, all[i]->name);
       for (int j = 0; j < i && !clash; j++)
         clash = strcmp(all[j]->name, all[i]->name) == 0;
       if (!clash)
@@ -443,6 +452,15 @@ static void print_subscript(CPrinter *c, const Node *n) {
       int64_t stride = 1, v;
       for (int j = k + 1; j < bt->rank; j++)
         stride *= bt->shape[j];
+      if (i->kind == N_SLICE) { /* a view's first element (a pointer argument) */
+        if (i->sl_start == 0)
+          continue;
+        if (!first)
+          buf_puts(c->out, " + ");
+        first = false;
+        buf_printf(c->out, "%" PRId64, i->sl_start * stride);
+        continue;
+      }
       if (i->kind == N_INT && const_int(i, &v) && v == 0 && (i->next || !first))
         continue; /* a zero term adds nothing */
       if (!first)
@@ -461,6 +479,25 @@ static void print_subscript(CPrinter *c, const Node *n) {
     expr_prec(c, n->args, P_COMMA + 1);
   }
   buf_puts(c->out, "]");
+}
+
+/* A call of a helper or an external.  After the slice pass an argument
+ * that is still an array goes to a pointer parameter: a view (x[i]) is
+ * passed as the address of its first element (types.c checked that it is
+ * contiguous). */
+static void print_call(CPrinter *c, const char *name, const Node *args) {
+  buf_printf(c->out, "%s(", name);
+  for (const Node *a = args; a; a = a->next) {
+    if (a->kind == N_SUBSCRIPT && a->ty && a->ty->kind == TY_ARRAY) {
+      buf_puts(c->out, "&");
+      print_subscript(c, a);
+    } else {
+      expr_prec(c, a, P_COMMA + 1);
+    }
+    if (a->next)
+      buf_puts(c->out, ", ");
+  }
+  buf_puts(c->out, ")");
 }
 
 static void expr_prec(CPrinter *c, const Node *n, int min_prec) {
@@ -503,16 +540,8 @@ static void expr_prec(CPrinter *c, const Node *n, int min_prec) {
       buf_puts(o, ")");
     return;
   case N_BUILTIN: print_builtin(c, n); return;
-  case N_FUNCALL: {
-    buf_printf(o, "%s(", n->fn->name);
-    for (const Node *a = n->args; a; a = a->next) {
-      expr_prec(c, a, P_COMMA + 1);
-      if (a->next)
-        buf_puts(o, ", ");
-    }
-    buf_puts(o, ")");
-    return;
-  }
+  case N_FUNCALL: print_call(c, n->fn->name, n->args); return;
+  case N_EXTCALL: print_call(c, n->ext->ext_name, n->args); return;
   default:
     if (c->d->extra_expr) {
       c->d->extra_expr(c, n);
@@ -765,10 +794,32 @@ static void mark_written(Prog *p, const Node *n, bool *written, int base_slot_of
   }
 }
 
+/* A callee may write through a pointer parameter: an array passed to one
+ * counts as written (so that a GPU runtime copies it back), unless it is
+ * read-only (then writing to it is the callee's bug, not ours to copy). */
+static void find_pointer_args(Prog *p, const Node *n, bool *written, int *base) {
+  if (!n)
+    return;
+  if (n->kind == N_FUNCALL || n->kind == N_EXTCALL)
+    for (const Node *a = n->args; a; a = a->next)
+      if (a->ty && a->ty->kind == TY_ARRAY)
+        mark_written(p, a, written, base);
+  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->lo, n->hi};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    find_pointer_args(p, kids[i], written, base);
+  for (const Node *a = n->args; a; a = a->next)
+    find_pointer_args(p, a, written, base);
+}
+
 static void find_writes(Prog *p, const Node *list, bool *written, int *base) {
   for (const Node *s = list; s; s = s->next) {
     if (s->kind == N_ASSIGN && s->lhs->kind != N_VAR)
       mark_written(p, s->lhs, written, base);
+    find_pointer_args(p, s->lhs, written, base);
+    find_pointer_args(p, s->rhs, written, base);
+    find_pointer_args(p, s->cond, written, base);
+    find_pointer_args(p, s->lo, written, base);
+    find_pointer_args(p, s->hi, written, base);
     find_writes(p, s->body, written, base);
     find_writes(p, s->then, written, base);
     find_writes(p, s->els, written, base);
@@ -779,21 +830,27 @@ void c_access(Prog *p, Buf *out) {
   int n = sig_nslots(p->args, p->nargs);
   bool *written = ARENA_ARRAY(&p->arena, bool, n > 0 ? n : 1);
   bool *array = ARENA_ARRAY(&p->arena, bool, n > 0 ? n : 1);
+  bool *readonly = ARENA_ARRAY(&p->arena, bool, n > 0 ? n : 1);
   int *base = ARENA_ARRAY(&p->arena, int, p->nargs > 0 ? p->nargs : 1);
   int slot = 0;
   for (int i = 0; i < p->nargs; i++) {
     const ArgSpec *a = &p->args[i];
     base[i] = slot;
     if (a->kind == ARG_DICT) {
-      for (int k = 0; k < a->nfields; k++)
-        array[slot++] = a->fields[k].kind == ARG_ARRAY;
+      for (int k = 0; k < a->nfields; k++, slot++) {
+        array[slot] = a->fields[k].kind == ARG_ARRAY;
+        readonly[slot] = array[slot] && a->fields[k].readonly;
+      }
     } else {
-      array[slot++] = a->kind == ARG_ARRAY;
+      array[slot] = a->kind == ARG_ARRAY;
+      readonly[slot++] = a->kind == ARG_ARRAY && a->readonly;
     }
   }
   find_writes(p, p->main->body, written, base);
+  /* Stores into read-only arrays were refused by the types pass; what is
+   * left came from pointer arguments, which must not be copied back. */
   for (int i = 0; i < n; i++)
-    buf_putc(out, !array[i] ? '-' : written[i] ? 'w' : 'r');
+    buf_putc(out, !array[i] ? '-' : written[i] && !readonly[i] ? 'w' : 'r');
 }
 
 void c_signature(Prog *p, Buf *out) {
@@ -810,6 +867,27 @@ void c_signature(Prog *p, Buf *out) {
     buf_putc(out, *q);
   }
   buf_free(&sig);
+}
+
+/* ---- headers of externals ---- */
+
+void c_ext_headers(const Prog *p, Buf *out) {
+  bool any = false;
+  for (int i = 0; i < p->nexts; i++) {
+    const char *h = p->exts[i]->header;
+    bool seen = !h;
+    for (int j = 0; j < i && !seen; j++)
+      seen = p->exts[j]->header && strcmp(p->exts[j]->header, h) == 0;
+    if (seen)
+      continue;
+    if (h[0] == '<')
+      buf_printf(out, "#include %s\n", h);
+    else
+      buf_printf(out, "#include \"%s\"\n", h);
+    any = true;
+  }
+  if (any)
+    buf_puts(out, "\n");
 }
 
 /* ---- which element types the program uses ---- */

@@ -55,6 +55,9 @@ void c_const_params(CPrinter *c, const Node *body);
 void c_access(Prog *p, Buf *out);
 /* The `<f>__signature` string as a C string literal's contents. */
 void c_signature(Prog *p, Buf *out);
+/* `#include` lines for the headers of the externals the program calls,
+ * once each, in order of first call: <h> as written, anything else in "". */
+void c_ext_headers(const Prog *p, Buf *out);
 /* Does any value of the program have element type `e`? */
 bool c_uses_elem(const Prog *p, Elem e);
 /* C name of a flattened dict field parameter. */

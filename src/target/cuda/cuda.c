@@ -185,7 +185,24 @@ static void print_mapped(CPrinter *c, const Node *f) {
     combine(c, k, f);
 }
 
+/* A parallel external's statement (src/gpu/externals.c): every thread of
+ * the level runs its one iteration, so that they call the external
+ * together; no thread index selects one. */
+static void print_all_threads(CPrinter *c, const Node *f) {
+  const Kernel *k = c->ctx;
+  c_line_start(c);
+  buf_printf(c->out, "{  /* all %" PRId64 " threads of this level call the parallel external %s */\n",
+             k->layers[f->layer].T, f->ext->name);
+  c_block(c, f->body);
+  c_line_start(c);
+  buf_puts(c->out, "}\n");
+}
+
 static void device_for(CPrinter *c, const Node *f) {
+  if (f->all_threads) {
+    print_all_threads(c, f);
+    return;
+  }
   if (f->par.nthreads > 0) {
     print_mapped(c, f);
     return;
@@ -352,7 +369,10 @@ static const CDialect host_dialect = {.type_name = type_name, .for_loop = host_f
 static void print_helper(CPrinter *c, Fn *h) {
   c->fn = h;
   Buf *o = c->out;
-  buf_puts(o, "static __host__ __device__ inline ");
+  /* nvcc refuses a __host__ __device__ function calling a __device__ one:
+   * a helper reaching a device external is device code only (the gpu
+   * lowering made sure the host never calls it). */
+  buf_puts(o, h->calls_device ? "static __device__ inline " : "static __host__ __device__ inline ");
   c_type(c, h->ret);
   buf_printf(o, " %s(", h->name);
   for (int i = 0; i < h->nparams; i++) {
@@ -588,6 +608,7 @@ static bool emit(Prog *p, Buf *out) {
   if (clusters)
     buf_puts(out, "#define PARPY_CLUSTERS\n");
   buf_puts(out, "#include \"parpy_cuda.h\"\n\n");
+  c_ext_headers(p, out);
   for (Fn *h = p->helpers; h; h = h->next)
     print_helper(&c, h);
   c.fn = p->main;
