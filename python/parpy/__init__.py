@@ -21,7 +21,7 @@ _core.set_error_types(ParPyError, ParPyTypeError, ParPyNameError, ParPyRuntimeEr
                       ParPyValueError)
 _core.configure(_os.path.join(_os.path.dirname(__file__), "include"), _core.VERSION)
 
-from . import backend, operators, types  # noqa: E402
+from . import backend, buffer, operators, types  # noqa: E402
 from ._external import external  # noqa: E402
 from ._options import (CompileBackend, CompileOptions, ElemSize, LoopPar, Target,  # noqa: E402
                        par, reduce, threads)
@@ -33,7 +33,7 @@ __version__ = _core.VERSION
 
 __all__ = ["jit", "external", "print_compiled", "compile_string", "threads", "reduce", "par",
            "clear_cache", "gpu", "label", "CompileOptions", "CompileBackend", "LoopPar",
-           "ElemSize", "Target", "operators", "types", "backend", "ParPyError",
+           "ElemSize", "Target", "operators", "types", "backend", "buffer", "ParPyError",
            "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError", "ParPyValueError"]
 
 

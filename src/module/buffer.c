@@ -108,7 +108,7 @@ static bool read_extents(PyObject *shape, Elem e, int *rank, int64_t **dims, siz
       PyMem_Free(d);
       return false;
     }
-    if (overflow < 0 || x < 0)
+    if (overflow < 0 || (overflow == 0 && x < 0))
       return bad_shape(d, shape, DIAG_VALUE, "extents cannot be negative");
     /* Every prefix must fit, as args.c multiplies the extents in order. */
     too_large |= overflow > 0 || __builtin_mul_overflow(total, (uint64_t)x, &total) ||
@@ -191,7 +191,7 @@ static PyObject *buffer_alloc(PyObject *cls, PyObject *args) {
   PyObject *shape;
   long elem, backend;
   int zero;
-  if (!PyArg_ParseTuple(args, "O!llp:_alloc", &PyTuple_Type, &shape, &elem, &backend, &zero) ||
+  if (!PyArg_ParseTuple(args, "Ollp:_alloc", &shape, &elem, &backend, &zero) ||
       !check_elem(elem) || !check_backend(backend))
     return NULL;
   int rank;
@@ -214,11 +214,8 @@ static bool adopt_gpu_memory(BufferObject *b, unsigned long long stream) {
   Py_BEGIN_ALLOW_THREADS
   if (stream > 2)
     e = rt_cuda_wait_stream((uintptr_t)stream);
-  if (!e && b->data && dev < 0) {
-    e = rt_cuda_check_pointer(b->data, &dev);
-    if (!e && dev < 0)
-      dev = rt_cuda_device(); /* managed memory: any device can use it */
-  }
+  if (!e && b->data && dev < 0)
+    e = rt_cuda_check_pointer(b->data, &dev); /* -1 for managed memory: any device */
   Py_END_ALLOW_THREADS
   if (e) {
     pp_raise(DIAG_VALUE, "the array's data pointer %p cannot be used as GPU memory: %s",
@@ -237,8 +234,8 @@ static PyObject *buffer_wrap(PyObject *cls, PyObject *args) {
   long elem;
   int device, readonly;
   unsigned long long stream;
-  if (!PyArg_ParseTuple(args, "OO!lipKO:_wrap", &ptr, &PyTuple_Type, &shape, &elem, &device,
-                        &readonly, &stream, &owner) ||
+  if (!PyArg_ParseTuple(args, "OOlipKO:_wrap", &ptr, &shape, &elem, &device, &readonly,
+                        &stream, &owner) ||
       !check_elem(elem))
     return NULL;
   void *data = PyLong_AsVoidPtr(ptr);
@@ -272,7 +269,7 @@ static PyObject *buffer_view(PyObject *self, PyObject *args) {
   BufferObject *b = self_of(self);
   PyObject *shape;
   long elem;
-  if (!PyArg_ParseTuple(args, "O!l:_view", &PyTuple_Type, &shape, &elem) || !check_elem(elem))
+  if (!PyArg_ParseTuple(args, "Ol:_view", &shape, &elem) || !check_elem(elem))
     return NULL;
   int rank;
   int64_t *dims;

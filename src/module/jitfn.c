@@ -28,10 +28,65 @@ static PyObject *resolve_fn, *str_opts, *str_seq, *str_key;
  * Python code.  Per thread, as each thread has its own Python stack. */
 static _Thread_local int seq_depth;
 
+/* What the interpreter gets for a parpy buffer: the Python function
+ * indexes its arrays, so a Cpu buffer becomes the NumPy view of its memory
+ * (written in place, as compiled code would); a Cuda buffer's elements are
+ * out of the interpreter's reach.  Anything else is passed as it is.  New
+ * reference, NULL with an exception. */
+static PyObject *seq_value(JitObject *self, PyObject *v, Py_ssize_t i, PyObject *key) {
+  if (!PyObject_TypeCheck(v, &BufferType))
+    return Py_NewRef(v);
+  if (((BufferObject *)v)->backend == BACKEND_CPU)
+    return PyObject_CallMethod(v, "numpy", NULL);
+  Func *f = self->handle->func;
+  const char *param = i < f->nparams ? self->handle->names[i] : "?";
+  const char *k = key ? PyUnicode_AsUTF8(key) : NULL;
+  PyErr_Clear();
+  return pp_raise(DIAG_TYPE, "%s(..., seq=True) runs in the Python interpreter, which cannot "
+                  "read the elements of a Cuda buffer (%s%s%sargument '%s'); pass %s.numpy() "
+                  "for a host copy", f->name, k ? "field '" : "", k ? k : "", k ? "' of " : "",
+                  param, k ? k : param);
+}
+
+/* A dict argument with buffers among its values: a copy with them
+ * replaced by seq_value (any other dict is passed as it is). */
+static PyObject *seq_dict(JitObject *self, PyObject *d, Py_ssize_t i) {
+  PyObject *k, *v;
+  Py_ssize_t pos = 0;
+  bool any = false;
+  while (!any && PyDict_Next(d, &pos, &k, &v))
+    any = PyObject_TypeCheck(v, &BufferType);
+  if (!any)
+    return Py_NewRef(d);
+  PyObject *out = PyDict_New();
+  pos = 0;
+  while (out && PyDict_Next(d, &pos, &k, &v)) {
+    PyObject *nv = seq_value(self, v, i, PyUnicode_Check(k) ? k : NULL);
+    if (!nv || PyDict_SetItem(out, k, nv) < 0)
+      Py_CLEAR(out);
+    Py_XDECREF(nv);
+  }
+  return out;
+}
+
 static PyObject *run_python(JitObject *self, PyObject *const *args, Py_ssize_t nargs) {
+  PyObject *few[8], **conv = nargs <= 8 ? few : PyMem_Calloc((size_t)nargs, sizeof(PyObject *));
+  if (!conv)
+    return PyErr_NoMemory();
+  Py_ssize_t done = 0;
+  PyObject *r = NULL;
+  for (; done < nargs; done++)
+    if (!(conv[done] = PyDict_Check(args[done]) ? seq_dict(self, args[done], done)
+                                                : seq_value(self, args[done], done, NULL)))
+      goto out;
   seq_depth++;
-  PyObject *r = PyObject_Vectorcall(self->pyfunc, args, (size_t)nargs, NULL);
+  r = PyObject_Vectorcall(self->pyfunc, conv, (size_t)nargs, NULL);
   seq_depth--;
+out:
+  for (Py_ssize_t i = 0; i < done; i++)
+    Py_DECREF(conv[i]);
+  if (conv != few)
+    PyMem_Free(conv);
   return r;
 }
 

@@ -118,7 +118,7 @@ typedef struct BufferObject {
   int rank;
   Elem elem;
   Backend backend;  /* BACKEND_CPU or BACKEND_CUDA */
-  int16_t device;   /* Cuda: the device holding the memory */
+  int16_t device;   /* Cuda: the device holding the memory; -1: any (managed) */
   bool owns;        /* data is ours to free: Cpu free(), Cuda rt_cuda_free */
   bool pooled;      /* how rt_cuda_alloc got it */
   bool readonly;    /* wraps read-only memory */
