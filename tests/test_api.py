@@ -273,15 +273,16 @@ def test_external_resolution():
 
     @parpy.external("fast_exp", CompileBackend.Cuda, Target.Device, header="m.cuh",
                     parallelize=parpy.threads(32))
-    def my_exp(x: parpy.types.F32, p: parpy.types.pointer(parpy.types.I32), n) -> \
-            parpy.types.F32:
+    def my_exp(x: parpy.types.F32, p: parpy.types.pointer(parpy.types.I32),
+               n: parpy.types.I64) -> parpy.types.F32:
         return x
 
     kind, name, ext, backend, device, header, par, params, ret = _resolve.classify(my_exp, set())
     assert (kind, name, ext, header) == ("extern", "my_exp", "fast_exp", "m.cuh")
     assert backend == CompileBackend.Cuda.value and device is True
     assert par == (32, False, 1024)
-    assert params == [ElemSize.F32.value, parpy._core.ANNOT_POINTER | ElemSize.I32.value, -1]
+    assert params == [ElemSize.F32.value, parpy._core.ANNOT_POINTER | ElemSize.I32.value,
+                      ElemSize.I64.value]
     assert ret == ElemSize.F32.value
 
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from . import _core, operators
 from ._options import ElemSize
-from ._source import annotation_codes
 
 _MISSING = object()
 
@@ -75,14 +74,12 @@ _I64 = (-(2**63), 2**63 - 1)
 
 
 def _extern_info(obj: Any) -> tuple:
-    params, ret = annotation_codes(obj.__wrapped__)
-    code = obj.__wrapped__.__code__
-    names = code.co_varnames[: code.co_argcount]
+    # The declaration checked the signature and kept its annotation codes.
     lp = obj.parallelize
     return ("extern", obj.__name__, obj.ext_name, obj.backend.value,
             obj.target.name == "Device", obj.header,
             (lp.nthreads, lp.reduction, lp.threads_per_block),
-            [params.get(n, -1) for n in names], ret)
+            list(obj._param_codes), obj._ret_code)
 
 
 def classify(obj: Any, pending: set[int]) -> tuple:

@@ -161,7 +161,7 @@ static void params_expr(Builder *b, Node *n) {
     if (s->kind == SYM_PARAM) {
       if (array)
         add_param(b, n);
-    } else if (array || !defined_inside(b->k->root, s)) {
+    } else if (array || (b->k->root->sym != s && !defined_inside(b->k->root->body, s))) {
       add_param(b, n); /* a temporary array, or a value computed on the host */
     }
     return;
@@ -297,7 +297,9 @@ static bool build(Prog *p, Node *root) {
   if (k->nlayers > 1)
     cooperate(&b, &root->body, 1);
   prune(&root->body, true);
-  params_list(&b, root);
+  Node only = *root; /* the kernel's code, not the statements after it */
+  only.next = NULL;
+  params_list(&b, &only);
   sort_params(k);
   Kernel **tail = &p->kernels;
   while (*tail)

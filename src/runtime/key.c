@@ -201,6 +201,54 @@ static void put_machine(Sha256 *s, const char *const *argv) {
   pthread_mutex_unlock(&rt_lock);
 }
 
+static const char *next_line(const char *p) {
+  const char *nl = strchr(p, '\n');
+  return nl && nl[1] ? nl + 1 : NULL;
+}
+
+/* The headers the code includes from the user's include directories
+ * (opts.includes: the -I flags other than parpy's own): an external's
+ * header decides the library's bytes as much as the code does, so editing
+ * it must rebuild.  Only the files the code names are hashed, not what they
+ * include in turn (docs/externals.md says so). */
+static void put_user_headers(Sha256 *s, const char *code, const char *const *argv,
+                             const char *incdir) {
+  Arena a;
+  arena_init(&a);
+  for (const char *p = code; p; p = next_line(p)) {
+    const char *q = p;
+    while (*q == ' ' || *q == '\t')
+      q++;
+    if (strncmp(q, "#include", 8) != 0)
+      continue;
+    q += 8;
+    while (*q == ' ' || *q == '\t')
+      q++;
+    char close = *q == '"' ? '"' : *q == '<' ? '>' : 0;
+    const char *end = close ? strchr(q + 1, close) : NULL;
+    const char *eol = strchr(q, '\n');
+    if (!end || (eol && end > eol))
+      continue;
+    char *name = arena_strndup(&a, q + 1, (size_t)(end - q - 1));
+    for (const char *const *arg = argv; *arg; arg++) {
+      if (strncmp(*arg, "-I", 2) != 0 || strcmp(*arg + 2, incdir) == 0)
+        continue;
+      char *path = arena_printf(&a, "%s/%s", *arg + 2, name);
+      struct stat st;
+      if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        continue;
+      Buf text;
+      buf_init(&text);
+      read_file(path, &text);
+      put_str(s, path);
+      put(s, buf_cstr(&text), text.len);
+      buf_free(&text);
+      break;
+    }
+  }
+  arena_free(&a);
+}
+
 void rt_cache_key(const char *version, const char *origin, const char *code,
                   const char *const *argv, const char *incdir, char out[65]) {
   Sha256 s;
@@ -219,6 +267,7 @@ void rt_cache_key(const char *version, const char *origin, const char *code,
     put_str(&s, argv[i]);
   put_compiler(&s, argv[0]);
   put_includes(&s, incdir);
+  put_user_headers(&s, code, argv, incdir);
   put_machine(&s, argv);
   finish_hex(&s, out);
 }
