@@ -606,3 +606,50 @@ def test_numpy_arrays_copied_in_and_back(n):
     assert np.array_equal(y, 2 * np.arange(n, dtype=np.float32) + 1)
     assert _core._stats()["copies_in"] == before + 2
     assert np.array_equal(x, np.arange(n, dtype=np.float32))  # read only, unchanged
+
+
+POOL_PROBE = r"""
+import ctypes, sys
+import torch
+import parpy
+from parpy import _core
+from parpy.operators import sum as psum
+
+@parpy.jit
+def total(x, out):
+    parpy.label('N')
+    out[0] = psum(x[:])
+
+rt = ctypes.CDLL(_core._cuda_runtime_path())
+def threshold():
+    pool, value = ctypes.c_void_p(), ctypes.c_uint64()
+    assert rt.cudaDeviceGetDefaultMemPool(ctypes.byref(pool), torch.cuda.current_device()) == 0
+    assert rt.cudaMemPoolGetAttribute(pool, 4, ctypes.byref(value)) == 0  # release threshold
+    return value.value
+
+o = parpy.par({'N': parpy.threads(4096)})
+o.backend = parpy.CompileBackend.Cuda
+x = torch.ones(1 << 20, device="cuda")
+out = torch.zeros(1, device="cuda")
+before = threshold()
+total(x, out, opts=o)  # its partials come from the pool
+torch.cuda.synchronize()
+print(before, threshold(), out.item())
+"""
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_pool_keeps_memory_for_calls_on_gpu_arrays(tmp_path):
+    """A call whose arrays are all on the GPU still allocates temporaries
+    (here the partials of a sum over several blocks) with cudaMallocAsync:
+    the default pool must keep that memory between calls instead of mapping
+    it afresh each time (bench/profile_kernels.py: 60 to 140 us a call)."""
+    pytest.importorskip("torch")
+    probe = tmp_path / "probe.py"  # a file: jitted functions need their source
+    probe.write_text(POOL_PROBE)
+    run = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    before, after, total = run.stdout.split()
+    assert before == "0"  # nothing had told the pool yet
+    assert int(after) > 0 and float(total) == 1 << 20

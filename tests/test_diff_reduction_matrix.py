@@ -49,6 +49,15 @@ def red_min(x, out):
 OPS = {"sum": red_sum, "prod": red_prod, "max": red_max, "min": red_min}
 
 
+def exact_floats(rng, shape, dtype):
+    """Multiples of 1/64 (1/4 in float16) in [-1, 1], whose every partial sum
+    is exact in the type: any order of summation gives the same result, and a
+    sum near zero cannot fail a relative tolerance."""
+    scale = 4 if np.dtype(dtype).itemsize == 2 else 64
+    k = rng.np.integers(-scale, scale + 1, size=shape)
+    return (k / scale).astype(dtype)
+
+
 def data(rng, op, shape, dtype):
     """Inputs whose reduction is exact enough to compare: products of values
     near 1 (and of small ints), sums that do not overflow."""
@@ -62,12 +71,7 @@ def data(rng, op, shape, dtype):
         flat[idx] = 2  # the product is 2**5 in every integer type
         return x
     if dt.kind == "f" and op == "sum":
-        # Multiples of 1/64 (1/4 in float16) whose every partial sum is exact
-        # in the type, so that any order of summation gives the same result and
-        # a sum near zero cannot fail a relative tolerance.
-        scale = 4 if dt.itemsize == 2 else 64
-        k = rng.np.integers(-scale, scale + 1, size=shape)
-        return (k / scale).astype(dtype)
+        return exact_floats(rng, shape, dtype)
     if dt.kind == "f":
         return rng.rand(shape, dtype, -1.0, 1.0)
     if dt.kind == "u":
@@ -138,7 +142,7 @@ def loop_reduce_into_element(x, out, N, M):
 
 @pytest.mark.parametrize("threads", [1, 31, 83, 1024, 2048])
 def test_inside_a_parallel_loop(rng, threads):
-    x = rng.rand((20, 3001), np.float32, -1, 1)
+    x = exact_floats(rng, (20, 3001), np.float32)
     check(row_sums, [x, np.empty(20, np.float32), 20], {'N': T(20), 'M': tpb_for(threads)},
           outputs=[1], reduction=True, rtol=1e-3)
 
@@ -173,7 +177,7 @@ def test_clusters_of_any_size(rng, blocks):
     """Clusters (any block count, not only powers of two): compute capability
     9.0 on a GPU; the same results everywhere."""
     n = 400001
-    x = rng.rand(n, np.float32, -1, 1)
+    x = exact_floats(rng, n, np.float32)
     opts = {"use_cuda_thread_block_clusters": True}
     check(red_sum, [x, np.empty(1, np.float32)], {'R': T(blocks * 256).tpb(256)}, outputs=[1],
           reduction=True, rtol=1e-3, opts=opts)

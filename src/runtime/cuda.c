@@ -408,6 +408,12 @@ static bool pooled_on(int dev) {
   return s == 1;
 }
 
+void rt_cuda_keep_pool(void) {
+  int dev;
+  if (!unusable() && !fail(api.GetDevice(&dev)))
+    pooled_on(dev);
+}
+
 const char *rt_cuda_alloc(void **p, size_t bytes, bool *pooled) {
   *p = NULL;
   *pooled = false;

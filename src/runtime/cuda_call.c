@@ -157,6 +157,7 @@ bool rt_cuda_call(const Library *lib, void **slots, const CallSlot *info, int n,
                   const char *fname, Diag *d, Arena *a) {
   if (!check_devices(slots, info, n, fname, d, a))
     return false;
+  rt_cuda_keep_pool();
   int nhost = 0;
   for (int i = 0; i < n; i++)
     nhost += info[i].kind == SLOT_HOST;

@@ -100,6 +100,13 @@ bool rt_cuda_info(CudaInfo *out, char *why, size_t n);
  * given the same flag. */
 const char *rt_cuda_alloc(void **p, size_t bytes, bool *pooled);
 const char *rt_cuda_free(void *p, bool pooled);
+/* Generated code allocates its temporaries (reduction partials, locals
+ * that cross kernels) with cudaMallocAsync from the current device's
+ * default pool, which returns its memory to the system at every
+ * synchronisation unless told to keep it: a call whose arrays are all on
+ * the GPU would then map fresh memory each time (tens of microseconds).
+ * Tell it once per device, before the first call. */
+void rt_cuda_keep_pool(void);
 /* Host -> device, queued on stream 0. */
 const char *rt_cuda_to_device(void *dst, const void *src, size_t bytes);
 /* Device -> host, returning when the data is there (after the work queued

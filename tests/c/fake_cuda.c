@@ -88,6 +88,8 @@ bool rt_cuda_info(CudaInfo *out, char *why, size_t n) {
   return true;
 }
 
+void rt_cuda_keep_pool(void) {} /* the fake has no pools */
+
 const char *rt_cuda_alloc(void **p, size_t bytes, bool *pooled) {
   count("alloc");
   *p = NULL;
