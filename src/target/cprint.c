@@ -602,7 +602,7 @@ static void print_assign(CPrinter *c, const Node *s) {
   (void)peel;
 }
 
-void c_for_header(CPrinter *c, const Node *f) {
+static void for_header(CPrinter *c, const Node *f) {
   Buf *o = c->out;
   const char *v = f->sym->cname;
   buf_puts(o, "for (");
@@ -619,6 +619,17 @@ void c_for_header(CPrinter *c, const Node *f) {
     buf_printf(o, "; %s += %" PRId64 ")", v, f->step);
   else
     buf_printf(o, "; %s -= %" PRId64 ")", v, -f->step);
+}
+
+void c_for_loop(CPrinter *c, const Node *f) {
+  c_line_start(c);
+  for_header(c, f);
+  buf_puts(c->out, " {");
+  c_loop_comment(c, f);
+  buf_puts(c->out, "\n");
+  c_block(c, f->body);
+  c_line_start(c);
+  buf_puts(c->out, "}\n");
 }
 
 void c_loop_comment(CPrinter *c, const Node *f) {
@@ -935,3 +946,69 @@ bool c_uses_elem(const Prog *p, Elem e) {
   }
   return fn_uses(p->main, e);
 }
+
+/* ---- functions ---- */
+
+/* A helper function, after `prefix` ("static inline ", ...). */
+void c_helper(CPrinter *c, Fn *h, const char *prefix) {
+  c->fn = h;
+  Buf *o = c->out;
+  buf_puts(o, prefix);
+  c_type(c, h->ret);
+  buf_printf(o, " %s(", h->name);
+  for (int i = 0; i < h->nparams; i++) {
+    Sym *s = h->params[i];
+    if (i)
+      buf_puts(o, ", ");
+    c_type(c, s->ty);
+    buf_printf(o, "%s%s", s->ty && s->ty->kind == TY_POINTER ? "" : " ", s->cname);
+  }
+  buf_puts(o, h->nparams ? ") {\n" : "void) {\n");
+  c_block(c, h->body);
+  buf_puts(o, "}\n\n");
+}
+
+/* Calls `each(c, elem, name, slot)` for the arrays of main in the entry's
+ * slot order: array parameters, and the array fields of dict parameters,
+ * whose other fields also take a slot. */
+static bool main_arrays(CPrinter *c, Fn *m, void (*each)(CPrinter *, Elem, const char *, int, bool)) {
+  int slot = 0;
+  bool any = false;
+  for (int i = 0; i < m->nparams; i++) {
+    Sym *s = m->params[i];
+    const ArgSpec *a = s->arg;
+    if (a->kind == ARG_DICT) {
+      for (int k = 0; k < a->nfields; k++, slot++)
+        if (a->fields[k].kind == ARG_ARRAY) {
+          each(c, a->fields[k].elem, c_field_name(c->p, s, a->keys[k]), slot, any);
+          any = true;
+        }
+      continue;
+    }
+    if (a->kind == ARG_ARRAY) {
+      each(c, a->elem, s->cname, slot, any);
+      any = true;
+    }
+    slot++;
+  }
+  return any;
+}
+
+static void param(CPrinter *c, Elem e, const char *name, int slot, bool comma) {
+  (void)slot;
+  buf_printf(c->out, "%s%s *%s", comma ? ", " : "", c->d->type_name(e), name);
+}
+
+static void from_slot(CPrinter *c, Elem e, const char *name, int slot, bool comma) {
+  (void)name;
+  buf_printf(c->out, "%s(%s *)args[%d]", comma ? ", " : "", c->d->type_name(e), slot);
+}
+
+/* "float *x, float *y" (or "void"): the array parameters of main. */
+void c_main_params(CPrinter *c, Fn *m) {
+  if (!main_arrays(c, m, param))
+    buf_puts(c->out, "void");
+}
+
+/* "(float *)args[0], (float *)args[1]": main's arrays in the entry. */
+void c_args_from_slots(CPrinter *c, Fn *m) { main_arrays(c, m, from_slot); }

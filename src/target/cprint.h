@@ -43,8 +43,8 @@ void c_stmt(CPrinter *c, const Node *s);
 void c_block(CPrinter *c, const Node *list); /* statements at depth+1, no braces */
 void c_line_start(CPrinter *c);              /* indentation of the current depth */
 
-/* The parts of a for-loop header: "int64_t i = 0; i < N; i++". */
-void c_for_header(CPrinter *c, const Node *f);
+/* A sequential loop as a C for-loop, with its label comment and body. */
+void c_for_loop(CPrinter *c, const Node *f);
 /* A comment naming the loop's labels and parallelism, or nothing. */
 void c_loop_comment(CPrinter *c, const Node *f);
 
@@ -62,5 +62,11 @@ void c_ext_headers(const Prog *p, Buf *out);
 bool c_uses_elem(const Prog *p, Elem e);
 /* C name of a flattened dict field parameter. */
 const char *c_field_name(Prog *p, const Sym *dict, const char *key);
+
+/* Functions: a helper after `prefix`; main's array parameters ("void" if
+ * none); the same arrays cast from the entry's argument slots. */
+void c_helper(CPrinter *c, Fn *h, const char *prefix);
+void c_main_params(CPrinter *c, Fn *m);
+void c_args_from_slots(CPrinter *c, Fn *m);
 
 #endif

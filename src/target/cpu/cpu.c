@@ -76,17 +76,6 @@ static int collapse_depth(const Node *f) {
   return 1 + collapse_depth(g);
 }
 
-static void print_loop(CPrinter *c, const Node *f) {
-  c_line_start(c);
-  c_for_header(c, f);
-  buf_puts(c->out, " {");
-  c_loop_comment(c, f);
-  buf_puts(c->out, "\n");
-  c_block(c, f->body);
-  c_line_start(c);
-  buf_puts(c->out, "}\n");
-}
-
 static void pragma(CPrinter *c, const Node *f, const char *red_var) {
   c_line_start(c);
   buf_puts(c->out, "#pragma omp parallel for");
@@ -120,7 +109,7 @@ static void reduction_into_element(CPrinter *c, const Node *f) {
   c_expr(c, target);
   buf_puts(c->out, ";\n");
   pragma(c, f, acc->cname);
-  print_loop(c, &loop);
+  c_for_loop(c, &loop);
   c_line_start(c);
   c_expr(c, target);
   buf_printf(c->out, " = %s;\n", acc->cname);
@@ -131,7 +120,7 @@ static void reduction_into_element(CPrinter *c, const Node *f) {
 
 static void cpu_for(CPrinter *c, const Node *f) {
   if (!f->par_outer) {
-    print_loop(c, f);
+    c_for_loop(c, f);
     return;
   }
   if (f->par.reduce && f->red_target && f->red_target->kind != N_VAR) {
@@ -140,53 +129,12 @@ static void cpu_for(CPrinter *c, const Node *f) {
   }
   const char *red = f->par.reduce && f->red_target ? f->red_target->sym->cname : NULL;
   pragma(c, f, red);
-  print_loop(c, f);
+  c_for_loop(c, f);
 }
 
 static const CDialect cpu_dialect = {.type_name = type_name, .for_loop = cpu_for};
 
 /* ---- functions ---- */
-
-static void print_helper(CPrinter *c, Fn *h) {
-  c->fn = h;
-  Buf *o = c->out;
-  buf_puts(o, "static inline ");
-  c_type(c, h->ret);
-  buf_printf(o, " %s(", h->name);
-  for (int i = 0; i < h->nparams; i++) {
-    Sym *s = h->params[i];
-    if (i)
-      buf_puts(o, ", ");
-    c_type(c, s->ty);
-    buf_printf(o, "%s%s", s->ty && s->ty->kind == TY_POINTER ? "" : " ", s->cname);
-  }
-  buf_puts(o, h->nparams ? ") {\n" : "void) {\n");
-  c_block(c, h->body);
-  buf_puts(o, "}\n\n");
-}
-
-/* The array parameters of main, in the order of the entry's slots. */
-static void print_main_params(CPrinter *c, Fn *m) {
-  Buf *o = c->out;
-  bool any = false;
-  for (int i = 0; i < m->nparams; i++) {
-    Sym *s = m->params[i];
-    const ArgSpec *a = s->arg;
-    if (a->kind == ARG_ARRAY) {
-      buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->elem), s->cname);
-      any = true;
-    } else if (a->kind == ARG_DICT) {
-      for (int k = 0; k < a->nfields; k++)
-        if (a->fields[k].kind == ARG_ARRAY) {
-          buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->fields[k].elem),
-                     c_field_name(c->p, s, a->keys[k]));
-          any = true;
-        }
-    }
-  }
-  if (!any)
-    buf_puts(o, "void");
-}
 
 static void print_entry(CPrinter *c, Fn *m) {
   Prog *p = c->p;
@@ -201,24 +149,7 @@ static void print_entry(CPrinter *c, Fn *m) {
   c_access(p, o);
   buf_puts(o, "\";\n\n");
   buf_printf(o, "int32_t %s__entry(void **args) {\n  return %s(", p->func->name, m->name);
-  int slot = 0;
-  bool any = false;
-  for (int i = 0; i < m->nparams; i++) {
-    const ArgSpec *a = m->params[i]->arg;
-    if (a->kind == ARG_DICT) {
-      for (int k = 0; k < a->nfields; k++, slot++)
-        if (a->fields[k].kind == ARG_ARRAY) {
-          buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->fields[k].elem), slot);
-          any = true;
-        }
-      continue;
-    }
-    if (a->kind == ARG_ARRAY) {
-      buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->elem), slot);
-      any = true;
-    }
-    slot++;
-  }
+  c_args_from_slots(c, m);
   buf_puts(o, ");\n}\n");
 }
 
@@ -226,7 +157,7 @@ static void print_main(CPrinter *c, Fn *m) {
   c->fn = m;
   Buf *o = c->out;
   buf_printf(o, "int32_t %s(", m->name);
-  print_main_params(c, m);
+  c_main_params(c, m);
   buf_puts(o, ") {\n");
   c->depth = 1;
   c_const_params(c, m->body);
@@ -247,7 +178,7 @@ static bool emit(Prog *p, Buf *out) {
              p->func->name, PARPY_VERSION);
   c_ext_headers(p, out);
   for (Fn *h = p->helpers; h; h = h->next)
-    print_helper(&c, h);
+    c_helper(&c, h, "static inline ");
   print_main(&c, p->main);
   print_entry(&c, p->main);
   return !failed(p);

@@ -207,14 +207,7 @@ static void device_for(CPrinter *c, const Node *f) {
     print_mapped(c, f);
     return;
   }
-  c_line_start(c);
-  c_for_header(c, f);
-  buf_puts(c->out, " {");
-  c_loop_comment(c, f);
-  buf_puts(c->out, "\n");
-  c_block(c, f->body);
-  c_line_start(c);
-  buf_puts(c->out, "}\n");
+  c_for_loop(c, f);
 }
 
 static void device_stmt(CPrinter *c, const Node *s) {
@@ -353,84 +346,11 @@ static void host_for(CPrinter *c, const Node *f) {
     launch(c, f);
     return;
   }
-  c_line_start(c);
-  c_for_header(c, f);
-  buf_puts(c->out, " {");
-  c_loop_comment(c, f);
-  buf_puts(c->out, "\n");
-  c_block(c, f->body);
-  c_line_start(c);
-  buf_puts(c->out, "}\n");
+  c_for_loop(c, f);
 }
 
 static const CDialect host_dialect = {.type_name = type_name, .for_loop = host_for,
                                       .binary = half_binary};
-
-static void print_helper(CPrinter *c, Fn *h) {
-  c->fn = h;
-  Buf *o = c->out;
-  /* nvcc refuses a __host__ __device__ function calling a __device__ one:
-   * a helper reaching a device external is device code only (the gpu
-   * lowering made sure the host never calls it). */
-  buf_puts(o, h->calls_device ? "static __device__ inline " : "static __host__ __device__ inline ");
-  c_type(c, h->ret);
-  buf_printf(o, " %s(", h->name);
-  for (int i = 0; i < h->nparams; i++) {
-    Sym *s = h->params[i];
-    if (i)
-      buf_puts(o, ", ");
-    c_type(c, s->ty);
-    buf_printf(o, "%s%s", s->ty && s->ty->kind == TY_POINTER ? "" : " ", s->cname);
-  }
-  buf_puts(o, h->nparams ? ") {\n" : "void) {\n");
-  c_block(c, h->body);
-  buf_puts(o, "}\n\n");
-}
-
-/* The main function's array parameters, in the entry's slot order. */
-static void print_main_params(CPrinter *c, Fn *m) {
-  Buf *o = c->out;
-  bool any = false;
-  for (int i = 0; i < m->nparams; i++) {
-    Sym *s = m->params[i];
-    const ArgSpec *a = s->arg;
-    if (a->kind == ARG_ARRAY) {
-      buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->elem), s->cname);
-      any = true;
-    } else if (a->kind == ARG_DICT) {
-      for (int k = 0; k < a->nfields; k++)
-        if (a->fields[k].kind == ARG_ARRAY) {
-          buf_printf(o, "%s%s *%s", any ? ", " : "", type_name(a->fields[k].elem),
-                     c_field_name(c->p, s, a->keys[k]));
-          any = true;
-        }
-    }
-  }
-  if (!any)
-    buf_puts(o, "void");
-}
-
-static void print_args_from_slots(CPrinter *c, Fn *m) {
-  Buf *o = c->out;
-  int slot = 0;
-  bool any = false;
-  for (int i = 0; i < m->nparams; i++) {
-    const ArgSpec *a = m->params[i]->arg;
-    if (a->kind == ARG_DICT) {
-      for (int k = 0; k < a->nfields; k++, slot++)
-        if (a->fields[k].kind == ARG_ARRAY) {
-          buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->fields[k].elem), slot);
-          any = true;
-        }
-      continue;
-    }
-    if (a->kind == ARG_ARRAY) {
-      buf_printf(o, "%s(%s *)args[%d]", any ? ", " : "", type_name(a->elem), slot);
-      any = true;
-    }
-    slot++;
-  }
-}
 
 static void print_temps(CPrinter *c, bool alloc) {
   Prog *p = c->p;
@@ -516,7 +436,7 @@ static void print_graph_entry(CPrinter *c, Fn *m) {
   buf_printf(o, "static cudaGraphExec_t %s_graph = NULL;\n", f);
   buf_printf(o, "static const void *%s_graph_args[%d];\n\n", f, n > 0 ? n : 1);
   buf_printf(o, "extern \"C\" int32_t %s(", f);
-  print_main_params(c, m);
+  c_main_params(c, m);
   buf_printf(o, ") {\n  const void *args[%d] = {", n > 0 ? n : 1);
   Buf list;
   buf_init(&list);
@@ -568,7 +488,7 @@ static void print_main(CPrinter *c, Fn *m) {
   }
   Buf *o = c->out;
   buf_printf(o, "extern \"C\" int32_t %s(", m->name);
-  print_main_params(c, m);
+  c_main_params(c, m);
   buf_printf(o, ") {\n  return %s_run(0", m->name);
   array_params(c, m, false, false);
   buf_puts(o, ");\n}\n\n");
@@ -588,7 +508,7 @@ static void print_convention(CPrinter *c, Fn *m) {
   c_access(p, o);
   buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n\n", f);
   buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n  return %s(", f, m->name);
-  print_args_from_slots(c, m);
+  c_args_from_slots(c, m);
   buf_puts(o, ");\n}\n");
 }
 
@@ -610,7 +530,10 @@ static bool emit(Prog *p, Buf *out) {
   buf_puts(out, "#include \"parpy_cuda.h\"\n\n");
   c_ext_headers(p, out);
   for (Fn *h = p->helpers; h; h = h->next)
-    print_helper(&c, h);
+    /* nvcc refuses a __host__ __device__ function calling a __device__ one:
+     * a helper reaching a device external is device code only (the gpu
+     * lowering made sure the host never calls it). */
+    c_helper(&c, h, h->calls_device ? "static __device__ inline " : "static __host__ __device__ inline ");
   c.fn = p->main;
   for (Kernel *k = p->kernels; k; k = k->next)
     print_kernel(&c, k);
