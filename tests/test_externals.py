@@ -257,6 +257,35 @@ def test_editing_the_header_rebuilds(tmp_path):
     assert (y == 3.0).all()
 
 
+def test_editing_a_header_the_header_includes_rebuilds(tmp_path):
+    """Headers are followed through their own includes: quoted names beside
+    the includer (here in a subdirectory), angle names in opts.includes."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "top.h").write_text('#include "sub/mid.h"\n')
+    (tmp_path / "sub" / "mid.h").write_text('#include "leaf.h"\n#include <stdio.h>\n')
+    leaf = tmp_path / "sub" / "leaf.h"
+    leaf.write_text("static inline double nested_value(double x) { return x + 1.0; }\n")
+
+    @parpy.external("nested_value", Cpu, Host, header="top.h")
+    def nested_value(x: F64) -> F64:
+        return x + 1.0
+
+    def use(y):
+        parpy.label('N')
+        for i in range(4):
+            y[i] = nested_value(y[i])
+
+    opts = parpy.par({'N': T(4)})
+    opts.backend = Cpu
+    opts.includes = [str(tmp_path)]
+    y = np.zeros(4)
+    parpy.jit(use)(y, opts=opts)
+    assert (y == 1.0).all()
+    leaf.write_text("static inline double nested_value(double x) { return x + 5.0; }\n")
+    parpy.jit(use)(y, opts=opts)
+    assert (y == 6.0).all()
+
+
 # ---- declaration errors -----------------------------------------------------------
 
 BUILTIN = {parpy.ParPyTypeError: TypeError, parpy.ParPyRuntimeError: RuntimeError,

@@ -207,46 +207,100 @@ static const char *next_line(const char *p) {
 }
 
 /* The headers the code includes from the user's include directories
- * (opts.includes: the -I flags other than parpy's own): an external's
- * header decides the library's bytes as much as the code does, so editing
- * it must rebuild.  Only the files the code names are hashed, not what they
- * include in turn (docs/externals.md says so). */
+ * (opts.includes: the -I flags other than parpy's own), and the headers
+ * those include in turn: an external's header decides the library's bytes
+ * as much as the code does, so editing it, or a header it includes, must
+ * rebuild.  Headers found nowhere in those directories (the system's) are
+ * left out; a quoted name is looked for beside the including header first,
+ * as the compiler does.  Bounded, so that a pathological tree cannot make a
+ * call slow. */
+enum { MAX_HEADERS = 256, MAX_DEPTH = 16 };
+
+typedef struct Headers {
+  Sha256 *s;
+  const char *const *argv;
+  const char *incdir;
+  const char *seen[MAX_HEADERS];
+  int nseen;
+  Arena a;
+} Headers;
+
+/* The file `name` names, or NULL: beside the includer (`dir`, for a quoted
+ * name), then in each user include directory. */
+static const char *find_header(Headers *h, const char *name, const char *dir) {
+  struct stat st;
+  if (dir) {
+    const char *path = arena_printf(&h->a, "%s/%s", dir, name);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+      return path;
+  }
+  for (const char *const *arg = h->argv; *arg; arg++) {
+    if (strncmp(*arg, "-I", 2) != 0 || strcmp(*arg + 2, h->incdir) == 0)
+      continue;
+    const char *path = arena_printf(&h->a, "%s/%s", *arg + 2, name);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+      return path;
+  }
+  return NULL;
+}
+
+/* The name of an `#include "x"` or `#include <x>` line, or NULL; *quoted
+ * says which form. */
+static char *include_name(Arena *a, const char *line, bool *quoted) {
+  const char *q = line;
+  while (*q == ' ' || *q == '\t')
+    q++;
+  if (*q++ != '#')
+    return NULL;
+  while (*q == ' ' || *q == '\t')
+    q++;
+  if (strncmp(q, "include", 7) != 0)
+    return NULL;
+  q += 7;
+  while (*q == ' ' || *q == '\t')
+    q++;
+  char close = *q == '"' ? '"' : *q == '<' ? '>' : 0;
+  const char *end = close ? strchr(q + 1, close) : NULL;
+  const char *eol = strchr(q, '\n');
+  if (!end || (eol && end > eol))
+    return NULL;
+  *quoted = close == '"';
+  return arena_strndup(a, q + 1, (size_t)(end - q - 1));
+}
+
+static void scan_headers(Headers *h, const char *text, const char *dir, int depth) {
+  for (const char *p = text; p; p = next_line(p)) {
+    bool quoted;
+    char *name = include_name(&h->a, p, &quoted);
+    const char *path = name ? find_header(h, name, quoted ? dir : NULL) : NULL;
+    if (!path)
+      continue;
+    bool seen = false;
+    for (int i = 0; i < h->nseen && !seen; i++)
+      seen = strcmp(h->seen[i], path) == 0;
+    if (seen || h->nseen == MAX_HEADERS)
+      continue;
+    h->seen[h->nseen++] = path;
+    Buf body;
+    buf_init(&body);
+    read_file(path, &body);
+    put_str(h->s, path);
+    put(h->s, buf_cstr(&body), body.len);
+    if (depth < MAX_DEPTH) {
+      char *here = arena_strndup(&h->a, path, strlen(path));
+      *strrchr(here, '/') = '\0'; /* path is "<dir>/<name>" */
+      scan_headers(h, buf_cstr(&body), here, depth + 1);
+    }
+    buf_free(&body);
+  }
+}
+
 static void put_user_headers(Sha256 *s, const char *code, const char *const *argv,
                              const char *incdir) {
-  Arena a;
-  arena_init(&a);
-  for (const char *p = code; p; p = next_line(p)) {
-    const char *q = p;
-    while (*q == ' ' || *q == '\t')
-      q++;
-    if (strncmp(q, "#include", 8) != 0)
-      continue;
-    q += 8;
-    while (*q == ' ' || *q == '\t')
-      q++;
-    char close = *q == '"' ? '"' : *q == '<' ? '>' : 0;
-    const char *end = close ? strchr(q + 1, close) : NULL;
-    const char *eol = strchr(q, '\n');
-    if (!end || (eol && end > eol))
-      continue;
-    char *name = arena_strndup(&a, q + 1, (size_t)(end - q - 1));
-    for (const char *const *arg = argv; *arg; arg++) {
-      if (strncmp(*arg, "-I", 2) != 0 || strcmp(*arg + 2, incdir) == 0)
-        continue;
-      char *path = arena_printf(&a, "%s/%s", *arg + 2, name);
-      struct stat st;
-      if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        continue;
-      Buf text;
-      buf_init(&text);
-      read_file(path, &text);
-      put_str(s, path);
-      put(s, buf_cstr(&text), text.len);
-      buf_free(&text);
-      break;
-    }
-  }
-  arena_free(&a);
+  Headers h = {.s = s, .argv = argv, .incdir = incdir};
+  arena_init(&h.a);
+  scan_headers(&h, code, NULL, 0);
+  arena_free(&h.a);
 }
 
 void rt_cache_key(const char *version, const char *origin, const char *code,
