@@ -234,10 +234,16 @@ def test_a_parallel_external_on_cpu_is_called_once_per_statement(rng):
     assert code.count("hypotf(") == 2 and "all " not in code
 
 
-def test_editing_the_header_rebuilds(tmp_path):
-    (tmp_path / "k.h").write_text("static inline double k_value(double x) { return x + 1.0; }\n")
+K_VALUE = "static inline double k_value(double x) { return x + %.1f; }\n"
 
-    @parpy.external("k_value", Cpu, Host, header="k.h")
+
+def call_before_and_after_editing(tmp_path, header, edited):
+    """Compiles y[i] = k_value(y[i]) with `header` (found in tmp_path) while
+    `edited` defines k_value as x + 1, then again after it becomes x + 5:
+    the second call must run the edited code."""
+    edited.write_text(K_VALUE % 1.0)
+
+    @parpy.external("k_value", Cpu, Host, header=header)
     def k_value(x: F64) -> F64:
         return x + 1.0
 
@@ -252,9 +258,13 @@ def test_editing_the_header_rebuilds(tmp_path):
     y = np.zeros(4)
     parpy.jit(use)(y, opts=opts)
     assert (y == 1.0).all()
-    (tmp_path / "k.h").write_text("static inline double k_value(double x) { return x + 2.0; }\n")
+    edited.write_text(K_VALUE % 5.0)
     parpy.jit(use)(y, opts=opts)   # a new function object: no in-memory hit; same code
-    assert (y == 3.0).all()
+    assert (y == 6.0).all()
+
+
+def test_editing_the_header_rebuilds(tmp_path):
+    call_before_and_after_editing(tmp_path, "k.h", tmp_path / "k.h")
 
 
 def test_editing_a_header_the_header_includes_rebuilds(tmp_path):
@@ -263,27 +273,7 @@ def test_editing_a_header_the_header_includes_rebuilds(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "top.h").write_text('#include "sub/mid.h"\n')
     (tmp_path / "sub" / "mid.h").write_text('#include "leaf.h"\n#include <stdio.h>\n')
-    leaf = tmp_path / "sub" / "leaf.h"
-    leaf.write_text("static inline double nested_value(double x) { return x + 1.0; }\n")
-
-    @parpy.external("nested_value", Cpu, Host, header="top.h")
-    def nested_value(x: F64) -> F64:
-        return x + 1.0
-
-    def use(y):
-        parpy.label('N')
-        for i in range(4):
-            y[i] = nested_value(y[i])
-
-    opts = parpy.par({'N': T(4)})
-    opts.backend = Cpu
-    opts.includes = [str(tmp_path)]
-    y = np.zeros(4)
-    parpy.jit(use)(y, opts=opts)
-    assert (y == 1.0).all()
-    leaf.write_text("static inline double nested_value(double x) { return x + 5.0; }\n")
-    parpy.jit(use)(y, opts=opts)
-    assert (y == 6.0).all()
+    call_before_and_after_editing(tmp_path, "top.h", tmp_path / "sub" / "leaf.h")
 
 
 # ---- declaration errors -----------------------------------------------------------

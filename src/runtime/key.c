@@ -287,7 +287,7 @@ static void scan_headers(Headers *h, const char *text, const char *dir, int dept
     put_str(h->s, path);
     put(h->s, buf_cstr(&body), body.len);
     if (depth < MAX_DEPTH) {
-      char *here = arena_strndup(&h->a, path, strlen(path));
+      char *here = arena_strdup(&h->a, path);
       *strrchr(here, '/') = '\0'; /* path is "<dir>/<name>" */
       scan_headers(h, buf_cstr(&body), here, depth + 1);
     }

@@ -129,6 +129,15 @@ const char *c_field_name(Prog *p, const Sym *dict, const char *key) {
 
 /* ---- types ---- */
 
+const char *c_type_name(Elem e) {
+  static const char *names[EL_COUNT] = {
+      [EL_BOOL] = "bool",    [EL_I8] = "int8_t",   [EL_I16] = "int16_t",  [EL_I32] = "int32_t",
+      [EL_I64] = "int64_t",  [EL_U8] = "uint8_t",  [EL_U16] = "uint16_t", [EL_U32] = "uint32_t",
+      [EL_U64] = "uint64_t", [EL_F16] = "half",    [EL_F32] = "float",    [EL_F64] = "double",
+  };
+  return e < EL_COUNT ? names[e] : "void";
+}
+
 void c_type(CPrinter *c, const Type *t) {
   if (!t || t->kind == TY_VOID) {
     buf_puts(c->out, "void");
@@ -968,47 +977,40 @@ void c_helper(CPrinter *c, Fn *h, const char *prefix) {
   buf_puts(o, "}\n\n");
 }
 
-/* Calls `each(c, elem, name, slot)` for the arrays of main in the entry's
- * slot order: array parameters, and the array fields of dict parameters,
- * whose other fields also take a slot. */
-static bool main_arrays(CPrinter *c, Fn *m, void (*each)(CPrinter *, Elem, const char *, int, bool)) {
-  int slot = 0;
-  bool any = false;
+int c_main_arrays(CPrinter *c, Fn *m, CEachArray each) {
+  int slot = 0, n = 0;
   for (int i = 0; i < m->nparams; i++) {
     Sym *s = m->params[i];
     const ArgSpec *a = s->arg;
-    if (a->kind == ARG_DICT) {
-      for (int k = 0; k < a->nfields; k++, slot++)
-        if (a->fields[k].kind == ARG_ARRAY) {
-          each(c, a->fields[k].elem, c_field_name(c->p, s, a->keys[k]), slot, any);
-          any = true;
-        }
-      continue;
+    bool dict = a->kind == ARG_DICT;
+    int nslots = dict ? a->nfields : 1;
+    for (int k = 0; k < nslots; k++, slot++) {
+      const ArgSpec *f = dict ? &a->fields[k] : a;
+      if (f->kind != ARG_ARRAY)
+        continue;
+      if (each)
+        each(c, f->elem, dict ? c_field_name(c->p, s, a->keys[k]) : s->cname, slot, n);
+      n++;
     }
-    if (a->kind == ARG_ARRAY) {
-      each(c, a->elem, s->cname, slot, any);
-      any = true;
-    }
-    slot++;
   }
-  return any;
+  return n;
 }
 
-static void param(CPrinter *c, Elem e, const char *name, int slot, bool comma) {
+static void param(CPrinter *c, Elem e, const char *name, int slot, int nth) {
   (void)slot;
-  buf_printf(c->out, "%s%s *%s", comma ? ", " : "", c->d->type_name(e), name);
+  buf_printf(c->out, "%s%s *%s", nth ? ", " : "", c->d->type_name(e), name);
 }
 
-static void from_slot(CPrinter *c, Elem e, const char *name, int slot, bool comma) {
+static void from_slot(CPrinter *c, Elem e, const char *name, int slot, int nth) {
   (void)name;
-  buf_printf(c->out, "%s(%s *)args[%d]", comma ? ", " : "", c->d->type_name(e), slot);
+  buf_printf(c->out, "%s(%s *)args[%d]", nth ? ", " : "", c->d->type_name(e), slot);
 }
 
 /* "float *x, float *y" (or "void"): the array parameters of main. */
 void c_main_params(CPrinter *c, Fn *m) {
-  if (!main_arrays(c, m, param))
+  if (c_main_arrays(c, m, param) == 0)
     buf_puts(c->out, "void");
 }
 
 /* "(float *)args[0], (float *)args[1]": main's arrays in the entry. */
-void c_args_from_slots(CPrinter *c, Fn *m) { main_arrays(c, m, from_slot); }
+void c_args_from_slots(CPrinter *c, Fn *m) { c_main_arrays(c, m, from_slot); }

@@ -37,6 +37,8 @@ void c_name_functions(Prog *p);
 /* Give every symbol of `fn` a unique C name (Python names where possible). */
 void c_assign_names(Prog *p, Fn *fn);
 
+/* The C name of an element type ("half" is parpy_cpu.h's and CUDA's). */
+const char *c_type_name(Elem e);
 void c_type(CPrinter *c, const Type *t);
 void c_expr(CPrinter *c, const Node *n);
 void c_stmt(CPrinter *c, const Node *s);
@@ -66,6 +68,11 @@ const char *c_field_name(Prog *p, const Sym *dict, const char *key);
 /* Functions: a helper after `prefix`; main's array parameters ("void" if
  * none); the same arrays cast from the entry's argument slots. */
 void c_helper(CPrinter *c, Fn *h, const char *prefix);
+/* Calls `each` (if not NULL) for main's arrays in the entry's slot order:
+ * array parameters and the array fields of dict parameters (whose other
+ * fields also take a slot); `nth` counts the arrays.  Returns how many. */
+typedef void (*CEachArray)(CPrinter *c, Elem e, const char *name, int slot, int nth);
+int c_main_arrays(CPrinter *c, Fn *m, CEachArray each);
 void c_main_params(CPrinter *c, Fn *m);
 void c_args_from_slots(CPrinter *c, Fn *m);
 

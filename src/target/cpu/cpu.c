@@ -16,15 +16,6 @@
 #define PARPY_VERSION "dev"
 #endif
 
-static const char *type_name(Elem e) {
-  static const char *names[EL_COUNT] = {
-      [EL_BOOL] = "bool",     [EL_I8] = "int8_t",    [EL_I16] = "int16_t", [EL_I32] = "int32_t",
-      [EL_I64] = "int64_t",   [EL_U8] = "uint8_t",   [EL_U16] = "uint16_t", [EL_U32] = "uint32_t",
-      [EL_U64] = "uint64_t",  [EL_F16] = "half",     [EL_F32] = "float",   [EL_F64] = "double",
-  };
-  return e < EL_COUNT ? names[e] : "void";
-}
-
 static const char *omp_op(Op op) {
   switch (op) {
   case OP_ADD: return "+";
@@ -132,7 +123,7 @@ static void cpu_for(CPrinter *c, const Node *f) {
   c_for_loop(c, f);
 }
 
-static const CDialect cpu_dialect = {.type_name = type_name, .for_loop = cpu_for};
+static const CDialect cpu_dialect = {.type_name = c_type_name, .for_loop = cpu_for};
 
 /* ---- functions ---- */
 

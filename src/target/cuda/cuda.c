@@ -19,15 +19,6 @@
 #define PARPY_VERSION "dev"
 #endif
 
-static const char *type_name(Elem e) {
-  static const char *names[EL_COUNT] = {
-      [EL_BOOL] = "bool",    [EL_I8] = "int8_t",   [EL_I16] = "int16_t",  [EL_I32] = "int32_t",
-      [EL_I64] = "int64_t",  [EL_U8] = "uint8_t",  [EL_U16] = "uint16_t", [EL_U32] = "uint32_t",
-      [EL_U64] = "uint64_t", [EL_F16] = "half",    [EL_F32] = "float",    [EL_F64] = "double",
-  };
-  return e < EL_COUNT ? names[e] : "void";
-}
-
 /* ---- the index of a thread in a layer ---- */
 
 static void block_index(CPrinter *c, const Kernel *k, const Layer *l) {
@@ -157,7 +148,7 @@ static void print_mapped(CPrinter *c, const Node *f) {
       buf_puts(o, "{");
     }
   } else {
-    buf_printf(o, "for (%s %s = ", type_name(f->sym->ty->elem), v);
+    buf_printf(o, "for (%s %s = ", c_type_name(f->sym->ty->elem), v);
   }
   if (!once) {
     print_start(c, k, f);
@@ -173,7 +164,7 @@ static void print_mapped(CPrinter *c, const Node *f) {
   if (once && used) {
     c->depth++;
     c_line_start(c);
-    buf_printf(o, "%s %s = ", type_name(f->sym->ty->elem), v);
+    buf_printf(o, "%s %s = ", c_type_name(f->sym->ty->elem), v);
     print_start(c, k, f);
     buf_puts(o, ";\n");
     c->depth--;
@@ -270,7 +261,7 @@ static bool half_binary(CPrinter *c, const Node *n) {
   return true;
 }
 
-static const CDialect device_dialect = {.type_name = type_name,
+static const CDialect device_dialect = {.type_name = c_type_name,
                                         .for_loop = device_for,
                                         .extra_stmt = device_stmt,
                                         .extra_expr = device_expr,
@@ -279,14 +270,14 @@ static const CDialect device_dialect = {.type_name = type_name,
 static void print_param_decl(CPrinter *c, const Node *n) {
   const Type *t = n->ty;
   if (n->kind == N_FIELD) {
-    buf_printf(c->out, "%s *%s", type_name(t->elem), c_field_name(c->p, n->lhs->sym, n->str));
+    buf_printf(c->out, "%s *%s", c_type_name(t->elem), c_field_name(c->p, n->lhs->sym, n->str));
     return;
   }
   Sym *s = n->sym;
   if (s->ty->kind == TY_ARRAY)
-    buf_printf(c->out, "%s *%s", type_name(s->ty->elem), s->cname);
+    buf_printf(c->out, "%s *%s", c_type_name(s->ty->elem), s->cname);
   else
-    buf_printf(c->out, "%s %s", type_name(s->ty->elem), s->cname);
+    buf_printf(c->out, "%s %s", c_type_name(s->ty->elem), s->cname);
 }
 
 static void print_kernel(CPrinter *c, Kernel *k) {
@@ -349,7 +340,7 @@ static void host_for(CPrinter *c, const Node *f) {
   c_for_loop(c, f);
 }
 
-static const CDialect host_dialect = {.type_name = type_name, .for_loop = host_for,
+static const CDialect host_dialect = {.type_name = c_type_name, .for_loop = host_for,
                                       .binary = half_binary};
 
 static void print_temps(CPrinter *c, bool alloc) {
@@ -359,7 +350,7 @@ static void print_temps(CPrinter *c, bool alloc) {
     Sym *t = p->temps[i];
     int64_t bytes = type_numel(t->ty) * elem_size(t->ty->elem);
     if (alloc) {
-      buf_printf(o, "  %s *%s = NULL;\n", type_name(t->ty->elem), t->cname);
+      buf_printf(o, "  %s *%s = NULL;\n", c_type_name(t->ty->elem), t->cname);
       buf_printf(o,
                  "  PARPY_CHECK(cudaMallocAsync((void **)&%s, %" PRId64 ", stream), "
                  "\"allocating %" PRId64 " bytes for %s\");\n",
@@ -371,24 +362,24 @@ static void print_temps(CPrinter *c, bool alloc) {
   }
 }
 
-/* ", float *x, float *y" for the arrays of the entry (and temporaries). */
+static void decl_after_comma(CPrinter *c, Elem e, const char *name, int slot, int nth) {
+  (void)slot, (void)nth;
+  buf_printf(c->out, ", %s *%s", c_type_name(e), name);
+}
+
+static void name_after_comma(CPrinter *c, Elem e, const char *name, int slot, int nth) {
+  (void)e, (void)slot, (void)nth;
+  buf_printf(c->out, ", %s", name);
+}
+
+/* ", float *x, float *y" (decl) or ", x, y": the arrays of the entry, and
+ * the temporaries after them if `temps`. */
 static void array_params(CPrinter *c, Fn *m, bool decl, bool temps) {
   Prog *p = c->p;
-  Buf *o = c->out;
-  for (int i = 0; i < m->nparams; i++) {
-    const ArgSpec *a = m->params[i]->arg;
-    if (a->kind == ARG_ARRAY)
-      buf_printf(o, ", %s%s%s", decl ? type_name(a->elem) : "", decl ? " *" : "",
-                 m->params[i]->cname);
-    else if (a->kind == ARG_DICT)
-      for (int k = 0; k < a->nfields; k++)
-        if (a->fields[k].kind == ARG_ARRAY)
-          buf_printf(o, ", %s%s%s", decl ? type_name(a->fields[k].elem) : "", decl ? " *" : "",
-                     c_field_name(p, m->params[i], a->keys[k]));
-  }
+  c_main_arrays(c, m, decl ? decl_after_comma : name_after_comma);
   for (int i = 0; temps && i < p->ntemps; i++)
-    buf_printf(o, ", %s%s%s", decl ? type_name(p->temps[i]->ty->elem) : "", decl ? " *" : "",
-               p->temps[i]->cname);
+    (decl ? decl_after_comma : name_after_comma)(c, p->temps[i]->ty->elem, p->temps[i]->cname,
+                                                  -1, -1);
 }
 
 /* The host code: `<f>_launch` runs it on a stream; with temporaries,
@@ -426,13 +417,7 @@ static void print_host(CPrinter *c, Fn *m) {
 static void print_graph_entry(CPrinter *c, Fn *m) {
   Buf *o = c->out;
   const char *f = m->name;
-  int n = 0;
-  for (int i = 0; i < m->nparams; i++) {
-    const ArgSpec *a = m->params[i]->arg;
-    n += a->kind == ARG_ARRAY;
-    for (int k = 0; a->kind == ARG_DICT && k < a->nfields; k++)
-      n += a->fields[k].kind == ARG_ARRAY;
-  }
+  int n = c_main_arrays(c, m, NULL);
   buf_printf(o, "static cudaGraphExec_t %s_graph = NULL;\n", f);
   buf_printf(o, "static const void *%s_graph_args[%d];\n\n", f, n > 0 ? n : 1);
   buf_printf(o, "extern \"C\" int32_t %s(", f);
