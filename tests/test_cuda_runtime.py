@@ -150,6 +150,14 @@ def test_build_command():
         assert rpath_dir(cmd) is None
 
 
+def test_build_command_does_not_fuse_multiply_add():
+    """nvcc fuses a*b+c by default; NumPy rounds twice.  --fmad=false comes
+    before the user's extra flags, so that --fmad=true there opts back in."""
+    assert "--fmad=false" in build_cmd()
+    cmd = build_cmd(extra_flags=["--fmad=true"])
+    assert cmd.index("--fmad=false") < cmd.index("--fmad=true")
+
+
 def test_build_command_without_arch():
     cmd = build_cmd(arch=None)
     assert not [w for w in cmd if w.startswith("-arch")]  # nvcc's default, which it supports

@@ -189,6 +189,11 @@ static const char **build_cmd(const Options *opt, const char *src, const char *l
   argv[k++] = "-march=native";
   argv[k++] = "-fwrapv";
   argv[k++] = "-fexcess-precision=standard";
+  /* No contraction of a*b+c into one fused multiply-add: NumPy rounds the
+   * product and the sum separately, and results must be its bit for bit
+   * (gcc contracts by default wherever the CPU has FMA, even for float16
+   * with AVX512-FP16).  extra_flags come later and may turn it back on. */
+  argv[k++] = "-ffp-contract=off";
   argv[k++] = "-fopenmp";
   argv[k++] = "-shared";
   argv[k++] = "-fPIC";

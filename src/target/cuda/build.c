@@ -20,6 +20,10 @@ const char **cuda_build_cmd(const Options *opt, const char *src, const char *lib
    * without a device, nvcc's own default is the one it supports. */
   if (opt->cuda_arch && opt->cuda_arch[0])
     argv[k++] = arena_printf(a, "-arch=%s", opt->cuda_arch);
+  /* nvcc fuses a*b+c into one FMA by default; NumPy rounds twice, and
+   * arithmetic must equal NumPy's bit for bit (docs/gpu.md, bench/fmad.py
+   * for the cost).  extra_flags=["--fmad=true"] turns fusion back on. */
+  argv[k++] = "--fmad=false";
   argv[k++] = "-shared";
   argv[k++] = "-Xcompiler";
   argv[k++] = "-fPIC";
