@@ -148,6 +148,35 @@ def dict_arg(d, N):
         d["y"][i] = d["x"][i] * d["k"]
 
 
+# Functions named like what the CUDA and C++ headers declare (clock is a
+# device function, time/index/random/select host functions of libc): the
+# generated code puts its own in a namespace, so they neither clash nor make
+# calls ambiguous.
+@parpy.jit
+def clock(v: parpy.types.F32) -> parpy.types.F32:
+    return v * 2.0
+
+
+@parpy.jit
+def time(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = clock(x[i])
+
+
+@parpy.jit
+def index(x, N):
+    parpy.label('N')
+    for i in range(N):
+        x[i] = clock(x[i])
+
+
+@parpy.jit
+def random(x):
+    with parpy.gpu:
+        x[0] = clock(x[1])
+
+
 PROGRAMS = [
     ("axpy", axpy, [2.0, f32(3000), f32(3000), 3000], {'N': T(2048)}, {}),
     ("add2", add2, [f32(100, 70), f32(100, 70), 100, 70], {'N': T(100), 'M': T(64)}, {}),
@@ -174,6 +203,9 @@ PROGRAMS = [
     ("half_and_ints", half_and_ints,
      [np.zeros(40, np.float16), np.zeros(40, np.int8), np.zeros(40, np.uint16),
       np.zeros(40, np.int64), 40], {'N': T(40)}, {}),
+    ("time", time, [f32(30), f32(30), 30], {'N': T(32)}, {}),
+    ("index", index, [np.zeros(30, np.int64), 30], {'N': T(32)}, {}),
+    ("random", random, [f32(4)], {}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
 ]
 
@@ -297,7 +329,7 @@ def test_host_array_access_is_rejected_with_a_pointer_to_gpu():
 
 def test_graphs_capture_once_and_replay():
     code = code_of("host_loop_graph")
-    entry = code[code.index('extern "C" int32_t host_loop('):]
+    entry = code[code.index('static int32_t host_loop('):]
     assert entry.index("cudaGraphLaunch") < entry.index("cudaStreamBeginCapture")
     assert entry.index("cudaStreamBeginCapture") < entry.index("cudaStreamEndCapture")
     assert "cudaGraphExecUpdate" in entry and "cudaGraphInstantiate" in entry

@@ -3,6 +3,8 @@ names that collide with reserved prefixes and C library symbols, the process
 locale, comparisons of unsigned ints with negative Python ints, NaN in
 max/min, 64-bit literal arithmetic, NumPy functions of Python scalars,
 conversions and shifts that would be undefined in C, and bools."""
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -44,3 +46,86 @@ def test_multiply_add_is_not_fused(rng, dt, fn):
     want = a * x + y if fn is axpy else y - a * x
     assert want.dtype == got[3].dtype
     assert np.array_equal(got[3].view(np.uint8), want.view(np.uint8))
+
+
+# --- 0 and 2. function and variable names -----------------------------------
+
+def load_module(tmp_path, name, source):
+    """Import `source` from a file (jit needs the source in a file)."""
+    import importlib.util
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+NAMED = '''
+import parpy as pj
+from parpy.types import F64
+
+@pj.jit
+def {h}(p: F64) -> F64:
+    {v} = p * 2.0
+    return {v} + 1.0
+
+@pj.jit
+def {f}(x, y, N):
+    pj.label('N')
+    for i in range(N):
+        {v} = {h}(x[i])
+        y[i] = {v} - x[i]
+'''
+
+
+def run_named(tmp_path, tag, main, helper, var):
+    mod = load_module(tmp_path, f"named_{tag}", NAMED.format(f=main, h=helper, v=var))
+    n = 37
+    x = np.arange(n, dtype=np.float64)
+    y = np.full(n, np.nan)
+    getattr(mod, main)(x, y, n, opts=parpy.par({'N': parpy.threads(8)}))
+    assert np.array_equal(y, x + 1.0), (main, helper, var)
+
+
+RESERVED_PREFIX = ["parpy_kernel", "parpy_add", "parpy", "parpy_code", "__kernel", "__",
+                   "_Kernel", "_K", "omp_kernel", "GOMP_parallel", "cudaKernel"]
+
+
+def test_names_with_reserved_prefixes_compile(tmp_path):
+    """c_name_functions once renamed parpy_kernel to parpy_kernel_, still
+    reserved, forever: NPBench names its kernels so.  Run in a child with a
+    time limit, so that a hang fails instead of stalling the suite."""
+    import subprocess
+    import sys
+    import textwrap
+    script = textwrap.dedent(f'''
+        import sys, pathlib
+        sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r})
+        from test_diff_semantics import run_named, RESERVED_PREFIX
+        tmp = pathlib.Path({str(tmp_path)!r})
+        for k, name in enumerate(RESERVED_PREFIX):
+            other = RESERVED_PREFIX[(k + 1) % len(RESERVED_PREFIX)]
+            run_named(tmp, k, name, other + "_h", "_V" if k % 2 else name + "_v")
+        print("ok")
+    ''')
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+LIBC_NAMES = ["select", "step", "advance", "sleep", "random", "index", "time", "rand", "abort",
+              "read", "write", "open", "close", "puts", "strlen", "signal", "kill", "exit",
+              "fork", "atexit", "environ", "stdout", "clock", "getenv", "qsort", "dlopen",
+              "pthread_create", "omp_get_thread_num", "GOMP_parallel", "cudaMalloc", "main",
+              "_init", "_fini", "entry", "memmove", "sqrt", "exp", "j0", "gamma", "nan", "fmax"]
+
+
+@pytest.mark.parametrize("name", LIBC_NAMES)
+def test_names_of_library_symbols(tmp_path, name):
+    """A jitted function (or helper, or local) named like a symbol of libc,
+    libm, libgomp or the CUDA runtime once bound to that symbol: select
+    crashed, sleep hung, random returned random().  Generated functions are
+    static, so no Python name can reach another library's symbol."""
+    run_named(tmp_path, "main", name, "helper", name)
+    run_named(tmp_path, "helper", "kernel", name, "v")

@@ -52,6 +52,18 @@ static bool is_math_name(const char *s, const char *const *names, size_t count) 
   return false;
 }
 
+/* Prefixes of names that are not ours to define: our header's (parpy),
+ * the implementation's (__, _ and a capital), OpenMP's (the calls gcc
+ * generates for a parallel loop would bind to a function of the same name
+ * in the file), and the CUDA runtime's (called by the generated host code). */
+static bool has_reserved_prefix(const char *s) {
+  static const char *const prefixes[] = {"parpy", "__", "omp_", "GOMP_", "cuda"};
+  for (size_t i = 0; i < PP_COUNT(prefixes); i++)
+    if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+      return true;
+  return s[0] == '_' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
 bool c_is_reserved(const char *s, bool file_scope) {
   for (size_t i = 0; i < PP_COUNT(reserved); i++)
     if (strcmp(reserved[i], s) == 0)
@@ -59,8 +71,14 @@ bool c_is_reserved(const char *s, bool file_scope) {
   if (file_scope ? is_math_name(s, math_names, PP_COUNT(math_names))
                  : is_math_name(s, called, PP_COUNT(called)))
     return true;
-  return strncmp(s, "parpy", 5) == 0 || strncmp(s, "__", 2) == 0 ||
-         (s[0] == '_' && s[1] >= 'A' && s[1] <= 'Z');
+  return has_reserved_prefix(s);
+}
+
+/* The stem a reserved name is renamed from: a suffix cannot take a reserved
+ * prefix away (renaming parpy_kernel to parpy_kernel_2 would clash again,
+ * forever), so such names get the prefix py_ first. */
+static const char *rename_stem(Arena *a, const char *name) {
+  return has_reserved_prefix(name) ? arena_printf(a, "py_%s", name) : name;
 }
 
 /* A C identifier from a Python one: non-ASCII letters become '_'. */
@@ -85,7 +103,7 @@ void c_assign_names(Prog *p, Fn *fn) {
   Arena *a = &p->arena;
   for (int i = 0; i < fn->nsyms; i++) {
     Sym *s = fn->syms[i];
-    const char *base = sanitise(a, s->name);
+    const char *base = rename_stem(a, sanitise(a, s->name));
     const char *name = base;
     for (int k = 2;; k++) {
       bool clash = c_is_reserved(name, false);
@@ -111,6 +129,7 @@ void c_name_functions(Prog *p) {
     all[n++] = h;
   all[n++] = p->main;
   for (int i = 0; i < n; i++) {
+    all[i]->name = rename_stem(&p->arena, all[i]->name);
     const char *base = arena_printf(&p->arena, "%s_", all[i]->name);
     for (int k = 2;; k++) {
       bool clash = c_is_reserved(all[i]->name, true) || is_ext_name(p, all[i]->name);

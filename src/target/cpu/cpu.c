@@ -147,7 +147,10 @@ static void print_entry(CPrinter *c, Fn *m) {
 static void print_main(CPrinter *c, Fn *m) {
   c->fn = m;
   Buf *o = c->out;
-  buf_printf(o, "int32_t %s(", m->name);
+  /* static, as the helpers are: the library exports only the calling
+   * convention's <f>__ names, so a function named like a libc symbol
+   * (select, time, random) neither hides nor binds to libc's. */
+  buf_printf(o, "static int32_t %s(", m->name);
   c_main_params(c, m);
   buf_puts(o, ") {\n");
   c->depth = 1;

@@ -19,6 +19,9 @@
 #define PARPY_VERSION "dev"
 #endif
 
+/* The namespace of the code's own functions (print_convention, emit). */
+#define NAMESPACE "parpy_code"
+
 /* ---- the index of a thread in a layer ---- */
 
 static void block_index(CPrinter *c, const Kernel *k, const Layer *l) {
@@ -420,7 +423,7 @@ static void print_graph_entry(CPrinter *c, Fn *m) {
   int n = c_main_arrays(c, m, NULL);
   buf_printf(o, "static cudaGraphExec_t %s_graph = NULL;\n", f);
   buf_printf(o, "static const void *%s_graph_args[%d];\n\n", f, n > 0 ? n : 1);
-  buf_printf(o, "extern \"C\" int32_t %s(", f);
+  buf_printf(o, "static int32_t %s(", f);
   c_main_params(c, m);
   buf_printf(o, ") {\n  const void *args[%d] = {", n > 0 ? n : 1);
   Buf list;
@@ -472,7 +475,7 @@ static void print_main(CPrinter *c, Fn *m) {
     return;
   }
   Buf *o = c->out;
-  buf_printf(o, "extern \"C\" int32_t %s(", m->name);
+  buf_printf(o, "static int32_t %s(", m->name);
   c_main_params(c, m);
   buf_printf(o, ") {\n  return %s_run(0", m->name);
   array_params(c, m, false, false);
@@ -492,7 +495,8 @@ static void print_convention(CPrinter *c, Fn *m) {
   buf_printf(o, "\";\nextern \"C\" const char %s__access[] = \"", f);
   c_access(p, o);
   buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n\n", f);
-  buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n  return %s(", f, m->name);
+  buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n  return %s::%s(", f, NAMESPACE,
+             m->name);
   c_args_from_slots(c, m);
   buf_puts(o, ");\n}\n");
 }
@@ -514,6 +518,10 @@ static bool emit(Prog *p, Buf *out) {
     buf_puts(out, "#define PARPY_CLUSTERS\n");
   buf_puts(out, "#include \"parpy_cuda.h\"\n\n");
   c_ext_headers(p, out);
+  /* The CUDA and C++ headers declare thousands of names (time, index,
+   * clock, ...); in a namespace of its own, a function named like one of
+   * them neither clashes with its declaration nor makes calls ambiguous. */
+  buf_printf(out, "namespace %s {\n\n", NAMESPACE);
   for (Fn *h = p->helpers; h; h = h->next)
     /* nvcc refuses a __host__ __device__ function calling a __device__ one:
      * a helper reaching a device external is device code only (the gpu
@@ -523,6 +531,7 @@ static bool emit(Prog *p, Buf *out) {
   for (Kernel *k = p->kernels; k; k = k->next)
     print_kernel(&c, k);
   print_main(&c, p->main);
+  buf_printf(out, "}  // namespace %s\n\n", NAMESPACE);
   print_convention(&c, p->main);
   return !failed(p);
 }
