@@ -287,7 +287,7 @@ def test_external_resolution():
 
 
 def test_external_constraints():
-    with pytest.raises(ValueError, match="host externals"):
+    with pytest.raises(ValueError, match="Host externals"):
         parpy.external("f", CompileBackend.Cuda, Target.Host)
     with pytest.raises(ValueError, match="parallel"):
         parpy.external("f", CompileBackend.Metal, Target.Host, parallelize=parpy.threads(32))

@@ -333,7 +333,7 @@ def test_backend_and_target_constraints():
     lines = marked_lines(test_backend_and_target_constraints)
     cases = [
         (lambda: parpy.external("f", Cuda, Host),  # ERR
-         "host externals are not supported by the Cuda backend"),
+         "Host externals are not supported in the CUDA backend"),
         (lambda: parpy.external("f", Cpu, Host, parallelize=T(32)),  # ERR
          "only device externals can be parallel"),
         (lambda: parpy.external("f", Cpu, Device, parallelize=T(32).reduce()),  # ERR

@@ -20,16 +20,17 @@ OUT = os.path.join(ROOT, "docs", "api")
 # module name -> the names it documents, in order (the public API).
 PAGES = {
     "parpy": ["jit", "print_compiled", "compile_string", "external", "threads", "reduce", "par",
-              "clear_cache", "label", "gpu", "CompileOptions", "CompileBackend", "LoopPar",
+              "clear_cache", "sync", "label", "gpu", "CompileOptions", "CompileBackend", "LoopPar",
               "ElemSize", "Target", "ParPyError", "ParPyTypeError", "ParPyNameError",
-              "ParPyRuntimeError", "ParPyValueError"],
+              "ParPyRuntimeError", "ParPyValueError", "ParPyRuntimeTypeError",
+              "ParPyRuntimeValueError"],
     "parpy.operators": ["sum", "prod", "max", "min", "abs", "atan2", "cos", "exp", "log", "sin",
                         "sqrt", "tanh", "tan", "floor", "ceil", "int8", "int16", "int32", "int64",
                         "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64",
                         "inf", "label", "gpu"],
     "parpy.types": ["pointer"],
     "parpy.backend": ["backends", "available", "is_enabled", "resolve"],
-    "parpy.buffer": ["Buffer", "empty", "empty_like", "zeros", "zeros_like", "from_array", "sync"],
+    "parpy.buffer": ["Buffer", "DataType", "empty", "empty_like", "zeros", "zeros_like", "from_array", "sync"],
 }
 
 
@@ -83,6 +84,9 @@ def describe(name: str, obj, out: list[str]) -> None:
                 text = val.__doc__ if not isinstance(val, property) else inspect.getdoc(val)
                 if text and text != type(val).__doc__:
                     out.append(f"### {name}.{attr}\n\n{inspect.cleandoc(text)}\n")
+        return
+    if isinstance(obj, list) and type(obj).__doc__:  # parpy.backend's lists
+        out.append(f"## {name}: list\n\n{doc(type(obj))}\n")
         return
     if callable(obj) and not isinstance(obj, (int, float)):
         out.append(f"## {name}{signature(obj)}\n\n{doc(obj)}\n")

@@ -14,11 +14,11 @@ import os as _os
 import typing as _t
 
 from . import _core
-from .errors import (ParPyError, ParPyNameError, ParPyRuntimeError, ParPyTypeError,
-                     ParPyValueError)
+from .errors import (ParPyError, ParPyNameError, ParPyRuntimeError, ParPyRuntimeTypeError,
+                     ParPyRuntimeValueError, ParPyTypeError, ParPyValueError)
 
 _core.set_error_types(ParPyError, ParPyTypeError, ParPyNameError, ParPyRuntimeError,
-                      ParPyValueError)
+                      ParPyValueError, ParPyRuntimeTypeError, ParPyRuntimeValueError)
 _core.configure(_os.path.join(_os.path.dirname(__file__), "include"), _core.VERSION)
 
 from . import backend, buffer, operators, types  # noqa: E402
@@ -27,14 +27,16 @@ from ._options import (CompileBackend, CompileOptions, ElemSize, LoopPar, Target
                        par, reduce, threads)
 from ._resolve import resolve as _resolve_globals  # noqa: E402
 from ._source import parse_function as _parse_function  # noqa: E402
+from .buffer import sync  # noqa: E402 - 0.1.3 exports it here
 from .operators import gpu, label  # noqa: E402
 
 __version__ = _core.VERSION
 
 __all__ = ["jit", "external", "print_compiled", "compile_string", "threads", "reduce", "par",
-           "clear_cache", "gpu", "label", "CompileOptions", "CompileBackend", "LoopPar",
+           "clear_cache", "sync", "gpu", "label", "CompileOptions", "CompileBackend", "LoopPar",
            "ElemSize", "Target", "operators", "types", "backend", "buffer", "ParPyError",
-           "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError", "ParPyValueError"]
+           "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError", "ParPyValueError",
+           "ParPyRuntimeTypeError", "ParPyRuntimeValueError"]
 
 
 def jit(fn: _t.Callable[..., _t.Any]) -> _t.Any:

@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from ._options import CompileBackend, ElemSize, LoopPar, Target
 from ._source import ANNOT_NONE, _dedent, annotation_code
-from .errors import ParPyError, ParPyTypeError, ParPyValueError
+from .errors import (ParPyError, ParPyRuntimeTypeError, ParPyRuntimeValueError, ParPyTypeError,
+                     ParPyValueError)
 from .types import Pointer
 
 _TYPE_HINT = ("parpy.types.F32 for a scalar or parpy.types.pointer(parpy.types.F32) for an "
@@ -136,7 +137,7 @@ def _signature(fn: Callable[..., Any]) -> tuple[list[int], int]:
     codes = []
     for p in params:
         if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            raise _located(ParPyTypeError,
+            raise _located(ParPyRuntimeTypeError,
                            f"external declarations take positional parameters only; '{p.name}' "
                            f"of {name} is not one", fn, _param_node(p.name))
         a = annots.get(p.name, inspect.Parameter.empty)
@@ -144,7 +145,7 @@ def _signature(fn: Callable[..., Any]) -> tuple[list[int], int]:
         if code == ANNOT_NONE:
             what = "has no annotation" if a is inspect.Parameter.empty else \
                 f"is annotated with {a!r}, which is not a parpy type"
-            raise _located(ParPyTypeError,
+            raise _located(ParPyRuntimeTypeError,
                            f"external declaration parameters must be annotated with types: "
                            f"parameter '{p.name}' of {name} {what} (use {_TYPE_HINT})",
                            fn, _param_node(p.name))
@@ -154,7 +155,7 @@ def _signature(fn: Callable[..., Any]) -> tuple[list[int], int]:
         what = "has no return annotation" if ret is inspect.Parameter.empty else \
             ("returns a pointer" if isinstance(ret, Pointer)
              else f"has the return annotation {ret!r}, which is not a parpy type")
-        raise _located(ParPyTypeError,
+        raise _located(ParPyRuntimeTypeError,
                        f"an external declaration must annotate its result with a parpy scalar "
                        f"type such as parpy.types.F32: {name} {what}", fn, _returns_node)
     return codes, ret.value
@@ -208,10 +209,11 @@ def external(ext_name: str, backend: CompileBackend, target: Target, header: str
     if not isinstance(parallelize, LoopPar):
         raise fail(ParPyTypeError, f"parallelize must be a LoopPar, got {parallelize!r}")
     if backend is CompileBackend.Cuda and target is Target.Host:
-        raise fail(ParPyValueError, "host externals are not supported by the Cuda backend (all "
-                                    "data lives on the GPU); use Target.Device")
+        raise fail(ParPyRuntimeValueError, "Host externals are not supported in the CUDA backend "
+                                           "(all data lives on the GPU); use Target.Device")
     if target is Target.Host and parallelize != LoopPar():
-        raise fail(ParPyValueError, "only device externals can be parallel")
+        raise fail(ParPyRuntimeValueError, "only device externals can be parallel (parallel "
+                                           "host externals are not supported)")
     if parallelize != LoopPar() and (parallelize.nthreads == 0 or parallelize.reduction):
         raise fail(ParPyValueError, f"parallelize must ask for threads and nothing else (tpb "
                                     f"aside), such as parpy.threads(32); got {parallelize!r}")

@@ -9,12 +9,12 @@ from __future__ import annotations
 import ctypes
 import enum
 import hashlib
-import types
+import operator
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import ParPyTypeError, ParPyValueError
+from .errors import ParPyRuntimeValueError, ParPyTypeError, ParPyValueError
 
 __all__ = ["ElemSize", "CompileBackend", "Target", "LoopPar", "CompileOptions", "threads",
            "reduce", "par"]
@@ -65,6 +65,23 @@ class ElemSize(enum.Enum):
         """True for F16, F32 and F64."""
         return self.value >= ElemSize.F16.value
 
+    # The names 0.1.3's DataType used (a buffer's dtype is an ElemSize here).
+    def is_integer(self) -> bool:
+        """True for the signed and unsigned integer types (not Bool)."""
+        return self.is_int()
+
+    def is_signed_integer(self) -> bool:
+        """True for I8, I16, I32 and I64."""
+        return ElemSize.I8.value <= self.value <= ElemSize.I64.value
+
+    def is_unsigned_integer(self) -> bool:
+        """True for U8, U16, U32 and U64."""
+        return ElemSize.U8.value <= self.value <= ElemSize.U64.value
+
+    def is_floating_point(self) -> bool:
+        """True for F16, F32 and F64."""
+        return self.is_float()
+
 
 _SIZES = (1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8)
 _NUMPY = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
@@ -94,6 +111,24 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _count(v: Any) -> Any:
+    """`v` as a Python int when it is an integer of another kind: a NumPy
+    integer, or a 0-d integer array, tensor or buffer (0.1.3 code writes
+    ``parpy.threads(hmm['num_states'])``).  Anything else is returned as it
+    is, for the caller's error message."""
+    if isinstance(v, (bool, np.bool_)) or _is_int(v):
+        return v
+    if getattr(v, "shape", None) == () or isinstance(v, np.integer):
+        dtype = getattr(v, "dtype", None)
+        if dtype is not None and "bool" in str(dtype):
+            return v
+        try:
+            return operator.index(v)
+        except TypeError:
+            return v
+    return v
+
+
 DEFAULT_TPB = 1024
 
 
@@ -116,7 +151,9 @@ class LoopPar:
         return p
 
     def threads(self, nthreads: int) -> LoopPar:
-        """A copy running on ``nthreads`` threads (a positive int; set once)."""
+        """A copy running on ``nthreads`` threads (a positive int, NumPy
+        integer or 0-d integer array/tensor; set once)."""
+        nthreads = _count(nthreads)
         if not _is_int(nthreads):
             raise ParPyTypeError(f"the number of threads must be an int, not "
                                  f"{type(nthreads).__name__}")
@@ -132,6 +169,7 @@ class LoopPar:
 
     def tpb(self, tpb: int) -> LoopPar:
         """A copy using ``tpb`` threads per block (a positive multiple of 32)."""
+        tpb = _count(tpb)
         if not _is_int(tpb):
             raise ParPyTypeError(f"the number of threads per block must be an int, not "
                                  f"{type(tpb).__name__}")
@@ -199,6 +237,75 @@ def reduce() -> LoopPar:
     return LoopPar().reduce()
 
 
+# ---- mutable fields: a list and a dict that tell their options when changed ----
+
+class _Owned:
+    """Mixin of the list and dict fields: any change in place drops the
+    options' fingerprint, so the next call validates the contents again and
+    recomputes the key (0.1.3 code writes ``opts.includes += [...]`` and
+    ``opts.parallelize['N'] = ...``)."""
+
+    __slots__ = ()
+    _owner: Any
+
+    def _changed(self) -> None:
+        owner = self._owner
+        if owner is not None:
+            object.__setattr__(owner, "_key_cache", None)
+
+
+def _mutator(base: type, name: str) -> Callable[..., Any]:
+    method = getattr(base, name)
+
+    def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        out = method(self, *args, **kwargs)
+        self._changed()
+        return out
+    changed.__name__ = name
+    changed.__doc__ = method.__doc__
+    return changed
+
+
+class OptionList(_Owned, list):
+    """``CompileOptions.includes``, ``libs`` and ``extra_flags``: a list of str,
+    changed in place like any list; the strings are checked when the options
+    are next used."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, items: Any = (), owner: Any = None) -> None:
+        list.__init__(self, items)
+        self._owner = owner
+
+    for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+                  "insert", "remove", "pop", "clear", "sort", "reverse"):
+        locals()[_name] = _mutator(list, _name)
+    del _name
+
+    def __reduce__(self) -> tuple:
+        return (list, (list(self),))
+
+
+class OptionDict(_Owned, dict):
+    """``CompileOptions.parallelize``: a dict from label to LoopPar, changed in
+    place like any dict; its entries are checked when the options are next
+    used."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, items: Any = (), owner: Any = None) -> None:
+        dict.__init__(self, items)
+        self._owner = owner
+
+    for _name in ("__setitem__", "__delitem__", "__ior__", "update", "pop", "popitem",
+                  "clear", "setdefault"):
+        locals()[_name] = _mutator(dict, _name)
+    del _name
+
+    def __reduce__(self) -> tuple:
+        return (dict, (dict(self),))
+
+
 # ---- CompileOptions fields: a checker (name, value) -> stored value ----
 
 def _check_bool(name: str, v: Any) -> bool:
@@ -218,8 +325,8 @@ def _check_blocks(name: str, v: Any) -> int:
     if not _is_int(v):
         raise ParPyTypeError(f"CompileOptions.{name} must be an int, not {type(v).__name__}")
     if v <= 0 or v & (v - 1):
-        raise ParPyValueError(f"the maximum number of thread blocks per cluster must be a power "
-                              f"of two, got {v}")
+        raise ParPyRuntimeValueError(f"the maximum number of thread blocks per cluster must be "
+                                     f"a power of two, got {v}")
     return v
 
 
@@ -236,7 +343,7 @@ def _check_size(kind: str, pred: Callable[[ElemSize], bool]) -> Callable[[str, A
     return check
 
 
-def _check_strs(name: str, v: Any) -> tuple[str, ...]:
+def _check_strs(name: str, v: Any) -> list[str]:
     if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
         raise ParPyTypeError(f"CompileOptions.{name} must be a list of str, not "
                              f"{type(v).__name__}")
@@ -244,7 +351,7 @@ def _check_strs(name: str, v: Any) -> tuple[str, ...]:
         if not isinstance(s, str):
             raise ParPyTypeError(f"CompileOptions.{name} must be a list of str; found "
                                  f"{type(s).__name__} {s!r}")
-    return tuple(v)
+    return list(v)
 
 
 def _check_par(name: str, v: Any) -> dict[str, LoopPar]:
@@ -275,9 +382,9 @@ _FIELDS: dict[str, tuple[Callable[[str, Any], Any], Any]] = {
     "use_cuda_graphs": (_check_bool, False),
     "force_int_size": (_check_size("an integer", ElemSize.is_int), None),
     "force_float_size": (_check_size("a floating-point", ElemSize.is_float), None),
-    "includes": (_check_strs, ()),
-    "libs": (_check_strs, ()),
-    "extra_flags": (_check_strs, ()),
+    "includes": (_check_strs, []),
+    "libs": (_check_strs, []),
+    "extra_flags": (_check_strs, []),
 }
 
 # Bumped by parpy.backend when what Auto means may have changed; a stored
@@ -287,7 +394,7 @@ _backend_generation = [0]
 
 _FIELD_DOCS = {
     "parallelize": "Dict[str, LoopPar], default {}: how each label runs in parallel (set by "
-                   "parpy.par).  Read back as a read-only mapping.",
+                   "parpy.par).  A dict: change it in place or assign a new one.",
     "verbose_backend_resolution": "bool, default False: print why each backend is not enabled "
                                   "when Auto is resolved.",
     "debug_print": "bool, default False: print the program after each compiler pass, with "
@@ -307,11 +414,10 @@ _FIELD_DOCS = {
     "force_float_size": "ElemSize or None, default None: the float type of Python floats (F64 "
                         "unless set).",
     "includes": "list of str, default []: directories added to the include path of the "
-                "native compiler.  Read back as a tuple.",
-    "libs": "list of str, default []: directories added to the library path.  Read back as a "
-            "tuple.",
+                "native compiler.  A list: ``opts.includes += [dir]`` works.",
+    "libs": "list of str, default []: directories added to the library path.  A list.",
     "extra_flags": "list of str, default []: extra flags for the native compiler (cc for Cpu, "
-                   "nvcc for Cuda).  Read back as a tuple.",
+                   "nvcc for Cuda).  A list.",
 }
 
 
@@ -326,12 +432,24 @@ class _Field:
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         if obj is None:
             return self
-        v = obj._values[self.name]
-        return types.MappingProxyType(v) if isinstance(v, dict) else v
+        return obj._values[self.name]
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj._values[self.name] = self.check(self.name, value)
+        checked = self.check(self.name, value)
+        if value is not obj._values[self.name]:  # `opts.includes += [...]` keeps its list
+            obj._values[self.name] = _own(checked, obj)
         obj._key_cache = None
+
+
+def _own(v: Any, owner: Any) -> Any:
+    """The stored form of a field's value: lists and dicts become the
+    containers that tell `owner` when they change (always fresh ones, so that
+    two options never share one)."""
+    if isinstance(v, list):
+        return OptionList(v, owner)
+    if isinstance(v, dict):
+        return OptionDict(v, owner)
+    return v
 
 
 class CompileOptions:
@@ -354,8 +472,7 @@ class CompileOptions:
     extra_flags = _Field("extra_flags")
 
     def __init__(self, **fields: Any) -> None:
-        self._values = {name: (dict(d) if isinstance(d, dict) else d)
-                        for name, (_, d) in _FIELDS.items()}
+        self._values = {name: _own(d, self) for name, (_, d) in _FIELDS.items()}
         self._key_cache: bytes | None = None
         self._key_gen = -1
         for name, value in fields.items():
@@ -366,13 +483,22 @@ class CompileOptions:
     def copy(self) -> CompileOptions:
         """An independent copy (changing one does not change the other)."""
         c = CompileOptions()
-        c._values = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._values.items()}
+        c._values = {k: _own(v, c) for k, v in self._values.items()}
         return c
 
     __copy__ = copy
 
     def __deepcopy__(self, memo: dict) -> CompileOptions:
         return self.copy()  # the values are immutable or copied
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild_options, (dict(self._values),))
+
+    def _validate(self) -> None:
+        """Check the fields that can change in place (their items), as
+        setting them would have."""
+        for name in ("parallelize", "includes", "libs", "extra_flags"):
+            _FIELDS[name][0](name, self._values[name])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CompileOptions):
@@ -398,6 +524,7 @@ class CompileOptions:
             return key
         from . import backend  # noqa: PLC0415 - backend imports this module
 
+        self._validate()
         gen = _backend_generation[0]
         resolved = backend.resolve(self._values["backend"], False, strict=False)
         text = repr(sorted((k, _show(v)) for k, v in self._values.items())) + resolved.name
@@ -406,12 +533,16 @@ class CompileOptions:
         return key
 
 
+def _rebuild_options(values: dict[str, Any]) -> CompileOptions:
+    return CompileOptions(**values)
+
+
 def _show(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k!r}: {p!r}" for k, p in sorted(v.items())) + "}"
     if isinstance(v, enum.Enum):
         return f"{type(v).__name__}.{v.name}"
-    if isinstance(v, tuple):
+    if isinstance(v, list):
         return repr(list(v))
     return repr(v)
 

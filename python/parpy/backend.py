@@ -15,6 +15,7 @@ import os
 import shlex
 import shutil
 import sys
+from typing import Any, Callable, Iterator
 
 from . import _core
 from ._options import CompileBackend, _backend_generation
@@ -25,9 +26,91 @@ __all__ = ["backends", "is_enabled", "available", "resolve"]
 _auto: CompileBackend | None = None
 
 
-def backends() -> list[CompileBackend]:
-    """Every concrete backend (all but Auto)."""
+class _BackendList(list):
+    """A list of backends recomputed whenever it is read, so that
+    ``available`` notices a GPU (or a compiler) that appears after import.
+    0.1.3 code uses both as lists (``for b in parpy.backend.backends``,
+    ``pytest.mark.parametrize('backend', parpy.backend.backends)``); calling
+    one (our earlier spelling) returns a plain list.  Read-only."""
+
+    __slots__ = ("_compute",)
+
+    def __init__(self, compute: Callable[[], list[CompileBackend]]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def _fresh(self) -> _BackendList:
+        # The list's own storage is refreshed too, for C code that reads a
+        # list subclass without calling its methods.
+        list.__setitem__(self, slice(None), self._compute())
+        return self
+
+    def __call__(self) -> list[CompileBackend]:
+        return list(self._fresh())
+
+    def __iter__(self) -> Iterator[CompileBackend]:
+        return list.__iter__(self._fresh())
+
+    def __len__(self) -> int:
+        return list.__len__(self._fresh())
+
+    def __bool__(self) -> bool:
+        return list.__len__(self._fresh()) > 0
+
+    def __contains__(self, b: object) -> bool:
+        return list.__contains__(self._fresh(), b)
+
+    def __getitem__(self, i: Any) -> Any:
+        return list.__getitem__(self._fresh(), i)
+
+    def __eq__(self, other: object) -> bool:
+        return list.__eq__(self._fresh(), other)
+
+    def __ne__(self, other: object) -> bool:
+        return list.__ne__(self._fresh(), other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Any) -> list[CompileBackend]:
+        return list(self._fresh()) + other
+
+    def __radd__(self, other: Any) -> list[CompileBackend]:
+        return other + list(self._fresh())
+
+    def copy(self) -> list[CompileBackend]:
+        return list(self._fresh())
+
+    def index(self, *args: Any) -> int:
+        return list.index(self._fresh(), *args)
+
+    def count(self, b: object) -> int:
+        return list.count(self._fresh(), b)
+
+    def __repr__(self) -> str:
+        return repr(list(self._fresh()))
+
+    def __reduce__(self) -> tuple:
+        return (list, (list(self._fresh()),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("parpy.backend lists are computed; copy one with list(...) to change it")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _read_only
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only  # type: ignore[assignment]
+
+
+def _concrete_backends() -> list[CompileBackend]:
     return [b for b in CompileBackend if b is not CompileBackend.Auto]
+
+
+class _AllBackends(_BackendList):
+    """Every concrete backend (all but Auto): ``[Cuda, Metal, Cpu]``, as a
+    list (calling it, ``backends()``, returns a plain copy)."""
+
+    __slots__ = ()
+
+
+backends = _AllBackends(_concrete_backends)
 
 
 def _c_compiler() -> str | None:
@@ -100,9 +183,19 @@ def is_enabled(backend: CompileBackend, verbose: bool = False) -> bool:
     return why is None
 
 
-def available() -> list[CompileBackend]:
-    """The enabled backends."""
-    return [b for b in backends() if is_enabled(b)]
+def _enabled_backends() -> list[CompileBackend]:
+    return [b for b in _concrete_backends() if is_enabled(b)]
+
+
+class _AvailableBackends(_BackendList):
+    """The backends enabled on this machine, as a list recomputed each time
+    it is read (so a GPU found after import shows); ``available()`` returns
+    a plain copy."""
+
+    __slots__ = ()
+
+
+available = _AvailableBackends(_enabled_backends)
 
 
 def _resolve_auto(verbose: bool) -> CompileBackend:

@@ -26,7 +26,7 @@ from . import backend as _backend
 from ._options import CompileBackend, ElemSize
 from .errors import ParPyTypeError, ParPyValueError
 
-__all__ = ["Buffer", "sync", "empty", "empty_like", "zeros", "zeros_like", "from_array"]
+__all__ = ["Buffer", "DataType", "sync", "empty", "empty_like", "zeros", "zeros_like", "from_array"]
 
 _CPU, _CUDA = CompileBackend.Cpu, CompileBackend.Cuda
 
@@ -55,6 +55,8 @@ def _elem(dtype: Any) -> ElemSize:
     takes, such as np.float32 or 'int8') or a torch dtype."""
     if isinstance(dtype, ElemSize):
         return dtype
+    if isinstance(dtype, DataType):
+        return dtype.elem
     if type(dtype).__module__ == "torch":  # torch.float32 -> "float32"
         dtype = str(dtype).rpartition(".")[2]
     try:
@@ -94,6 +96,78 @@ def _check_buffer(b: Any, fn: str) -> Buffer:
     return b
 
 
+# ---- DataType: 0.1.3's name for an element type ----
+
+class DataType:
+    """An element type as 0.1.3 named it: built from an ElemSize
+    (``DataType.from_elem_size(parpy.types.F32)``), a NumPy dtype or a
+    typestr (``DataType('<f4')``).  It equals the ElemSize it stands for, and
+    every function taking a dtype takes it; a buffer's ``dtype`` is the
+    ElemSize itself, which has the same methods."""
+
+    __slots__ = ("elem",)
+    elem: ElemSize
+
+    def __init__(self, dtype: Any) -> None:
+        object.__setattr__(self, "elem", _elem(dtype))
+
+    @classmethod
+    def from_elem_size(cls, e: ElemSize) -> DataType:
+        """The DataType of the ElemSize `e`."""
+        if not isinstance(e, ElemSize):
+            raise ParPyTypeError(f"DataType.from_elem_size expects a parpy.ElemSize, not "
+                                 f"{type(e).__name__}")
+        return cls(e)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("DataType is immutable")
+
+    def size(self) -> int:
+        """Size of one element in bytes."""
+        return self.elem.size()
+
+    def is_integer(self) -> bool:
+        """True for the signed and unsigned integer types (not Bool)."""
+        return self.elem.is_integer()
+
+    def is_signed_integer(self) -> bool:
+        """True for I8, I16, I32 and I64."""
+        return self.elem.is_signed_integer()
+
+    def is_unsigned_integer(self) -> bool:
+        """True for U8, U16, U32 and U64."""
+        return self.elem.is_unsigned_integer()
+
+    def is_floating_point(self) -> bool:
+        """True for F16, F32 and F64."""
+        return self.elem.is_floating_point()
+
+    def to_numpy(self) -> type:
+        """The NumPy scalar type."""
+        return self.elem.to_numpy()
+
+    def to_torch(self) -> Any:
+        """The PyTorch dtype."""
+        return self.elem.to_torch()
+
+    def to_ctype(self) -> type:
+        """The ctypes type of one element."""
+        return self.elem.to_ctype()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DataType):
+            return self.elem is other.elem
+        if isinstance(other, ElemSize):
+            return self.elem is other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.elem)
+
+    def __repr__(self) -> str:
+        return f"parpy.buffer.DataType({np.dtype(self.elem.to_numpy()).str!r})"
+
+
 # ---- the Buffer ----
 
 class Buffer(_core.BufferBase):
@@ -118,6 +192,39 @@ class Buffer(_core.BufferBase):
     def sync(self) -> None:
         """Wait until the buffer's backend has finished its work (sync(backend))."""
         sync(self.backend)
+
+    def size(self) -> int:
+        """The size of the data in bytes (``nbytes``)."""
+        return self.nbytes
+
+    def copy(self) -> Buffer:
+        """A new buffer of the same backend holding a copy of the data."""
+        if self._backend == _CPU.value:
+            out = Buffer._alloc(self.shape, self._elem, _CPU.value, False)
+            np.copyto(out.numpy(), self.numpy())
+            return out
+        return from_array(self.numpy(), self.backend)  # through the host, as with_type
+
+    def _scalar(self, what: str) -> Any:
+        if self.shape != ():
+            raise ParPyValueError(f"{what}() of a buffer needs a 0-d buffer, not one of shape "
+                                  f"{self.shape}")
+        return self.numpy().item()
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar("bool"))
+
+    def __index__(self) -> int:
+        if not self.dtype.is_integer():
+            raise ParPyTypeError(f"only a buffer of integers can be used as an index, not "
+                                 f"one of {self.dtype.name}")
+        return int(self._scalar("operator.index"))
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array: on Cpu a view sharing the buffer's memory,
@@ -274,10 +381,15 @@ def _host_array(a: Any) -> np.ndarray:
 
 # ---- the module's functions ----
 
-def sync(backend: CompileBackend = CompileBackend.Auto) -> None:
+def sync(backend: Any = CompileBackend.Auto) -> None:
     """Wait until `backend` has finished the work queued so far: on Cuda, the
     whole device (an error of a finished kernel raises here); on Cpu nothing,
-    as calls return when their work is done."""
+    as calls return when their work is done.  `backend` may also be a
+    Buffer (its backend) or None (Auto).  Also ``parpy.sync``."""
+    if isinstance(backend, Buffer):
+        backend = backend.backend
+    elif backend is None:
+        backend = CompileBackend.Auto
     if _concrete(backend) is _CUDA:
         _core.cuda_sync()
 
@@ -315,8 +427,11 @@ def from_array(a: Any, backend: CompileBackend = CompileBackend.Auto) -> Buffer:
     Cuda buffer) is shared, not copied: the buffer keeps it alive and writes
     through it.  Any other array is copied, to new GPU memory on Cuda and to
     new host memory on Cpu, so that code moving NumPy data into buffers
-    behaves alike on both backends: later changes to `a` do not show."""
-    backend = _concrete(backend)
+    behaves alike on both backends: later changes to `a` do not show.
+
+    `backend` None (0.1.3's host "dummy" buffer) gives a Cpu buffer, whatever
+    backends are enabled."""
+    backend = _CPU if backend is None else _concrete(backend)
     gpu = _on_gpu(a)
     if gpu and backend is _CUDA:
         return _wrap_gpu(a)

@@ -45,5 +45,17 @@ class ParPyValueError(ParPyError, ValueError):
     """Bad values: options, argument values, shapes."""
 
 
+class ParPyRuntimeTypeError(ParPyTypeError, ParPyRuntimeError):
+    """A type error that ParPy 0.1.3 raised as RuntimeError (bad external
+    annotations, dict arguments with non-str or nested keys): code written
+    for 0.1.3 catches RuntimeError, code written for us TypeError."""
+
+
+class ParPyRuntimeValueError(ParPyValueError, ParPyRuntimeError):
+    """A value error that ParPy 0.1.3 raised as RuntimeError (host externals
+    on Cuda, parallel host externals, a cluster size that is not a power of
+    two)."""
+
+
 __all__ = ["ParPyError", "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError",
-           "ParPyValueError"]
+           "ParPyValueError", "ParPyRuntimeTypeError", "ParPyRuntimeValueError"]

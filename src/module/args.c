@@ -453,7 +453,7 @@ static bool classify_dict(Ctx *c, PyObject *d, ArgSpec *s, const Where *w) {
       PyObject *r = PyObject_Repr(k);
       const char *rs = r ? PyUnicode_AsUTF8(r) : NULL;
       PyErr_Clear();
-      arg_error(DIAG_TYPE, w, " is a dict with the key %s of type %s; dict keys must be str",
+      arg_error(DIAG_TYPE_RT, w, " is a dict with the key %s of type %s; dict keys must be str",
                 rs ? rs : "?", Py_TYPE(k)->tp_name);
       Py_XDECREF(r);
       return false;
@@ -477,7 +477,7 @@ static bool classify_dict(Ctx *c, PyObject *d, ArgSpec *s, const Where *w) {
     Where fw = {w->fname, w->param, fs[j].key};
     s->keys[j] = fs[j].key;
     if (PyDict_Check(fs[j].value))
-      return arg_error(DIAG_TYPE, &fw, " is a dict; nested dicts are not supported");
+      return arg_error(DIAG_TYPE_RT, &fw, " is a dict; nested dictionaries are not supported");
     if (!classify_value(c, fs[j].value, &s->fields[j], &fw))
       return false;
   }

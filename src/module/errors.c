@@ -10,10 +10,11 @@ static PyObject *exc_types[DIAG_INTERNAL + 1];
 
 PyObject *set_error_types(PyObject *self, PyObject *args) {
   (void)self;
-  PyObject *base, *type, *name, *runtime, *value;
-  if (!PyArg_ParseTuple(args, "OOOOO:set_error_types", &base, &type, &name, &runtime, &value))
+  PyObject *base, *type, *name, *runtime, *value, *type_rt, *value_rt;
+  if (!PyArg_ParseTuple(args, "OOOOOOO:set_error_types", &base, &type, &name, &runtime, &value,
+                        &type_rt, &value_rt))
     return NULL;
-  PyObject *all[] = {base, type, name, runtime, value};
+  PyObject *all[] = {base, type, name, runtime, value, type_rt, value_rt};
   for (size_t i = 0; i < PP_COUNT(all); i++)
     if (!PyExceptionClass_Check(all[i])) {
       PyErr_SetString(PyExc_TypeError, "set_error_types expects exception classes");
@@ -22,6 +23,7 @@ PyObject *set_error_types(PyObject *self, PyObject *args) {
   PyObject *by_kind[DIAG_INTERNAL + 1] = {
       [DIAG_NONE] = runtime, [DIAG_RUNTIME] = runtime, [DIAG_TYPE] = type,
       [DIAG_NAME] = name,    [DIAG_VALUE] = value,     [DIAG_INTERNAL] = runtime,
+      [DIAG_TYPE_RT] = type_rt, [DIAG_VALUE_RT] = value_rt,
   };
   for (int k = 0; k <= DIAG_INTERNAL; k++) {
     Py_INCREF(by_kind[k]);
@@ -37,9 +39,11 @@ static PyObject *exc_class(DiagKind kind) {
   if (exc_types[kind])
     return exc_types[kind];
   switch (kind) {
-  case DIAG_TYPE: return PyExc_TypeError;
+  case DIAG_TYPE:
+  case DIAG_TYPE_RT: return PyExc_TypeError;
   case DIAG_NAME: return PyExc_NameError;
-  case DIAG_VALUE: return PyExc_ValueError;
+  case DIAG_VALUE:
+  case DIAG_VALUE_RT: return PyExc_ValueError;
   default: return PyExc_RuntimeError;
   }
 }

@@ -2,8 +2,9 @@
  *
  * Runs only when a call misses the in-memory cache (the hit path only reads
  * opts._key), so it simply reads the public properties.  The Python class
- * has validated every field already; we check types again only so that a
- * foreign object cannot crash us. */
+ * validates every field (the lists and the dict again here, as they can
+ * change in place); we check types again only so that a foreign object
+ * cannot crash us. */
 #include "module.h"
 
 static PyObject *options_type, *default_options, *backend_resolve;
@@ -187,9 +188,17 @@ static bool get_sizes(PyObject *o, Options *opt) {
   return true;
 }
 
+/* The list and dict fields can change in place after they were set; the
+ * class checks their items again here (as setting them would have). */
+static bool validate(PyObject *o) {
+  PyObject *r = PyObject_CallMethod(o, "_validate", NULL);
+  Py_XDECREF(r);
+  return r != NULL;
+}
+
 bool options_from_py(PyObject *o, bool strict, Options *opt, Arena *a) {
   *opt = (Options){0};
-  return get_parallelize(o, opt, a) && resolve_backend(o, strict, &opt->backend) &&
+  return validate(o) && get_parallelize(o, opt, a) && resolve_backend(o, strict, &opt->backend) &&
          get_bool(o, "debug_print", &opt->debug_print) &&
          get_bool(o, "write_output", &opt->write_output) &&
          get_bool(o, "verbose_backend_resolution", &opt->verbose_backend_resolution) &&

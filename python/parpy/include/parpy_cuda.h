@@ -245,4 +245,11 @@ static char parpy_error[512];
 
 #define PARPY_CHECK_LAUNCH(kernel) PARPY_CHECK(cudaGetLastError(), "launching the kernel " kernel)
 
+/* 0.1.3's name, kept for hand-written code given to parpy.compile_string:
+ * a failing CUDA call returns 1 from the enclosing function, and the call
+ * raises RuntimeError with the call's text and CUDA's message (e.g.
+ * "cudaMalloc(&p, (size_t)-1): out of memory"), provided the code defines
+ * <f>__error returning parpy_error, as generated code does. */
+#define parpy_cuda_check_error(call) PARPY_CHECK(call, #call)
+
 #endif
