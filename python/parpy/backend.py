@@ -4,10 +4,14 @@
 - Cuda: this build has a Cuda target, ``nvcc`` is on PATH, and the CUDA
   runtime (loaded by the C core with dlopen, so nothing here needs CUDA to
   import) finds a device.
-- Metal: macOS with a Metal target.
+- Metal: this build has the Metal target, and either macOS (the kernels
+  run on the Metal device) or a C++ compiler (``$CXX`` or ``c++``): off
+  macOS the Metal code runs in ParPy's simulator of the Metal grid on the
+  CPU, which exists to test the Metal code path (docs/metal.md).
 
-Auto resolves to Cuda if enabled, else Metal if enabled, else Cpu; the
-answer is computed once per process (``_reset()`` forgets it).
+Auto resolves to Cuda if enabled, else Metal if enabled on macOS, else Cpu
+(never to the simulator); the answer is computed once per process
+(``_reset()`` forgets it).
 """
 from __future__ import annotations
 
@@ -113,8 +117,8 @@ class _AllBackends(_BackendList):
 backends = _AllBackends(_concrete_backends)
 
 
-def _c_compiler() -> str | None:
-    cc = os.environ.get("CC") or "cc"
+def _c_compiler(var: str = "CC", default: str = "cc") -> str | None:
+    cc = os.environ.get(var) or default
     try:
         words = shlex.split(cc)
     except ValueError:
@@ -158,10 +162,15 @@ def _why_disabled(backend: CompileBackend) -> str | None:
     if backend is CompileBackend.Cuda:
         return _cuda_reason()
     if backend is CompileBackend.Metal:
-        if sys.platform != "darwin":
-            return "Metal is only available on macOS"
         if not _has_target("Metal"):
             return "this build of ParPy has no Metal target"
+        if sys.platform == "darwin":
+            return None if shutil.which("clang++") else \
+                "clang++ was not found (install the Xcode command line tools)"
+        if _c_compiler("CXX", "c++") is None:
+            cxx = os.environ.get("CXX")
+            return f"the C++ compiler $CXX={cxx!r} (for the Metal simulator) was not found" \
+                if cxx else "no C++ compiler found for the Metal simulator (install c++ or set $CXX)"
         return None
     return "Auto is not a concrete backend"
 
@@ -203,6 +212,11 @@ def _resolve_auto(verbose: bool) -> CompileBackend:
     if _auto is not None and not verbose:
         return _auto
     for b in (CompileBackend.Cuda, CompileBackend.Metal):
+        if b is CompileBackend.Metal and sys.platform != "darwin":
+            if verbose:
+                print("ParPy: backend Metal is not enabled: Auto does not choose it off "
+                      "macOS, where it is only ParPy's simulator (ask for CompileBackend.Metal)")
+            continue
         if is_enabled(b, verbose):
             chosen = b
             break

@@ -24,6 +24,10 @@ static const char *const reserved[] = {
     "NAN", "INFINITY", "NULL", "errno", "args", "dim3", "threadIdx", "blockIdx", "blockDim",
     "gridDim", "warpSize", "abs", "labs", "llabs", "div", "malloc", "free", "exit", "printf",
     "memcpy", "memset", "isnan", "isinf", "isfinite", "signbit", "fpclassify", "isnormal",
+    /* the Metal Shading Language's keywords and the names of its standard
+     * library that generated code uses (the Metal target prints MSL) */
+    "kernel", "device", "constant", "threadgroup", "thread", "metal", "uint", "ushort", "uchar",
+    "ulong", "uint2", "uint3", "mem_flags", "threadgroup_barrier", "as_type",
 };
 
 static const char *const math_names[] = {
@@ -211,7 +215,7 @@ static void print_int(CPrinter *c, Value v, Elem e) {
   if (v.i == INT64_MIN)
     buf_puts(o, "INT64_MIN");
   else if (v.i < INT32_MIN || v.i > INT32_MAX)
-    buf_printf(o, "%" PRId64 "LL", v.i);
+    buf_printf(o, "%" PRId64 "%s", v.i, c->d->int64_suffix ? c->d->int64_suffix : "LL");
   else
     buf_printf(o, "%" PRId64, v.i);
 }
@@ -295,16 +299,21 @@ static void helper2(CPrinter *c, const char *op, const Node *n) {
   call2(c, name, n->lhs, n->rhs);
 }
 
+/* The float version of the math function `fn`: expf, or the dialect's. */
+static const char *float_math(CPrinter *c, const char *fn) {
+  if (c->d->math_name)
+    return c->d->math_name(fn);
+  return arena_printf(&c->p->arena, "%sf", fn);
+}
+
 /* The C math function for a float type: exp, expf, or via float for half. */
 static void math1(CPrinter *c, const char *fn, const Node *a, Elem e) {
   if (e == EL_F64) {
     call1(c, fn, a);
   } else if (e == EL_F32) {
-    char name[32];
-    snprintf(name, sizeof name, "%sf", fn);
-    call1(c, name, a);
+    call1(c, float_math(c, fn), a);
   } else {
-    buf_printf(c->out, "(half)%sf((float)", fn);
+    buf_printf(c->out, "(half)%s((float)", float_math(c, fn));
     expr_prec(c, a, P_UNARY);
     buf_puts(c->out, ")");
   }
@@ -314,11 +323,9 @@ static void math2(CPrinter *c, const char *fn, const Node *a, const Node *b, Ele
   if (e == EL_F64) {
     call2(c, fn, a, b);
   } else if (e == EL_F32) {
-    char name[32];
-    snprintf(name, sizeof name, "%sf", fn);
-    call2(c, name, a, b);
+    call2(c, float_math(c, fn), a, b);
   } else {
-    buf_printf(c->out, "(half)%sf((float)", fn);
+    buf_printf(c->out, "(half)%s((float)", float_math(c, fn));
     expr_prec(c, a, P_UNARY);
     buf_puts(c->out, ", (float)");
     expr_prec(c, b, P_UNARY);

@@ -18,6 +18,12 @@ typedef struct CDialect {
   void (*extra_expr)(CPrinter *c, const Node *n);
   /* A binary operation printed the target's way; false: the C way. */
   bool (*binary)(CPrinter *c, const Node *n);
+  /* The float (and, through float, half) version of a math function of
+   * <math.h> ("exp" -> "expf" when NULL); Metal spells it "metal::exp". */
+  const char *(*math_name)(const char *fn);
+  /* Suffix of integer literals beyond 32 bits ("LL" when NULL; Metal has
+   * no long long, its long is 64 bits). */
+  const char *int64_suffix;
 } CDialect;
 
 struct CPrinter {

@@ -46,7 +46,7 @@ typedef struct Target {
 /* The target of a backend, or NULL when this build has none for it. */
 const Target *target_get(Backend b);
 
-extern const Target target_cpu, target_cuda;
+extern const Target target_cpu, target_cuda, target_metal;
 
 /* ---- signature.c: the text form of a specialisation ----
  *

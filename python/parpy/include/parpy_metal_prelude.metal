@@ -1,0 +1,226 @@
+/* parpy_metal_prelude.metal - Metal Shading Language functions that the
+ * kernels ParPy generates call (the MSL counterpart of parpy_cuda.h).
+ *
+ * On macOS the runtime puts this text, after `#include <metal_stdlib>` and
+ * `using namespace metal;`, before the kernels of every library it
+ * compiles (Metal's runtime compiler has no include path to find it).  In
+ * the simulator parpy_metal_sim.h includes it as C++.  So it is written in
+ * the MSL subset documented there.
+ *
+ *  - Python's arithmetic where C's differs: // and % floor, integer
+ *    division by zero gives 0, max/min propagate NaN, integer ** integer
+ *    stays an integer;
+ *  - reductions of one value per thread over a SIMD-group (simd_sum and
+ *    friends where Metal has one with NumPy's meaning, else a butterfly of
+ *    simd_shuffle_xor) and over a threadgroup (one value per SIMD-group in
+ *    threadgroup memory, then one SIMD-group).  Every Apple GPU has
+ *    SIMD-groups of 32 threads; the runtime checks it. */
+#ifndef INT64_MIN
+#define INT64_MIN (-9223372036854775807L - 1L)
+#endif
+#ifndef UINT64_MAX
+#define UINT64_MAX 18446744073709551615UL
+#endif
+#ifndef PARPY_TG
+#define PARPY_TG threadgroup
+#endif
+
+/* ---- integers ---- */
+#define PARPY_INT_OPS(T, S, IS_SIGNED)                                                           \
+  inline T parpy_floordiv_##S(T a, T b) {                                                        \
+    if (b == 0)                                                                                  \
+      return 0;                                                                                  \
+    if (IS_SIGNED && b == (T)-1)                                                                 \
+      return (T)(0 - (uint64_t)a); /* avoids the overflow of MIN / -1 */                        \
+    T q = (T)(a / b);                                                                            \
+    if (IS_SIGNED && (T)(a % b) != 0 && ((a < 0) != (b < 0)))                                    \
+      q--;                                                                                       \
+    return q;                                                                                    \
+  }                                                                                              \
+  inline T parpy_mod_##S(T a, T b) {                                                             \
+    if (b == 0 || (IS_SIGNED && b == (T)-1))                                                     \
+      return 0;                                                                                  \
+    T r = (T)(a % b);                                                                            \
+    if (IS_SIGNED && r != 0 && ((r < 0) != (b < 0)))                                             \
+      r = (T)(r + b);                                                                            \
+    return r;                                                                                    \
+  }                                                                                              \
+  inline T parpy_pow_##S(T a, T b) {                                                             \
+    T r = 1;                                                                                     \
+    if (IS_SIGNED && b < (T)0)                                                                   \
+      return 0;                                                                                  \
+    while (b) {                                                                                  \
+      if (b & 1)                                                                                 \
+        r = (T)(r * a);                                                                          \
+      a = (T)(a * a);                                                                            \
+      b = (T)(b >> 1);                                                                           \
+    }                                                                                            \
+    return r;                                                                                    \
+  }                                                                                              \
+  inline T parpy_max_##S(T a, T b) { return a > b ? a : b; }                                     \
+  inline T parpy_min_##S(T a, T b) { return a < b ? a : b; }                                     \
+  inline T parpy_abs_##S(T a) { return (IS_SIGNED && a < (T)0) ? (T)(0 - a) : a; }
+
+PARPY_INT_OPS(int8_t, i8, true)
+PARPY_INT_OPS(int16_t, i16, true)
+PARPY_INT_OPS(int32_t, i32, true)
+PARPY_INT_OPS(int64_t, i64, true)
+PARPY_INT_OPS(uint8_t, u8, false)
+PARPY_INT_OPS(uint16_t, u16, false)
+PARPY_INT_OPS(uint32_t, u32, false)
+PARPY_INT_OPS(uint64_t, u64, false)
+
+/* ---- floats: NumPy's npy_divmod, computed in float ---- */
+#define PARPY_FLOAT_OPS(T, S)                                                                    \
+  inline T parpy_mod_##S(T a_, T b_) {                                                           \
+    float a = (float)a_, b = (float)b_;                                                          \
+    if (b == 0)                                                                                  \
+      return (T)metal::fmod(a, b);                                                               \
+    float mod = metal::fmod(a, b);                                                               \
+    if (mod != 0) {                                                                              \
+      if ((b < 0) != (mod < 0))                                                                  \
+        mod += b;                                                                                \
+    } else {                                                                                     \
+      mod = metal::copysign(0.0f, b);                                                            \
+    }                                                                                            \
+    return (T)mod;                                                                               \
+  }                                                                                              \
+  inline T parpy_floordiv_##S(T a_, T b_) {                                                      \
+    float a = (float)a_, b = (float)b_;                                                          \
+    if (b == 0)                                                                                  \
+      return (T)(a / b);                                                                         \
+    float mod = metal::fmod(a, b);                                                               \
+    float div = (a - mod) / b;                                                                   \
+    if (mod != 0 && ((b < 0) != (mod < 0)))                                                      \
+      div -= 1;                                                                                  \
+    float fd;                                                                                    \
+    if (div != 0) {                                                                              \
+      fd = metal::floor(div);                                                                    \
+      if (div - fd > 0.5f)                                                                       \
+        fd += 1;                                                                                 \
+    } else {                                                                                     \
+      fd = metal::copysign(0.0f, a / b);                                                         \
+    }                                                                                            \
+    return (T)fd;                                                                                \
+  }                                                                                              \
+  inline T parpy_max_##S(T a, T b) {                                                             \
+    float x = (float)a, y = (float)b;                                                            \
+    return (x > y || x != x) ? a : b;                                                            \
+  }                                                                                              \
+  inline T parpy_min_##S(T a, T b) {                                                             \
+    float x = (float)a, y = (float)b;                                                            \
+    return (x < y || x != x) ? a : b;                                                            \
+  }
+
+PARPY_FLOAT_OPS(float, f32)
+PARPY_FLOAT_OPS(half, f16)
+
+/* ---- reductions ---- */
+struct parpy_add {
+  template <typename T> T operator()(T a, T b) const { return (T)(a + b); }
+};
+struct parpy_mul {
+  template <typename T> T operator()(T a, T b) const { return (T)(a * b); }
+};
+struct parpy_max {
+  template <typename T> T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }
+};
+struct parpy_min {
+  template <typename T> T operator()(T a, T b) const { return (a < b || a != a) ? a : b; }
+};
+struct parpy_and {
+  template <typename T> T operator()(T a, T b) const { return a && b; }
+};
+struct parpy_or {
+  template <typename T> T operator()(T a, T b) const { return a || b; }
+};
+struct parpy_bitand {
+  template <typename T> T operator()(T a, T b) const { return (T)(a & b); }
+};
+struct parpy_bitor {
+  template <typename T> T operator()(T a, T b) const { return (T)(a | b); }
+};
+struct parpy_bitxor {
+  template <typename T> T operator()(T a, T b) const { return (T)(a ^ b); }
+};
+
+/* simd_shuffle_xor moves 16- and 32-bit scalars (and vectors of them):
+ * narrower types go as 16 bits, 64-bit ones as a uint2. */
+template <typename T> inline T parpy_shfl_xor(T v, ushort mask) {
+  return simd_shuffle_xor(v, mask);
+}
+inline bool parpy_shfl_xor(bool v, ushort mask) {
+  return simd_shuffle_xor((ushort)v, mask) != 0;
+}
+inline int8_t parpy_shfl_xor(int8_t v, ushort mask) {
+  return (int8_t)simd_shuffle_xor((short)v, mask);
+}
+inline uint8_t parpy_shfl_xor(uint8_t v, ushort mask) {
+  return (uint8_t)simd_shuffle_xor((ushort)v, mask);
+}
+inline int64_t parpy_shfl_xor(int64_t v, ushort mask) {
+  return as_type<int64_t>(simd_shuffle_xor(as_type<uint2>(v), mask));
+}
+inline uint64_t parpy_shfl_xor(uint64_t v, ushort mask) {
+  return as_type<uint64_t>(simd_shuffle_xor(as_type<uint2>(v), mask));
+}
+
+/* The butterfly leaves the same value in every lane: each combines the
+ * same pairs (a op b and b op a are equal for these operators). */
+template <typename Op, typename T> struct parpy_simd {
+  static T reduce(T v) {
+    for (ushort mask = 16; mask > 0; mask >>= 1)
+      v = Op()(v, parpy_shfl_xor(v, mask));
+    return v;
+  }
+};
+
+/* Metal's own SIMD-group reductions, where they mean what NumPy means (not
+ * max/min of floats: NaN must win). */
+#define PARPY_SIMD(OP, T, F)                                                                     \
+  template <> struct parpy_simd<OP, T> {                                                         \
+    static T reduce(T v) { return F(v); }                                                        \
+  };
+PARPY_SIMD(parpy_add, float, simd_sum)
+PARPY_SIMD(parpy_add, half, simd_sum)
+PARPY_SIMD(parpy_add, int32_t, simd_sum)
+PARPY_SIMD(parpy_add, uint32_t, simd_sum)
+PARPY_SIMD(parpy_mul, float, simd_product)
+PARPY_SIMD(parpy_mul, half, simd_product)
+PARPY_SIMD(parpy_mul, int32_t, simd_product)
+PARPY_SIMD(parpy_mul, uint32_t, simd_product)
+PARPY_SIMD(parpy_max, int32_t, simd_max)
+PARPY_SIMD(parpy_max, uint32_t, simd_max)
+PARPY_SIMD(parpy_min, int32_t, simd_min)
+PARPY_SIMD(parpy_min, uint32_t, simd_min)
+PARPY_SIMD(parpy_bitand, int32_t, simd_and)
+PARPY_SIMD(parpy_bitand, uint32_t, simd_and)
+PARPY_SIMD(parpy_bitor, int32_t, simd_or)
+PARPY_SIMD(parpy_bitor, uint32_t, simd_or)
+PARPY_SIMD(parpy_bitxor, int32_t, simd_xor)
+PARPY_SIMD(parpy_bitxor, uint32_t, simd_xor)
+
+/* Every thread of the SIMD-group calls it; each gets the total. */
+template <typename Op, typename T> inline T parpy_simd_reduce(T v) {
+  return parpy_simd<Op, T>::reduce(v);
+}
+
+/* The identity takes its type from the value, not from the literal. */
+template <typename T> struct parpy_same {
+  typedef T type;
+};
+
+/* Every thread of the threadgroup (`nthreads`, a multiple of 32) calls it
+ * with the kernel's threadgroup array of 32 values; each gets the total. */
+template <typename Op, typename T>
+inline T parpy_threadgroup_reduce(T v, typename parpy_same<T>::type identity,
+                                  PARPY_TG T *per_simd, uint tid, uint nthreads) {
+  uint lane = tid % 32, simd = tid / 32;
+  v = parpy_simd_reduce<Op>(v);
+  threadgroup_barrier(mem_flags::mem_threadgroup); /* an earlier reduction may still read */
+  if (lane == 0)
+    per_simd[simd] = v;
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  v = lane < nthreads / 32 ? per_simd[lane] : identity;
+  return parpy_simd_reduce<Op>(v);
+}

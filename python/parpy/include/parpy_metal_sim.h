@@ -1,0 +1,273 @@
+/* parpy_metal_sim.h - the subset of the Metal Shading Language (MSL) that
+ * ParPy's Metal kernels use, as C++, so that the simulator can compile and
+ * run them where there is no Metal (parpy_metal.h includes it off macOS).
+ *
+ * The subset is kept small on purpose: tests/test_metal.py checks that the
+ * printed kernels use nothing else, so that code this header accepts is
+ * code Apple's compiler accepts.  Each construct cites the section of
+ * Apple's "Metal Shading Language Specification" (version 3.1) defining it:
+ *
+ *   construct                                 MSL specification section
+ *   ----------------------------------------  ------------------------------------------
+ *   bool, char..ulong, half, float and the    2.1 Scalar Data Types (Table 2.1 lists the
+ *     int8_t..uint64_t aliases                    aliases int8_t ... uint64_t)
+ *   uint, ushort, uchar, ulong                2.1 Scalar Data Types
+ *   uint2, uint3 and .x .y .z                 2.2 Vector Data Types; 2.2.1 Accessing
+ *                                                 Vector Components
+ *   as_type<T>(x)                             2.19.2 Reinterpreting Data
+ *   device, constant, threadgroup             4.1 Device Address Space, 4.2 Constant
+ *                                                 Address Space, 4.4 Threadgroup Address
+ *                                                 Space
+ *   kernel                                    5.1.3 Kernel Functions
+ *   [[buffer(i)]]                             5.2.1 Locating Buffer, Texture, and Sampler
+ *                                                 Arguments
+ *   [[thread_position_in_threadgroup]],       5.2.3.6 Kernel Function Input Attributes
+ *     [[threadgroup_position_in_grid]]
+ *   [[max_total_threads_per_threadgroup(n)]]  5.1.3 Kernel Functions (attribute)
+ *   metal::exp log sin cos tan sqrt tanh      6.5 Math Functions
+ *     atan2 floor ceil pow fabs fmod copysign
+ *   INFINITY, NAN                             6.5 Math Functions (constants)
+ *   threadgroup_barrier, mem_flags            6.9.1 Threadgroup and SIMD-group
+ *                                                 Synchronization Functions
+ *   simd_sum simd_product simd_max simd_min   6.9.2 SIMD-Group Functions
+ *     simd_and simd_or simd_xor
+ *     simd_shuffle_xor
+ *
+ * Templates, structs with operator(), `inline` functions and the rest of
+ * plain C++14 are MSL too (1.4 Metal and C++14).  What the simulator does
+ * not model (timing, memory limits, the SIMD-group width of a real GPU,
+ * precision of Metal's math functions) is listed in docs/metal.md.
+ *
+ * In C++ the address spaces mean nothing, except that a threadgroup
+ * variable, which MSL allows only at kernel scope, is shared by the threads
+ * of the threadgroup: `static` gives that, since the simulator runs one
+ * threadgroup at a time.  Unknown attributes are ignored by C++.  The
+ * keywords kernel, device, constant and threadgroup are macros from here
+ * on: headers of host externals go before parpy_metal.h. */
+#ifndef PARPY_METAL_SIM_H
+#define PARPY_METAL_SIM_H
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wunknown-attributes"
+#endif
+#pragma GCC diagnostic ignored "-Wattributes"
+
+/* half: NumPy's float16, stored as its bits.  Arithmetic converts to float
+ * (the generated code rounds back after every operation, as NumPy does);
+ * conversions round to nearest even from double, so that a double is
+ * rounded once. */
+struct half {
+  uint16_t bits;
+  half() : bits(0) {}
+  template <typename T, typename = typename std::enable_if<std::is_arithmetic<T>::value>::type>
+  half(T v) : bits(from_double((double)v)) {}
+  operator float() const { return to_float(bits); }
+  half &operator+=(half o) { return *this = half((float)*this + (float)o); }
+  half &operator-=(half o) { return *this = half((float)*this - (float)o); }
+  half &operator*=(half o) { return *this = half((float)*this * (float)o); }
+  half &operator/=(half o) { return *this = half((float)*this / (float)o); }
+
+  static float to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu;
+    float f;
+    if (exp == 0x1f) {
+      uint32_t w = sign | 0x7f800000u | (man << 13);
+      std::memcpy(&f, &w, 4);
+      return f;
+    }
+    f = exp == 0 ? std::ldexp((float)man, -24) : std::ldexp((float)(man | 0x400u), (int)exp - 25);
+    return sign ? -f : f;
+  }
+  static uint16_t from_double(double d) {
+    uint16_t sign = std::signbit(d) ? 0x8000u : 0;
+    double a = std::fabs(d);
+    if (std::isnan(d))
+      return (uint16_t)(sign | 0x7e00u);
+    if (a >= 65520.0) /* rounds to infinity */
+      return (uint16_t)(sign | 0x7c00u);
+    if (a < std::ldexp(1.0, -14)) /* subnormal: units of 2^-24 */
+      return (uint16_t)(sign | (uint16_t)std::nearbyint(a * 16777216.0));
+    int e;
+    double m = std::frexp(a, &e); /* a = m * 2^e, 0.5 <= m < 1 */
+    double units = std::nearbyint(m * 2048.0); /* 11 significant bits */
+    if (units == 2048.0) {
+      units = 1024.0;
+      e++;
+    }
+    return (uint16_t)(sign | (uint16_t)((e + 14) << 10) | (uint16_t)((uint32_t)units - 1024u));
+  }
+};
+
+#define kernel
+#define device
+#define constant
+#define threadgroup static
+
+namespace metal {
+typedef unsigned int uint;
+typedef unsigned short ushort;
+typedef unsigned char uchar;
+typedef unsigned long ulong;
+using ::half;
+struct uint2 {
+  uint x, y;
+};
+struct uint3 {
+  uint x, y, z;
+};
+
+template <typename T, typename U> inline T as_type(U u) {
+  static_assert(sizeof(T) == sizeof(U), "as_type between types of different sizes");
+  T t;
+  std::memcpy((void *)&t, (const void *)&u, sizeof t);
+  return t;
+}
+
+/* Math, on float (half goes through float in generated code). */
+inline float exp(float x) { return ::expf(x); }
+inline float log(float x) { return ::logf(x); }
+inline float sin(float x) { return ::sinf(x); }
+inline float cos(float x) { return ::cosf(x); }
+inline float tan(float x) { return ::tanf(x); }
+inline float sqrt(float x) { return ::sqrtf(x); }
+inline float tanh(float x) { return ::tanhf(x); }
+inline float atan2(float y, float x) { return ::atan2f(y, x); }
+inline float floor(float x) { return ::floorf(x); }
+inline float ceil(float x) { return ::ceilf(x); }
+inline float pow(float x, float y) { return ::powf(x, y); }
+inline float fabs(float x) { return ::fabsf(x); }
+inline float fmod(float x, float y) { return ::fmodf(x, y); }
+inline float copysign(float x, float y) { return ::copysignf(x, y); }
+
+enum class mem_flags { mem_none = 0, mem_device = 1, mem_threadgroup = 2, mem_texture = 4 };
+inline mem_flags operator|(mem_flags a, mem_flags b) { return (mem_flags)((int)a | (int)b); }
+} // namespace metal
+
+/* ---- the simulator's side of barriers and SIMD-group functions ---- */
+namespace parpy_sim {
+enum { LANE_BYTES = 16 };
+/* Combines the values of the lanes of a SIMD-group that arrived (active);
+ * `param` is each lane's extra operand (the mask of a shuffle). */
+typedef void (*Combine)(const unsigned char (*in)[LANE_BYTES], unsigned char (*out)[LANE_BYTES],
+                        const uint32_t *param, const bool *active);
+/* parpy_metal_sim.cpp: wait for the threads of the threadgroup, or for the
+ * lanes of the SIMD-group, which then exchange their values. */
+void barrier();
+void simd_collective(const void *in, void *out, size_t size, uint32_t param, Combine f);
+
+template <typename T, typename Op>
+void reduce_lanes(const unsigned char (*in)[LANE_BYTES], unsigned char (*out)[LANE_BYTES],
+                  const uint32_t *, const bool *active) {
+  T acc{};
+  bool any = false;
+  for (int l = 0; l < 32; l++) {
+    if (!active[l])
+      continue;
+    T v;
+    std::memcpy((void *)&v, in[l], sizeof v);
+    acc = any ? Op()(acc, v) : v;
+    any = true;
+  }
+  for (int l = 0; l < 32; l++)
+    std::memcpy(out[l], (const void *)&acc, sizeof acc);
+}
+
+template <typename T>
+void shuffle_xor_lanes(const unsigned char (*in)[LANE_BYTES], unsigned char (*out)[LANE_BYTES],
+                       const uint32_t *param, const bool *active) {
+  for (int l = 0; l < 32; l++) {
+    int from = (int)((uint32_t)l ^ param[l]);
+    std::memcpy(out[l], in[from < 32 && active[from] ? from : l], sizeof(T));
+  }
+}
+
+template <typename T, typename Op> T simd_reduce(T v) {
+  static_assert(sizeof(T) <= LANE_BYTES, "value too large for a SIMD-group function");
+  T r;
+  simd_collective((const void *)&v, (void *)&r, sizeof v, 0, reduce_lanes<T, Op>);
+  return r;
+}
+
+struct Sum {
+  template <typename T> T operator()(T a, T b) const { return (T)(a + b); }
+};
+struct Product {
+  template <typename T> T operator()(T a, T b) const { return (T)(a * b); }
+};
+struct Max {
+  template <typename T> T operator()(T a, T b) const { return a > b ? a : b; }
+};
+struct Min {
+  template <typename T> T operator()(T a, T b) const { return a < b ? a : b; }
+};
+struct And {
+  template <typename T> T operator()(T a, T b) const { return (T)(a & b); }
+};
+struct Or {
+  template <typename T> T operator()(T a, T b) const { return (T)(a | b); }
+};
+struct Xor {
+  template <typename T> T operator()(T a, T b) const { return (T)(a ^ b); }
+};
+
+/* A kernel called with the simulator's arguments: pointers for buffers,
+ * references to the launch's copy for bytes, then the two positions. */
+template <typename P> P arg(void *const *args, const uint32_t *pos, size_t i, size_t n) {
+  if constexpr (std::is_same<P, metal::uint3>::value) {
+    const uint32_t *p = pos + 3 * (i + 2 - n);
+    return metal::uint3{p[0], p[1], p[2]};
+  } else if constexpr (std::is_pointer<P>::value) {
+    return (P)args[i];
+  } else {
+    return *(typename std::remove_reference<P>::type *)args[i];
+  }
+}
+
+template <typename F> struct sig;
+template <typename... P> struct sig<void (*)(P...)> {
+  static const size_t arity = sizeof...(P);
+  template <void (*K)(P...), size_t... I>
+  static void run(void *const *args, const uint32_t *pos, std::index_sequence<I...>) {
+    K(arg<P>(args, pos, I, sizeof...(P))...);
+  }
+};
+
+template <auto K> void entry(void *const *args, const uint32_t *pos) {
+  typedef sig<decltype(K)> S;
+  S::template run<K>(args, pos, std::make_index_sequence<S::arity>{});
+}
+} // namespace parpy_sim
+
+namespace metal {
+inline void threadgroup_barrier(mem_flags) { parpy_sim::barrier(); }
+template <typename T> T simd_sum(T v) { return parpy_sim::simd_reduce<T, parpy_sim::Sum>(v); }
+template <typename T> T simd_product(T v) { return parpy_sim::simd_reduce<T, parpy_sim::Product>(v); }
+template <typename T> T simd_max(T v) { return parpy_sim::simd_reduce<T, parpy_sim::Max>(v); }
+template <typename T> T simd_min(T v) { return parpy_sim::simd_reduce<T, parpy_sim::Min>(v); }
+template <typename T> T simd_and(T v) { return parpy_sim::simd_reduce<T, parpy_sim::And>(v); }
+template <typename T> T simd_or(T v) { return parpy_sim::simd_reduce<T, parpy_sim::Or>(v); }
+template <typename T> T simd_xor(T v) { return parpy_sim::simd_reduce<T, parpy_sim::Xor>(v); }
+template <typename T> T simd_shuffle_xor(T v, ushort mask) {
+  static_assert(sizeof(T) <= parpy_sim::LANE_BYTES, "value too large for a SIMD-group function");
+  T r;
+  parpy_sim::simd_collective((const void *)&v, (void *)&r, sizeof v, mask,
+                             parpy_sim::shuffle_xor_lanes<T>);
+  return r;
+}
+} // namespace metal
+
+/* The kernels' code sees what a Metal program sees after
+ * `#include <metal_stdlib>` and `using namespace metal;`, and the prelude. */
+#define PARPY_TG /* a threadgroup pointer is a plain pointer here */
+namespace parpy_msl {
+using namespace metal;
+#include "parpy_metal_prelude.metal"
+} // namespace parpy_msl
+
+#endif

@@ -1,0 +1,334 @@
+/* kernels.c - the device side of the Metal target: the kernels (and the
+ * helper functions they call) in the Metal Shading Language.
+ *
+ * The kernels are those src/gpu formed, printed as the Cuda target prints
+ * them with Metal's names: a thread's position in its threadgroup and the
+ * threadgroup's position in the grid arrive as the parameters parpy_tid
+ * and parpy_bid (threadIdx and blockIdx in CUDA), a barrier is
+ * threadgroup_barrier, and reductions combine a SIMD-group (32 threads on
+ * every Apple GPU; the runtime checks it) with the simd_* functions and a
+ * threadgroup through threadgroup memory declared in the kernel, since MSL
+ * allows threadgroup variables only at kernel scope.  The parpy_*
+ * functions called here are MSL code of parpy_metal_prelude.metal, which
+ * the runtime puts before the library. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "metal.h"
+
+const char *metal_math_name(const char *fn) {
+  static const char *const names[][2] = {
+      {"exp", "metal::exp"},     {"log", "metal::log"},         {"sin", "metal::sin"},
+      {"cos", "metal::cos"},     {"tan", "metal::tan"},         {"sqrt", "metal::sqrt"},
+      {"tanh", "metal::tanh"},   {"atan2", "metal::atan2"},     {"floor", "metal::floor"},
+      {"ceil", "metal::ceil"},   {"pow", "metal::pow"},         {"fabs", "metal::fabs"},
+      {"fmod", "metal::fmod"},   {"copysign", "metal::copysign"},
+  };
+  for (size_t i = 0; i < PP_COUNT(names); i++)
+    if (strcmp(names[i][0], fn) == 0)
+      return names[i][1];
+  return fn; /* every function cprint.c calls is in the table */
+}
+
+/* ---- the index of a thread in a layer (as cuda.c, with Metal's names) ---- */
+
+static void block_index(CPrinter *c, const Layer *l) {
+  Buf *o = c->out;
+  const char *dim = l->dim == 'x' ? "x" : l->dim == 'y' ? "y" : "z";
+  if (l->top && l->below == 1) {
+    buf_printf(o, "parpy_bid.%s", dim);
+    return;
+  }
+  buf_puts(o, "(");
+  if (l->below > 1)
+    buf_printf(o, "parpy_bid.%s / %" PRId64, dim, l->below);
+  else
+    buf_printf(o, "parpy_bid.%s", dim);
+  if (!l->top)
+    buf_printf(o, " %% %" PRId64, l->blocks);
+  buf_puts(o, ")");
+}
+
+/* t: this thread's index in layer `j`, 0 <= t < T. */
+static void layer_index(CPrinter *c, const Kernel *k, int j) {
+  const Layer *l = &k->layers[j];
+  if (j < k->nlayers - 1) {
+    block_index(c, l);
+    return;
+  }
+  if (l->blocks == 1) {
+    buf_puts(c->out, "parpy_tid.x");
+    return;
+  }
+  buf_puts(c->out, "(int64_t)");
+  block_index(c, l);
+  buf_printf(c->out, " * %" PRId64 " + parpy_tid.x", k->tpb);
+}
+
+/* lo + step * t in int64 (the positions are unsigned, and a negative step
+ * must not wrap), a negative step as a subtraction. */
+static void print_start(CPrinter *c, const Kernel *k, const Node *f) {
+  Buf *o = c->out;
+  int64_t lo = 0;
+  if (!(const_int(f->lo, &lo) && lo == 0)) {
+    c_expr(c, f->lo);
+    buf_puts(o, f->step < 0 ? " - " : " + ");
+  } else if (f->step < 0) {
+    buf_puts(o, "-");
+  }
+  int64_t mag = f->step < 0 ? -f->step : f->step;
+  if (mag == 1) {
+    layer_index(c, k, f->layer);
+    return;
+  }
+  buf_printf(o, "%" PRId64 " * (int64_t)(", mag);
+  layer_index(c, k, f->layer);
+  buf_puts(o, ")");
+}
+
+/* ---- reductions ---- */
+
+static const char *red_functor(Op op) {
+  switch (op) {
+  case OP_ADD: return "parpy_add";
+  case OP_MUL: return "parpy_mul";
+  case OP_MAX: return "parpy_max";
+  case OP_MIN: return "parpy_min";
+  case OP_AND: return "parpy_and";
+  case OP_OR: return "parpy_or";
+  case OP_BITAND: return "parpy_bitand";
+  case OP_BITOR: return "parpy_bitor";
+  case OP_BITXOR: return "parpy_bitxor";
+  default: return "?";
+  }
+}
+
+/* Does combining the reduction loop `f` need a whole threadgroup (and so
+ * threadgroup memory), rather than one SIMD-group? */
+static bool group_wide(const Kernel *k, const Node *f) {
+  const Layer *l = &k->layers[f->layer];
+  return l->T > 32 || l->blocks > 1;
+}
+
+/* After a reduction loop: combine the threads' accumulators. */
+static void combine(CPrinter *c, const Kernel *k, const Node *f) {
+  const Node *acc = f->red_target;
+  const char *v = acc->sym->cname;
+  Buf *o = c->out;
+  if (k->layers[f->layer].T == 1)
+    return;
+  c_line_start(c);
+  if (!group_wide(k, f)) {
+    buf_printf(o, "%s = parpy_simd_reduce<%s>(%s);\n", v, red_functor(f->red_op), v);
+  } else {
+    buf_printf(o, "%s = parpy_threadgroup_reduce<%s>(%s, ", v, red_functor(f->red_op), v);
+    c_expr(c, identity_of(&c->p->arena, f->red_op, acc->sym->ty, f->span));
+    buf_printf(o, ", parpy_red_%s, parpy_tid.x, %" PRId64 ");\n", elem_short(acc->sym->ty->elem),
+               k->tpb);
+  }
+  if (!f->partial_at)
+    return;
+  /* This threadgroup's total goes to the partials; a second kernel combines them. */
+  c_line_start(c);
+  buf_puts(o, "if (parpy_tid.x == 0) ");
+  c_expr(c, f->partial_at);
+  buf_printf(o, " = %s;\n", v);
+}
+
+/* The element types of the group-wide reductions in `list`, as a bit set. */
+static unsigned scratch_types(const Kernel *k, const Node *list) {
+  unsigned set = 0;
+  for (const Node *s = list; s; s = s->next) {
+    if (s->kind == N_FOR && s->par.reduce && s->red_target && k->layers[s->layer].T > 1 &&
+        group_wide(k, s))
+      set |= 1u << s->red_target->sym->ty->elem;
+    set |= scratch_types(k, s->body) | scratch_types(k, s->then) | scratch_types(k, s->els);
+  }
+  return set;
+}
+
+/* ---- statements and expressions ---- */
+
+static void print_mapped(CPrinter *c, const Node *f) {
+  const Kernel *k = c->ctx;
+  const Layer *l = &k->layers[f->layer];
+  Buf *o = c->out;
+  int64_t trips;
+  bool once = gpu_trips(f, &trips) && trips <= l->T;
+  const char *v = f->sym->cname;
+  const char *ty = c_type_name(f->sym->ty->elem);
+  c_line_start(c);
+  if (once && trips < l->T) {
+    buf_puts(o, "if (");
+    layer_index(c, k, f->layer);
+    buf_printf(o, " < %" PRId64 ") {", trips);
+  } else if (once) {
+    buf_puts(o, "{");
+  } else {
+    buf_printf(o, "for (%s %s = ", ty, v);
+    print_start(c, k, f);
+    buf_printf(o, "; %s %s ", v, f->step > 0 ? "<" : ">");
+    c_expr(c, f->hi);
+    buf_printf(o, "; %s += %" PRId64 ") {", v, f->step * l->T);
+  }
+  c_loop_comment(c, f);
+  buf_puts(o, "\n");
+  bool used = false;
+  for (const Node *s = f->body; s && !used; s = s->next)
+    used = expr_mentions(s, f->sym);
+  if (once && used) {
+    c->depth++;
+    c_line_start(c);
+    buf_printf(o, "%s %s = ", ty, v);
+    print_start(c, k, f);
+    buf_puts(o, ";\n");
+    c->depth--;
+  }
+  c_block(c, f->body);
+  c_line_start(c);
+  buf_puts(o, "}\n");
+  if (f->par.reduce)
+    combine(c, k, f);
+}
+
+static void device_for(CPrinter *c, const Node *f) {
+  const Kernel *k = c->ctx;
+  if (f->all_threads) {
+    /* A parallel external: every thread of the level calls it together. */
+    c_line_start(c);
+    buf_printf(c->out,
+               "{  /* all %" PRId64 " threads of this level call the parallel external %s */\n",
+               k->layers[f->layer].T, f->ext->name);
+    c_block(c, f->body);
+    c_line_start(c);
+    buf_puts(c->out, "}\n");
+  } else if (f->par.nthreads > 0) {
+    print_mapped(c, f);
+  } else {
+    c_for_loop(c, f);
+  }
+}
+
+/* Device memory too: a barrier also orders a thread's write to an array
+ * (done by one thread, src/gpu/kernels.c) before the others read it. */
+static void device_stmt(CPrinter *c, const Node *s) {
+  c_line_start(c);
+  if (s->kind == N_SYNC)
+    buf_puts(c->out,
+             "threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);\n");
+  else
+    buf_printf(c->out, "/* unexpected statement %d */\n", s->kind);
+}
+
+static void device_expr(CPrinter *c, const Node *n) {
+  const Kernel *k = c->ctx;
+  Buf *o = c->out;
+  if (n->kind == N_FIRST && n->per_block) {
+    buf_puts(o, "parpy_tid.x == 0");
+  } else if (n->kind == N_FIRST) {
+    bool first = true;
+    for (int j = n->layer; j < k->nlayers; j++) {
+      if (k->layers[j].T == 1)
+        continue;
+      buf_puts(o, first ? "" : " && ");
+      first = false;
+      layer_index(c, k, j);
+      buf_puts(o, " == 0");
+    }
+    if (first)
+      buf_puts(o, "true");
+  } else if (n->kind == N_BLOCKIDX) {
+    block_index(c, &k->layers[n->layer]);
+  } else {
+    buf_printf(o, "/* unexpected node %d */ 0", n->kind);
+  }
+}
+
+static const CDialect device_dialect = {.type_name = c_type_name,
+                                        .for_loop = device_for,
+                                        .extra_stmt = device_stmt,
+                                        .extra_expr = device_expr,
+                                        .math_name = metal_math_name,
+                                        .int64_suffix = "L"};
+
+/* ---- functions ---- */
+
+/* A helper the kernels may call: pointer parameters point to device memory. */
+static void device_helper(CPrinter *c, Fn *h) {
+  Buf *o = c->out;
+  c->fn = h;
+  buf_puts(o, "static inline ");
+  c_type(c, h->ret);
+  buf_printf(o, " %s(", h->name);
+  for (int i = 0; i < h->nparams; i++) {
+    Sym *s = h->params[i];
+    bool ptr = s->ty->kind == TY_POINTER || s->ty->kind == TY_ARRAY;
+    buf_printf(o, "%s%s%s %s%s", i ? ", " : "", ptr ? "device " : "", c_type_name(s->ty->elem),
+               ptr ? "*" : "", s->cname);
+  }
+  buf_puts(o, h->nparams ? ") {\n" : ") {\n");
+  c_block(c, h->body);
+  buf_puts(o, "}\n\n");
+}
+
+static void print_param(CPrinter *c, const Node *n, int i) {
+  Buf *o = c->out;
+  const char *ty = c_type_name(n->ty->elem);
+  buf_puts(o, i ? ",\n    " : "\n    ");
+  if (n->kind == N_FIELD)
+    buf_printf(o, "device %s *%s", ty, c_field_name(c->p, n->lhs->sym, n->str));
+  else if (n->sym->ty->kind == TY_ARRAY)
+    buf_printf(o, "device %s *%s", ty, n->sym->cname);
+  else /* a value of the host code, passed with setBytes */
+    buf_printf(o, "constant %s &%s", ty, n->sym->cname);
+  buf_printf(o, " [[buffer(%d)]]", i);
+}
+
+static void print_kernel(CPrinter *c, Kernel *k) {
+  Buf *o = c->out;
+  CPrinter kc = *c;
+  kc.d = &device_dialect;
+  kc.ctx = k;
+  kc.depth = 0;
+  buf_printf(o, "[[max_total_threads_per_threadgroup(%" PRId64 ")]]\nkernel void %s(", k->tpb,
+             k->name);
+  for (int i = 0; i < k->nparams; i++)
+    print_param(&kc, k->params[i], i);
+  buf_printf(o, "%s    uint3 parpy_tid [[thread_position_in_threadgroup]],\n"
+                "    uint3 parpy_bid [[threadgroup_position_in_grid]]) {\n",
+             k->nparams ? ",\n" : "\n");
+  kc.depth = 1;
+  unsigned scratch = scratch_types(k, k->root);
+  for (int e = 0; e < EL_COUNT; e++)
+    if (scratch & (1u << e))
+      buf_printf(o, "  threadgroup %s parpy_red_%s[32]; /* one value per SIMD-group */\n",
+                 c_type_name((Elem)e), elem_short((Elem)e));
+  Node root = *k->root; /* the kernel's own code, not a launch */
+  root.kernel = NULL;
+  root.next = NULL;
+  c_const_params(&kc, &root);
+  c_stmt(&kc, &root);
+  buf_puts(o, "}\n\n");
+}
+
+void metal_library(CPrinter *c) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  CPrinter dc = *c;
+  dc.d = &device_dialect;
+  buf_puts(o, "/* The device code, in the Metal Shading Language.  On macOS the runtime compiles\n"
+              " * this text (after parpy_metal_prelude.metal) with Metal; elsewhere it is C++\n"
+              " * that the simulator runs (parpy_metal_sim.h).  Preprocessor directives cannot\n"
+              " * go in here. */\n"
+              "PARPY_METAL_LIBRARY(\n");
+  Fn *device[256];
+  int n = metal_device_fns(p, device, 256);
+  for (Fn *h = p->helpers; h; h = h->next) /* callees first */
+    for (int i = 0; i < n; i++)
+      if (device[i] == h)
+        device_helper(&dc, h);
+  dc.fn = p->main;
+  for (Kernel *k = p->kernels; k; k = k->next)
+    print_kernel(&dc, k);
+  buf_puts(o, ")\n\n");
+}
