@@ -48,8 +48,38 @@ const char *builtin_name(Builtin b) {
       [B_PROD] = "prod",      [B_MAX] = "max",         [B_MIN] = "min",
       [B_CONVERT] = "convert", [B_INT] = "int",        [B_FLOAT] = "float",
       [B_BOOL] = "bool",      [B_LEN] = "len",
+      [B_LOG2] = "log2",      [B_LOG10] = "log10",     [B_LOG1P] = "log1p",
+      [B_EXPM1] = "expm1",    [B_EXP2] = "exp2",       [B_ASIN] = "asin",
+      [B_ACOS] = "acos",      [B_ATAN] = "atan",       [B_SINH] = "sinh",
+      [B_COSH] = "cosh",      [B_ASINH] = "asinh",     [B_ACOSH] = "acosh",
+      [B_ATANH] = "atanh",    [B_ERF] = "erf",         [B_ERFC] = "erfc",
+      [B_GAMMA] = "gamma",    [B_LGAMMA] = "lgamma",   [B_CBRT] = "cbrt",
+      [B_RADIANS] = "radians", [B_DEGREES] = "degrees", [B_RINT] = "rint",
+      [B_HYPOT] = "hypot",    [B_COPYSIGN] = "copysign", [B_FMOD] = "fmod",
+      [B_FMAX] = "fmax",      [B_FMIN] = "fmin",       [B_TRUNC] = "trunc",
+      [B_ROUND] = "round",    [B_SIGN] = "sign",       [B_SQUARE] = "square",
+      [B_RECIPROCAL] = "reciprocal", [B_ISNAN] = "isnan", [B_ISINF] = "isinf",
+      [B_ISFINITE] = "isfinite", [B_ADD] = "add",      [B_SUBTRACT] = "subtract",
+      [B_MULTIPLY] = "multiply", [B_DIVIDE] = "divide", [B_POWER] = "power",
+      [B_MODULO] = "mod",     [B_FLOOR_DIVIDE] = "floor_divide", [B_NEGATIVE] = "negative",
+      [B_LOGICAL_AND] = "logical_and", [B_LOGICAL_OR] = "logical_or",
+      [B_LOGICAL_NOT] = "logical_not", [B_CLIP] = "clip", [B_WHERE] = "where",
+      [B_DIVMOD] = "divmod",  [B_MEAN] = "mean",       [B_VAR] = "var",
+      [B_STD] = "std",        [B_DOT] = "dot",
   };
   return b < B_COUNT && names[b] ? names[b] : "?";
+}
+
+const char *builtin_supported_list(void) {
+  return "abs, round, pow, divmod, min, max, sum, len, int, float, bool, range; "
+         "math: exp exp2 expm1 log log2 log10 log1p sqrt cbrt sin cos tan asin acos atan atan2 "
+         "sinh cosh tanh asinh acosh atanh erf erfc gamma lgamma hypot copysign fmod pow floor "
+         "ceil trunc isnan isinf isfinite radians degrees inf; "
+         "numpy (and parpy.operators): the ufuncs of the same names (arcsin, arccos, arctan, "
+         "arctan2, arcsinh, arccosh, arctanh, absolute too) and rint round around sign square "
+         "reciprocal deg2rad rad2deg add subtract multiply divide true_divide power mod remainder "
+         "fmod floor_divide negative maximum minimum fmax fmin logical_and logical_or logical_not "
+         "clip where sum prod max min mean var std dot, the dtype conversions (np.float32(x), ...)";
 }
 
 const char *op_symbol(Op op) {
@@ -82,6 +112,7 @@ const char *op_symbol(Op op) {
   case OP_MAX: return "max";
   case OP_MIN: return "min";
   case OP_ATAN2: return "atan2";
+  case OP_MATMUL: return "@";
   }
   return "?";
 }

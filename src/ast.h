@@ -95,10 +95,26 @@ typedef enum Builtin {
   B_CONVERT,                   /* int8(x) ... float64(x): node->elem is the target */
   B_INT, B_FLOAT, B_BOOL,      /* Python int()/float()/bool(): weak results */
   B_LEN,
+  /* the math library: one float argument, typed as exp (math.* weak) */
+  B_LOG2, B_LOG10, B_LOG1P, B_EXPM1, B_EXP2, B_ASIN, B_ACOS, B_ATAN, B_SINH, B_COSH,
+  B_ASINH, B_ACOSH, B_ATANH, B_ERF, B_ERFC, B_GAMMA, B_LGAMMA, B_CBRT, B_RADIANS,
+  B_DEGREES, B_RINT,
+  B_HYPOT, B_COPYSIGN,            /* two float arguments, typed as atan2 */
+  B_FMOD, B_FMAX, B_FMIN,         /* two arguments, their promotion (ints stay ints) */
+  B_TRUNC, B_ROUND,               /* as floor: same type, or a Python int for math/round() */
+  B_SIGN, B_SQUARE, B_RECIPROCAL, /* same type */
+  B_ISNAN, B_ISINF, B_ISFINITE,   /* bool results */
+  /* rewritten by resolve into operators and conditional expressions */
+  B_ADD, B_SUBTRACT, B_MULTIPLY, B_DIVIDE, B_POWER, B_MODULO, B_FLOOR_DIVIDE, B_NEGATIVE,
+  B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_NOT, B_CLIP, B_WHERE, B_DIVMOD,
+  /* rewritten by types into sums over the slice */
+  B_MEAN, B_VAR, B_STD, B_DOT,
   B_COUNT
 } Builtin;
 
 const char *builtin_name(Builtin b);
+/* Every function a ParPy function may call, for the error naming one it may not. */
+const char *builtin_supported_list(void);
 
 /* ==== global references ===================================================
  * The front end records every free name (and attribute chain rooted at one,
@@ -277,7 +293,8 @@ typedef enum Op {
   /* comparisons */
   OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
   /* two-argument functions, after resolution */
-  OP_MAX, OP_MIN, OP_ATAN2
+  OP_MAX, OP_MIN, OP_ATAN2,
+  OP_MATMUL /* front end only: resolve makes `a @ b` a B_DOT */
 } Op;
 
 const char *op_symbol(Op op); /* "+", "//", "and", "max", ... */
@@ -315,6 +332,7 @@ struct Node {
   bool has_axis;             /* N_BUILTIN reductions */
   int64_t axis;
   bool explicit_conv;        /* N_CONVERT */
+  bool where;                /* N_IFEXP from np.where: a strong (array) result */
 
   /* N_FOR */
   int64_t step;              /* compile-time step (never 0) */

@@ -3,6 +3,7 @@ backend works anywhere, its output compiles with `nvcc -c` (skipped where
 nvcc is missing), and the mapping of loops onto the grid is the documented
 one.  Running the code is tested on a GPU by the differential suite
 (PARPY_TEST_BACKEND=Cuda) and tests marked `cuda`."""
+import math
 import os
 import re
 import shutil
@@ -177,6 +178,24 @@ def random(x):
         x[0] = clock(x[1])
 
 
+@parpy.jit
+def mathlib(x, p, i8, o, oi, N):
+    parpy.label('N')
+    for i in range(N):
+        o[0, i] = np.log2(p[i]) + np.log10(p[i]) + np.log1p(p[i]) + np.expm1(x[i])
+        o[1, i] = np.exp2(x[i]) + np.arcsin(x[i]) + np.arccos(x[i]) + np.arctan(x[i])
+        o[2, i] = np.sinh(x[i]) + np.cosh(x[i]) + np.arcsinh(x[i]) + np.arctanh(x[i] * 0.5)
+        o[3, i] = math.erf(x[i]) + math.erfc(x[i]) + math.gamma(p[i]) + math.lgamma(p[i])
+        o[4, i] = np.cbrt(x[i]) + np.radians(x[i]) + np.degrees(x[i]) + np.rint(x[i])
+        o[5, i] = np.hypot(x[i], p[i]) + np.copysign(x[i], p[i]) + np.fmod(x[i], p[i])
+        o[6, i] = np.fmax(x[i], p[i]) + np.fmin(x[i], p[i]) + np.trunc(x[i]) + round(x[i])
+        o[7, i] = np.sign(x[i]) + np.square(x[i]) + np.reciprocal(p[i]) + np.arccosh(p[i] + 1.0)
+        o[8, i] = np.where(np.isnan(x[i]) or np.isinf(x[i]), 0.0, np.clip(x[i], -1.0, 1.0))
+        o[9, i] = np.mean(x[:]) + np.var(x[:]) + np.std(x[:]) + x[:] @ p[:]
+        oi[0, i] = np.fmod(i8[i], 3) + np.sign(i8[i]) + np.square(i8[i]) + np.fmax(i8[i], 2)
+        oi[1, i] = np.isfinite(i8[i]) + np.trunc(i8[i]) + np.logical_and(i8[i], 1)
+
+
 PROGRAMS = [
     ("axpy", axpy, [2.0, f32(3000), f32(3000), 3000], {'N': T(2048)}, {}),
     ("add2", add2, [f32(100, 70), f32(100, 70), 100, 70], {'N': T(100), 'M': T(64)}, {}),
@@ -206,6 +225,14 @@ PROGRAMS = [
     ("time", time, [f32(30), f32(30), 30], {'N': T(32)}, {}),
     ("index", index, [np.zeros(30, np.int64), 30], {'N': T(32)}, {}),
     ("random", random, [f32(4)], {}, {}),
+    ("mathlib_f32", mathlib, [f32(64), f32(64), np.zeros(64, np.int8), f32(10, 64),
+                              np.zeros((2, 64), np.int8), 64], {'N': T(64)}, {}),
+    ("mathlib_f64", mathlib, [np.zeros(64), np.zeros(64), np.zeros(64, np.int8),
+                              np.zeros((10, 64)), np.zeros((2, 64), np.int16), 64],
+     {'N': T(64)}, {}),
+    ("mathlib_f16", mathlib, [np.zeros(64, np.float16), np.zeros(64, np.float16),
+                              np.zeros(64, np.int8), np.zeros((10, 64), np.float16),
+                              np.zeros((2, 64), np.uint8), 64], {'N': T(64)}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
 ]
 

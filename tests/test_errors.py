@@ -328,12 +328,58 @@ def test_in_operator():
     raises_at(parpy.ParPyRuntimeError, r"\bin\b", f, at="decorate")
 
 
-def test_matmul_operator():
+def test_matmul_of_matrices():
     def f(x, y, N):
         parpy.label('N')
         for i in range(N):
             y[i] = x @ x  # ERR
-    raises_at(parpy.ParPyRuntimeError, r"@|matmul|matrix", f, at="decorate")
+    raises_at(parpy.ParPyValueError, r"@.*1-D slices.*\[10, 10\]", f,
+              (np.zeros((N, N)), np.zeros(N), N), at="call")
+
+
+def test_unsupported_function_lists_the_supported_ones():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] = np.sinc(x[i])  # ERR
+    e = raises_at(parpy.ParPyRuntimeError, r"unknown function 'np.sinc'.*supported.*hypot.*"
+                  r"Rewrite", f, (*arrays(), N), at="call")
+    assert "@parpy.external" in e.message
+
+
+def test_divmod_needs_a_tuple_assignment():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] = divmod(x[i], 3.0)  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"divmod\(\) returns a pair.*q, r = divmod", f,
+              (*arrays(), N), at="call")
+
+
+def test_reciprocal_of_ints():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] = np.reciprocal(x[i])  # ERR
+    raises_at(parpy.ParPyTypeError, r"reciprocal\(\) of integers.*1.0 / x", f,
+              (*arrays(dtype=np.int32), N), at="call")
+
+
+def test_var_along_an_axis_of_a_matrix():
+    def f(x, y, N):
+        parpy.label('N')
+        y[:] = np.var(x[:, :], axis=1)  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"var\(\) with axis=.*1-D", f,
+              (np.zeros((N, 3)), np.zeros(N), N), at="call")
+
+
+def test_dot_of_different_lengths():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] = np.dot(x[1:], x)  # ERR
+    raises_at(parpy.ParPyValueError, r"same length.*\[9\].*\[10\]", f,
+              (*arrays(), N), at="call")
 
 
 def test_none_literal():

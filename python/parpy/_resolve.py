@@ -40,6 +40,25 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         (np.floor, "floor"), (np.ceil, "ceil"), (np.maximum, "maximum"),
         (np.minimum, "minimum"), (np.sum, "sum"), (np.prod, "prod"), (np.max, "max"),
         (np.amax, "max"), (np.min, "min"), (np.amin, "min"),
+        (builtins.pow, "power"), (builtins.divmod, "divmod"),
+        (np.log2, "log2"), (np.log10, "log10"), (np.log1p, "log1p"), (np.expm1, "expm1"),
+        (np.exp2, "exp2"), (np.arcsin, "asin"), (np.arccos, "acos"), (np.arctan, "atan"),
+        (np.sinh, "sinh"), (np.cosh, "cosh"), (np.arcsinh, "asinh"), (np.arccosh, "acosh"),
+        (np.arctanh, "atanh"), (np.cbrt, "cbrt"), (np.radians, "radians"),
+        (np.deg2rad, "radians"), (np.degrees, "degrees"), (np.rad2deg, "degrees"),
+        (np.rint, "rint"), (np.hypot, "hypot"), (np.copysign, "copysign"), (np.fmod, "fmod"),
+        (np.fmax, "fmax"), (np.fmin, "fmin"), (np.trunc, "trunc"), (np.round, "round"),
+        (np.around, "round"), (np.sign, "sign"), (np.square, "square"),
+        (np.reciprocal, "reciprocal"), (np.isnan, "isnan"), (np.isinf, "isinf"),
+        (np.isfinite, "isfinite"), (np.add, "add"), (np.subtract, "subtract"),
+        (np.multiply, "multiply"), (np.divide, "divide"), (np.true_divide, "divide"),
+        (np.power, "power"), (np.mod, "mod"), (np.remainder, "mod"),
+        (np.floor_divide, "floor_divide"), (np.negative, "negative"),
+        (np.logical_and, "logical_and"), (np.logical_or, "logical_or"),
+        (np.logical_not, "logical_not"), (np.clip, "clip"), (np.where, "where"),
+        (np.divmod, "divmod"), (np.mean, "mean"), (np.var, "var"), (np.std, "std"),
+        (np.dot, "dot"), (operators.erf, "erf"), (operators.erfc, "erfc"),
+        (operators.gamma, "gamma"), (operators.lgamma, "lgamma"),
     ]:
         add(obj, name)
     # Python's int()/float()/bool() return Python (weak) scalars.
@@ -50,8 +69,19 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         (math.exp, "exp"), (math.log, "log"), (math.sin, "sin"), (math.cos, "cos"),
         (math.tan, "tan"), (math.sqrt, "sqrt"), (math.tanh, "tanh"), (math.atan2, "atan2"),
         (math.floor, "floor"), (math.ceil, "ceil"), (math.fabs, "abs"),
+        (math.log2, "log2"), (math.log10, "log10"), (math.log1p, "log1p"),
+        (math.expm1, "expm1"), (math.asin, "asin"), (math.acos, "acos"), (math.atan, "atan"),
+        (math.sinh, "sinh"), (math.cosh, "cosh"), (math.asinh, "asinh"), (math.acosh, "acosh"),
+        (math.atanh, "atanh"), (math.erf, "erf"), (math.erfc, "erfc"), (math.gamma, "gamma"),
+        (math.lgamma, "lgamma"), (math.radians, "radians"), (math.degrees, "degrees"),
+        (math.hypot, "hypot"), (math.copysign, "copysign"), (math.fmod, "fmod"),
+        (math.pow, "power"), (math.trunc, "trunc"), (builtins.round, "round"),
+        (math.isnan, "isnan"), (math.isinf, "isinf"), (math.isfinite, "isfinite"),
     ]:
         add(obj, name, weak=True)
+    for name in ("exp2", "cbrt"):  # Python 3.11 and later
+        if hasattr(math, name):
+            add(getattr(math, name), name, weak=True)
     # Conversions: NumPy scalar types (parpy.operators re-exports them).
     for e in ElemSize:
         add(e.to_numpy(), "convert", e.value)

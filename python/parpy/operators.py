@@ -15,7 +15,15 @@ import numpy as np
 
 __all__ = ["sum", "prod", "max", "min", "abs", "atan2", "cos", "exp", "log", "sin", "sqrt",
            "tanh", "tan", "floor", "ceil", "int8", "int16", "int32", "int64", "uint8", "uint16",
-           "uint32", "uint64", "float16", "float32", "float64", "bool_", "inf", "label", "gpu"]
+           "uint32", "uint64", "float16", "float32", "float64", "bool_", "inf", "label", "gpu",
+           # the math library
+           "log2", "log10", "log1p", "expm1", "exp2", "asin", "acos", "atan", "sinh", "cosh",
+           "asinh", "acosh", "atanh", "erf", "erfc", "gamma", "lgamma", "cbrt", "radians",
+           "degrees", "deg2rad", "rad2deg", "rint", "hypot", "copysign", "fmod", "fmax", "fmin",
+           "trunc", "round", "sign", "square", "reciprocal", "isnan", "isinf", "isfinite",
+           "add", "subtract", "multiply", "divide", "power", "pow", "mod", "floor_divide",
+           "negative", "logical_and", "logical_or", "logical_not", "clip", "where", "mean",
+           "var", "std", "dot"]
 
 def sum(x: Any, axis: int | None = None) -> Any:  # noqa: A001 - mirrors NumPy
     """Sum of the elements of ``x`` (along ``axis``)."""
@@ -52,6 +60,79 @@ tanh = np.tanh
 tan = np.tan
 floor = np.floor
 ceil = np.ceil
+
+log2 = np.log2
+log10 = np.log10
+log1p = np.log1p
+expm1 = np.expm1
+exp2 = np.exp2
+asin = np.arcsin
+acos = np.arccos
+atan = np.arctan
+sinh = np.sinh
+cosh = np.cosh
+asinh = np.arcsinh
+acosh = np.arccosh
+atanh = np.arctanh
+cbrt = np.cbrt
+radians = np.radians
+degrees = np.degrees
+deg2rad = np.deg2rad
+rad2deg = np.rad2deg
+rint = np.rint
+hypot = np.hypot
+copysign = np.copysign
+fmod = np.fmod
+fmax = np.fmax
+fmin = np.fmin
+trunc = np.trunc
+round = np.round  # noqa: A001 - NumPy's: half to even, same type
+sign = np.sign
+square = np.square
+reciprocal = np.reciprocal
+isnan = np.isnan
+isinf = np.isinf
+isfinite = np.isfinite
+add = np.add
+subtract = np.subtract
+multiply = np.multiply
+divide = np.divide
+power = np.power
+pow = np.power  # noqa: A001
+mod = np.mod
+floor_divide = np.floor_divide
+negative = np.negative
+logical_and = np.logical_and
+logical_or = np.logical_or
+logical_not = np.logical_not
+clip = np.clip
+where = np.where
+mean = np.mean
+var = np.var
+std = np.std
+dot = np.dot
+
+
+def _float_ufunc(fn: Any, name: str, doc: str) -> Any:
+    """An elementwise float function NumPy lacks (math.erf, ...), typed as
+    NumPy's float ufuncs: the float type of the operand (float16 for int8)."""
+
+    def f(x: Any) -> Any:
+        a = np.asarray(x)
+        dt = np.sin(np.zeros((), a.dtype)).dtype
+        r = np.vectorize(fn, otypes=[np.float64])(a).astype(dt)
+        return r[()] if r.ndim == 0 else r
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    return f
+
+
+erf = _float_ufunc(math.erf, "erf", "The error function, elementwise.")
+erfc = _float_ufunc(math.erfc, "erfc", "The complementary error function, elementwise.")
+gamma = _float_ufunc(math.gamma, "gamma", "The gamma function, elementwise.")
+lgamma = _float_ufunc(math.lgamma, "lgamma",
+                      "The natural logarithm of the absolute value of the gamma function.")
 
 int8 = np.int8
 int16 = np.int16

@@ -31,6 +31,19 @@ static const struct {
     {"minimum", B_MINIMUM}, {"sum", B_SUM},         {"prod", B_PROD},   {"max", B_MAX},
     {"min", B_MIN},         {"convert", B_CONVERT}, {"int", B_INT},     {"float", B_FLOAT},
     {"bool", B_BOOL},       {"len", B_LEN},
+    {"log2", B_LOG2}, {"log10", B_LOG10}, {"log1p", B_LOG1P}, {"expm1", B_EXPM1},
+    {"exp2", B_EXP2}, {"asin", B_ASIN}, {"acos", B_ACOS}, {"atan", B_ATAN},
+    {"sinh", B_SINH}, {"cosh", B_COSH}, {"asinh", B_ASINH}, {"acosh", B_ACOSH},
+    {"atanh", B_ATANH}, {"erf", B_ERF}, {"erfc", B_ERFC}, {"gamma", B_GAMMA},
+    {"lgamma", B_LGAMMA}, {"cbrt", B_CBRT}, {"radians", B_RADIANS}, {"degrees", B_DEGREES},
+    {"rint", B_RINT}, {"hypot", B_HYPOT}, {"copysign", B_COPYSIGN}, {"fmod", B_FMOD},
+    {"fmax", B_FMAX}, {"fmin", B_FMIN}, {"trunc", B_TRUNC}, {"round", B_ROUND},
+    {"sign", B_SIGN}, {"square", B_SQUARE}, {"reciprocal", B_RECIPROCAL}, {"isnan", B_ISNAN},
+    {"isinf", B_ISINF}, {"isfinite", B_ISFINITE}, {"add", B_ADD}, {"subtract", B_SUBTRACT},
+    {"multiply", B_MULTIPLY}, {"divide", B_DIVIDE}, {"power", B_POWER}, {"mod", B_MODULO},
+    {"floor_divide", B_FLOOR_DIVIDE}, {"negative", B_NEGATIVE}, {"logical_and", B_LOGICAL_AND}, {"logical_or", B_LOGICAL_OR},
+    {"logical_not", B_LOGICAL_NOT}, {"clip", B_CLIP}, {"where", B_WHERE}, {"divmod", B_DIVMOD},
+    {"mean", B_MEAN}, {"var", B_VAR}, {"std", B_STD}, {"dot", B_DOT},
 };
 
 static PyObject *builtins_dict(void) {

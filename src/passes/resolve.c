@@ -178,6 +178,91 @@ static Node *resolve_args(Resolver *r, const Node *args) {
   return head.next;
 }
 
+static Node *mk_binary(Arena *a, Op op, Node *l, Node *rhs, Span span) {
+  Node *m = new_node(a, N_BINARY, span);
+  m->op = op;
+  m->lhs = l;
+  m->rhs = rhs;
+  l->next = rhs->next = NULL;
+  return m;
+}
+
+/* bool(x) as NumPy's logical functions see their operands. */
+static Node *mk_truth(Arena *a, Node *x) {
+  Node *c = new_node(a, N_BUILTIN, x->span);
+  c->builtin = B_CONVERT;
+  c->elem = EL_BOOL;
+  c->args = x;
+  x->next = NULL;
+  return c;
+}
+
+/* float(x), for math.pow. */
+static Node *mk_float(Arena *a, Node *x) {
+  Node *c = mk_truth(a, x);
+  c->builtin = B_FLOAT;
+  c->elem = EL_F64;
+  return c;
+}
+
+/* The NumPy functions that are operators in disguise: np.add(a, b) is a + b
+ * (the same ufunc, so the same typing), np.logical_and(a, b) is
+ * bool(a) & bool(b), np.clip(x, lo, hi) is minimum(maximum(x, lo), hi) (as
+ * NumPy defines it) and np.where(c, a, b) an elementwise `a if c else b`. */
+static Node *rewrite_builtin(Resolver *r, const Node *n, const Resolved *g, Node *args) {
+  Arena *a = &r->p->arena;
+  Builtin b = g->builtin;
+  int nargs = list_len(args);
+  int want = b == B_NEGATIVE || b == B_LOGICAL_NOT ? 1 : b == B_CLIP || b == B_WHERE ? 3 : 2;
+  if (n->has_axis)
+    return err(r->p, DIAG_RUNTIME, n->span, "axis= is only allowed on reductions"), NULL;
+  if (b == B_DIVMOD)
+    return err(r->p, DIAG_RUNTIME, n->span,
+               "divmod() returns a pair: use it in a tuple assignment, 'q, r = divmod(a, b)', or "
+               "write a // b and a %% b"),
+           NULL;
+  if (nargs != want)
+    return err(r->p, DIAG_TYPE, n->span, "%s() takes %d argument%s, got %d", builtin_name(b), want,
+               want == 1 ? "" : "s", nargs),
+           NULL;
+  Node *x = args, *y = args->next, *z = y ? y->next : NULL;
+  static const Op ops[] = {[B_ADD] = OP_ADD, [B_SUBTRACT] = OP_SUB, [B_MULTIPLY] = OP_MUL,
+                           [B_DIVIDE] = OP_DIV, [B_POWER] = OP_POW, [B_MODULO] = OP_MOD,
+                           [B_FLOOR_DIVIDE] = OP_FLOORDIV};
+  switch (b) {
+  case B_NEGATIVE:
+  case B_LOGICAL_NOT: {
+    Node *u = new_node(a, N_UNARY, n->span);
+    u->op = b == B_NEGATIVE ? OP_NEG : OP_INVERT;
+    u->lhs = b == B_NEGATIVE ? x : mk_truth(a, x);
+    return u;
+  }
+  case B_LOGICAL_AND:
+  case B_LOGICAL_OR:
+    return mk_binary(a, b == B_LOGICAL_AND ? OP_BITAND : OP_BITOR, mk_truth(a, x), mk_truth(a, y),
+                     n->span);
+  case B_CLIP: {
+    Node *lo = mk_binary(a, OP_MAX, x, y, n->span);
+    z->next = NULL;
+    return mk_binary(a, OP_MIN, lo, z, n->span);
+  }
+  case B_WHERE: {
+    Node *w = new_node(a, N_IFEXP, n->span);
+    w->cond = x;
+    w->then = y;
+    w->els = z;
+    x->next = y->next = NULL;
+    w->where = true;
+    return w;
+  }
+  case B_POWER:
+    if (g->weak_result) /* math.pow: float ** float */
+      return mk_binary(a, OP_POW, mk_float(a, x), mk_float(a, y), n->span);
+    return mk_binary(a, OP_POW, x, y, n->span);
+  default: return mk_binary(a, ops[b], x, y, n->span);
+  }
+}
+
 static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g) {
   Arena *a = &r->p->arena;
   int nargs = list_len(n->args);
@@ -203,6 +288,8 @@ static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g)
     m->lhs->next = NULL;
     return m;
   }
+  if (b >= B_ADD && b <= B_DIVMOD)
+    return rewrite_builtin(r, n, g, args);
   Node *c = new_node(a, N_BUILTIN, n->span);
   c->builtin = b;
   c->elem = g->elem;
@@ -299,6 +386,14 @@ static Node *resolve_call(Resolver *r, const Node *n) {
   case GK_UNRESOLVED:
     err(r->p, DIAG_NAME, callee->span, "%s", g->what ? g->what : "name is not defined");
     return NULL;
+  case GK_OTHER:
+    err(r->p, DIAG_RUNTIME, n->span,
+        "unknown function '%s' (a %s): ParPy functions can call @parpy.jit functions, "
+        "@parpy.external declarations and the supported builtins: %s. Rewrite the call with those "
+        "(for example a loop, or np.where(c, a, b) for a selection), move it out of the "
+        "jitted function, or declare the C function with @parpy.external",
+        name, g->what ? g->what : "object", builtin_supported_list());
+    return NULL;
   default:
     err(r->p, DIAG_RUNTIME, n->span,
         "cannot call '%s' (a %s): only functions decorated with @parpy.jit, parpy operators and "
@@ -340,6 +435,16 @@ static Node *resolve_expr(Resolver *r, const Node *n) {
     c->ty = n->ty;
     return c;
   }
+  case N_BINARY:
+    if (n->op == OP_MATMUL) { /* a @ b of two vectors: np.dot */
+      Node *d = new_node(a, N_BUILTIN, n->span);
+      d->builtin = B_DOT;
+      d->args = resolve_expr(r, n->lhs);
+      if (d->args)
+        d->args->next = resolve_expr(r, n->rhs);
+      return failed(r->p) ? NULL : d;
+    }
+    break;
   default: break;
   }
   /* Structural nodes: copy and resolve the children. */

@@ -638,20 +638,30 @@ static Type *ty_unary(Typer *t, Node **np) {
   }
 }
 
+/* `a if c else b`, also over slices: elementwise as np.where (0.1.3 took
+ * it so).  np.where(c, a, b) is the same node with a strong result. */
 static Type *ty_ifexp(Typer *t, Node **np) {
   Node *n = *np;
   Type *c = ty_expr(t, &n->cond);
   Type *a = ty_expr(t, &n->then), *b = ty_expr(t, &n->els);
   if (!c || !a || !b)
     return NULL;
-  if (!is_scalar(c) || !is_scalar(a) || !is_scalar(b))
+  if (!is_num(c) || !is_num(a) || !is_num(b))
     return terr(t, DIAG_TYPE, n->span,
-                "conditional expressions need scalar operands (no slices); got %s, %s and %s",
+                "conditional expressions need numbers, arrays or slices; got %s, %s and %s",
                 tstr(t, c), tstr(t, a), tstr(t, b));
-  Type *r = promote(A(t), a, b);
+  bool ok;
+  const Type *shape = broadcast(t, c, a, n->span, &ok);
+  if (ok)
+    shape = broadcast(t, shape, b, n->span, &ok);
+  if (!ok)
+    return NULL;
+  Type *r = promote(A(t), scalar_of(t, a), scalar_of(t, b));
+  if (n->where && r->weak)
+    r = type_scalar(A(t), r->elem, false);
   convert(t, &n->then, r);
   convert(t, &n->els, r);
-  return r;
+  return shaped(t, shape, r);
 }
 
 /* ---- builtins ---- */
@@ -714,10 +724,61 @@ static Type *ty_reduction(Typer *t, Node *n, Type *a) {
   return type_array(A(t), e, r, shape);
 }
 
+static Type *ty_stats(Typer *t, Node **np);
+
+static bool two_args(Builtin b) {
+  return b == B_ATAN2 || b == B_HYPOT || b == B_COPYSIGN || b == B_FMOD || b == B_FMAX ||
+         b == B_FMIN;
+}
+
+static bool float_unary(Builtin b) {
+  return (b >= B_EXP && b <= B_TANH) || (b >= B_LOG2 && b <= B_RINT);
+}
+
+/* fmod, fmax, fmin: NumPy's promotion of the operands, floats or ints
+ * (math.fmod: Python floats). */
+static Type *ty_arith2(Typer *t, Node *n, Type *a, Type *b) {
+  bool ok;
+  const Type *shape = broadcast(t, a, b, n->span, &ok);
+  if (!ok)
+    return NULL;
+  Type *r = promote(A(t), scalar_of(t, a), scalar_of(t, b));
+  if (n->weak_result)
+    r = type_scalar(A(t), t->p->opt.float_size, true);
+  if (r->elem == EL_BOOL)
+    return terr(t, DIAG_TYPE, n->span, "%s() of booleans is not supported", builtin_name(n->builtin));
+  convert(t, &n->args, r);
+  convert(t, &n->args->next, r);
+  return shaped(t, shape, r);
+}
+
+/* sign, square, reciprocal, trunc/round (NumPy: same type; math.trunc and
+ * Python's round(x): a Python int), isnan/isinf/isfinite (bool). */
+static Type *ty_same(Typer *t, Node *n, Type *a, Type *s) {
+  Builtin b = n->builtin;
+  if (b == B_ISNAN || b == B_ISINF || b == B_ISFINITE)
+    return shaped(t, a, type_scalar(A(t), EL_BOOL, n->weak_result));
+  if (s->elem == EL_BOOL && b != B_TRUNC && b != B_ROUND)
+    return terr(t, DIAG_TYPE, n->span, "%s() of booleans is not supported", builtin_name(b));
+  if (b == B_RECIPROCAL && !elem_is_float(s->elem))
+    return terr(t, DIAG_TYPE, n->span,
+                "reciprocal() of integers is not supported (NumPy's integer reciprocal truncates "
+                "to 0); write 1.0 / x");
+  if ((b == B_TRUNC || b == B_ROUND) && n->weak_result) {
+    if (is_array(a))
+      return terr(t, DIAG_TYPE, n->span, "%s() of an array is not supported; use np.%s",
+                  builtin_name(b), b == B_ROUND ? "round" : "trunc");
+    return type_scalar(A(t), t->p->opt.int_size, true);
+  }
+  return a;
+}
+
 static Type *ty_builtin(Typer *t, Node **np) {
   Node *n = *np;
+  if (n->builtin >= B_MEAN && n->builtin <= B_DOT)
+    return ty_stats(t, np);
   int nargs = list_len(n->args);
-  int want = n->builtin == B_ATAN2 ? 2 : 1;
+  int want = two_args(n->builtin) ? 2 : 1;
   if (nargs != want)
     return terr(t, DIAG_TYPE, n->span, "%s() takes %d argument%s, got %d", builtin_name(n->builtin),
                 want, want == 1 ? "" : "s", nargs);
@@ -731,6 +792,17 @@ static Type *ty_builtin(Typer *t, Node **np) {
     return terr(t, DIAG_TYPE, n->span, "%s() is not supported for %s", builtin_name(n->builtin),
                 tstr(t, is_num(a) ? b : a));
   Type *s = scalar_of(t, a);
+  if (float_unary(n->builtin)) {
+    Type *r = float_ufunc_type(t, s, n->weak_result);
+    convert(t, &n->args, r);
+    return shaped(t, a, r);
+  }
+  if (n->builtin >= B_TRUNC && n->builtin <= B_ISFINITE)
+    return ty_same(t, n, a, s);
+  if (n->builtin == B_FMOD && !n->weak_result)
+    return ty_arith2(t, n, a, b);
+  if (n->builtin == B_FMAX || n->builtin == B_FMIN)
+    return ty_arith2(t, n, a, b);
   switch (n->builtin) {
   case B_EXP:
   case B_LOG:
@@ -751,6 +823,9 @@ static Type *ty_builtin(Typer *t, Node **np) {
       return type_scalar(A(t), t->p->opt.int_size, true);
     return a;
   case B_ABS: return a;
+  case B_HYPOT:
+  case B_COPYSIGN:
+  case B_FMOD:
   case B_ATAN2: {
     bool ok;
     const Type *shape = broadcast(t, a, b, n->span, &ok);
@@ -786,6 +861,112 @@ static Type *ty_builtin(Typer *t, Node **np) {
   case B_MIN: return ty_reduction(t, n, a);
   default: return terr(t, DIAG_INTERNAL, n->span, "unexpected builtin %d", n->builtin);
   }
+}
+
+/* ---- mean, var, std, dot: rewritten into sums ---- */
+
+static Node *mk_call(Typer *t, Builtin b, Node *arg, Span span) {
+  Node *c = new_node(A(t), N_BUILTIN, span);
+  c->builtin = b;
+  c->args = arg;
+  arg->next = NULL;
+  return c;
+}
+
+static Node *mk_op(Typer *t, Op op, Node *l, Node *r) {
+  Node *m = new_node(A(t), N_BINARY, l->span);
+  m->op = op;
+  m->lhs = l;
+  m->rhs = r;
+  l->next = r->next = NULL;
+  return m;
+}
+
+/* sum(x)/n, as NumPy's mean: float64 for integers, the float type otherwise. */
+static Node *mk_mean(Typer *t, Node *x, bool has_axis, int64_t axis, int64_t count, Span span) {
+  Node *s = mk_call(t, B_SUM, x, span);
+  s->has_axis = has_axis;
+  s->axis = axis;
+  Node *k = new_int(A(t), count, span);
+  k->val.elem = t->p->opt.int_size;
+  return mk_op(t, OP_DIV, s, k);
+}
+
+/* The argument's type, without the rewriting and errors of final mode. */
+static Type *probe_type(Typer *t, Node *arg) {
+  bool fin = t->final;
+  t->final = false;
+  Node *probe = clone_node(A(t), arg);
+  Type *r = ty_expr(t, &probe);
+  t->final = fin;
+  return r;
+}
+
+/* mean(x) = sum(x)/n, var(x) = mean(square(x - mean(x))) (NumPy's own
+ * two-pass formula), std = sqrt(var), dot(a, b) = sum(a * b) in the type of
+ * a * b.  Typed by typing the rewritten expression; final mode installs it. */
+static Type *ty_stats(Typer *t, Node **np) {
+  Node *n = *np;
+  Builtin b = n->builtin;
+  int want = b == B_DOT ? 2 : 1, nargs = list_len(n->args);
+  if (nargs != want)
+    return terr(t, DIAG_TYPE, n->span, "%s() takes %d argument%s, got %d", builtin_name(b), want,
+                want == 1 ? "" : "s", nargs);
+  if (b == B_DOT && n->has_axis)
+    return terr(t, DIAG_TYPE, n->span, "dot() does not take axis=");
+  Type *at = probe_type(t, n->args);
+  Type *bt = b == B_DOT ? probe_type(t, n->args->next) : NULL;
+  if (!at || (b == B_DOT && !bt)) {
+    if (t->final && ty_expr(t, &n->args) && (b != B_DOT || ty_expr(t, &n->args->next)))
+      return terr(t, DIAG_INTERNAL, n->span, "the argument of %s() has no type", builtin_name(b));
+    return NULL;
+  }
+  if (!is_array(at) || (bt && !is_array(bt)))
+    return terr(t, DIAG_TYPE, n->span, "%s() needs an array or a slice such as x[i, :]; got %s",
+                builtin_name(b), tstr(t, is_array(at) ? bt : at));
+  Span sp = n->span;
+  Node *x = t->final ? n->args : clone_node(A(t), n->args);
+  Node *y = b == B_DOT ? (t->final ? n->args->next : clone_node(A(t), n->args->next)) : NULL;
+  Node *tree;
+  if (b == B_DOT) {
+    if (at->rank != 1 || bt->rank != 1 || at->shape[0] != bt->shape[0])
+      return terr(t, DIAG_VALUE, sp,
+                  "dot() and @ take two 1-D slices of the same length here; got shapes %s and %s",
+                  tstr(t, at), tstr(t, bt));
+    if (at->elem == EL_BOOL || bt->elem == EL_BOOL)
+      return terr(t, DIAG_TYPE, sp, "dot() of booleans is not supported");
+    tree = mk_call(t, B_CONVERT, mk_call(t, B_SUM, mk_op(t, OP_MUL, x, y), sp), sp);
+    tree->elem = promote_elem(at->elem, bt->elem);
+  } else {
+    int64_t ax = n->axis, count = type_numel(at);
+    if (n->has_axis) {
+      if (ax < -at->rank || ax >= at->rank)
+        return terr(t, DIAG_VALUE, sp, "axis %" PRId64 " is out of bounds for array of dimension %d",
+                    ax, at->rank);
+      ax = ax < 0 ? ax + at->rank : ax;
+      count = at->shape[ax];
+    }
+    if (b != B_MEAN && n->has_axis && at->rank > 1)
+      return terr(t, DIAG_RUNTIME, sp,
+                  "%s() with axis= is supported on 1-D slices only; write a loop over the other "
+                  "dimension with %s(x[i, :]) inside",
+                  builtin_name(b), builtin_name(b));
+    if (b == B_MEAN) {
+      tree = mk_mean(t, x, n->has_axis, ax, count, sp);
+    } else {
+      Node *m = mk_mean(t, clone_node(A(t), x), false, 0, count, sp);
+      Node *sq = mk_call(t, B_SQUARE, mk_op(t, OP_SUB, x, m), sp);
+      tree = mk_mean(t, sq, false, 0, count, sp);
+      if (b == B_STD)
+        tree = mk_call(t, B_SQRT, tree, sp);
+    }
+  }
+  Type *r = ty_expr(t, &tree);
+  if (r && t->final) {
+    tree->next = n->next;
+    *np = tree;
+  }
+  return r;
 }
 
 /* An array passed to a pointer parameter is passed as the address of its

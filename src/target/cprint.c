@@ -419,10 +419,98 @@ static void print_unary(CPrinter *c, const Node *n, int min_prec) {
     buf_puts(c->out, ")");
 }
 
+/* parpy_<fn>_<type>(a) from the target header. */
+static void helper1(CPrinter *c, const char *fn, const Node *a, Elem e) {
+  char name[48];
+  snprintf(name, sizeof name, "parpy_%s_%s", fn, elem_short(e));
+  call1(c, name, a);
+}
+
+/* The C spelling of the math library's float functions (math1/math2). */
+static const char *math_c_name(Builtin b) {
+  static const char *names[B_COUNT] = {
+      [B_LOG2] = "log2",   [B_LOG10] = "log10", [B_LOG1P] = "log1p",   [B_EXPM1] = "expm1",
+      [B_EXP2] = "exp2",   [B_ASIN] = "asin",   [B_ACOS] = "acos",     [B_ATAN] = "atan",
+      [B_SINH] = "sinh",   [B_COSH] = "cosh",   [B_ASINH] = "asinh",   [B_ACOSH] = "acosh",
+      [B_ATANH] = "atanh", [B_ERF] = "erf",     [B_ERFC] = "erfc",     [B_GAMMA] = "tgamma",
+      [B_LGAMMA] = "lgamma", [B_CBRT] = "cbrt", [B_RINT] = "rint",     [B_HYPOT] = "hypot",
+      [B_COPYSIGN] = "copysign", [B_FMOD] = "fmod", [B_FMAX] = "fmax", [B_FMIN] = "fmin",
+      [B_TRUNC] = "trunc", [B_ROUND] = "rint",
+  };
+  return names[b];
+}
+
+/* isnan/isinf/isfinite: constants for integers, as NumPy's. */
+static void print_predicate(CPrinter *c, const Node *n, const Node *a, Elem ae) {
+  const char *fn = n->builtin == B_ISNAN ? "isnan" : n->builtin == B_ISINF ? "isinf" : "isfinite";
+  if (!elem_is_float(ae)) {
+    buf_puts(c->out, n->builtin == B_ISFINITE ? "true" : "false");
+    return;
+  }
+  buf_printf(c->out, "%s(", fn);
+  if (ae == EL_F16)
+    buf_puts(c->out, "(float)");
+  expr_prec(c, a, ae == EL_F16 ? P_UNARY : P_COMMA + 1);
+  buf_puts(c->out, ")");
+}
+
+/* trunc and round (half to even: rint in the default rounding mode), of
+ * the argument's type or, for math.trunc and Python's round, an int. */
+static void print_rounding(CPrinter *c, const Node *n, const Node *a, Elem e, Elem ae) {
+  if (!elem_is_float(ae)) {
+    if (ae == e)
+      expr_prec(c, a, P_UNARY);
+    else
+      print_cast(c, e, a);
+    return;
+  }
+  if (e != ae)
+    buf_printf(c->out, "(%s)", c->d->type_name(e));
+  math1(c, math_c_name(n->builtin), a, ae);
+}
+
+/* The math library beyond the first functions: NULL-named ones are not. */
+static bool print_mathlib(CPrinter *c, const Node *n, const Node *a, Elem e, Elem ae) {
+  Builtin b = n->builtin;
+  if (b == B_RADIANS || b == B_DEGREES) {
+    helper1(c, b == B_RADIANS ? "radians" : "degrees", a, e);
+    return true;
+  }
+  if (b == B_SIGN || b == B_SQUARE || b == B_RECIPROCAL) {
+    helper1(c, b == B_SIGN ? "sign" : b == B_SQUARE ? "square" : "reciprocal", a, e);
+    return true;
+  }
+  if (b == B_ISNAN || b == B_ISINF || b == B_ISFINITE) {
+    print_predicate(c, n, a, ae);
+    return true;
+  }
+  if (b == B_TRUNC || b == B_ROUND) {
+    print_rounding(c, n, a, e, ae);
+    return true;
+  }
+  if ((b == B_FMOD || b == B_FMAX || b == B_FMIN) && !elem_is_float(e)) {
+    char name[48];
+    snprintf(name, sizeof name, "parpy_%s_%s", b == B_FMOD ? "fmod" : b == B_FMAX ? "max" : "min",
+             elem_short(e));
+    call2(c, name, a, a->next);
+    return true;
+  }
+  const char *fn = b < B_COUNT ? math_c_name(b) : NULL;
+  if (!fn)
+    return false;
+  if (a->next)
+    math2(c, fn, a, a->next, e);
+  else
+    math1(c, fn, a, e);
+  return true;
+}
+
 static void print_builtin(CPrinter *c, const Node *n) {
   const Node *a = n->args;
   Elem e = ty_elem(n);
   Elem ae = ty_elem(a);
+  if (print_mathlib(c, n, a, e, ae))
+    return;
   switch (n->builtin) {
   case B_EXP: math1(c, "exp", a, e); return;
   case B_LOG: math1(c, "log", a, e); return;

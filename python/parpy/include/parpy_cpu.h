@@ -52,6 +52,26 @@ typedef _Float16 half;
   static inline T parpy_min_##S(T a, T b) { return a < b ? a : b; }                              \
   static inline T parpy_abs_##S(T a) { return a < 0 ? (T)(0 - a) : a; }
 
+/* np.fmod (C's remainder, the sign of the dividend; 0 for a zero divisor as
+ * NumPy gives), np.sign and np.square, wrapping as NumPy does. */
+#define PARPY_INT_MATH(T, S, MIN)                                                                \
+  static inline T parpy_fmod_##S(T a, T b) {                                                     \
+    if (b == 0 || ((MIN) != 0 && b == (T)-1))                                                    \
+      return 0;                                                                                  \
+    return (T)(a % b);                                                                           \
+  }                                                                                              \
+  static inline T parpy_sign_##S(T a) { return (T)((a > 0) - (a < 0)); }                         \
+  static inline T parpy_square_##S(T a) { return (T)((uint64_t)a * (uint64_t)a); }
+
+PARPY_INT_MATH(int8_t, i8, INT8_MIN)
+PARPY_INT_MATH(int16_t, i16, INT16_MIN)
+PARPY_INT_MATH(int32_t, i32, INT32_MIN)
+PARPY_INT_MATH(int64_t, i64, INT64_MIN)
+PARPY_INT_MATH(uint8_t, u8, 0)
+PARPY_INT_MATH(uint16_t, u16, 0)
+PARPY_INT_MATH(uint32_t, u32, 0)
+PARPY_INT_MATH(uint64_t, u64, 0)
+
 PARPY_INT_OPS(int8_t, i8, INT8_MIN)
 PARPY_INT_OPS(int16_t, i16, INT16_MIN)
 PARPY_INT_OPS(int32_t, i32, INT32_MIN)
@@ -94,6 +114,25 @@ PARPY_INT_OPS(uint64_t, u64, 0)
   }                                                                                              \
   static inline T parpy_max_##S(T a, T b) { return (a > b || a != a) ? a : b; }                  \
   static inline T parpy_min_##S(T a, T b) { return (a < b || a != a) ? a : b; }
+
+/* np.sign (NaN stays NaN), square, reciprocal, and radians/degrees with
+ * NumPy's constants in the type's own precision (half computes in float). */
+#define PARPY_FLOAT_MATH(T, S, C)                                                                \
+  static inline T parpy_sign_##S(T a) {                                                          \
+    return a > 0 ? (T)1 : a < 0 ? (T)-1 : a == 0 ? (T)0 : a;                                     \
+  }                                                                                              \
+  static inline T parpy_square_##S(T a) { return (T)((C)a * (C)a); }                             \
+  static inline T parpy_reciprocal_##S(T a) { return (T)((C)1 / (C)a); }                         \
+  static inline T parpy_radians_##S(T a) {                                                       \
+    return (T)((C)a * ((C)3.141592653589793238462643383279502884 / (C)180));                     \
+  }                                                                                              \
+  static inline T parpy_degrees_##S(T a) {                                                       \
+    return (T)((C)a * ((C)180 / (C)3.141592653589793238462643383279502884));                     \
+  }
+
+PARPY_FLOAT_MATH(float, f32, float)
+PARPY_FLOAT_MATH(double, f64, double)
+PARPY_FLOAT_MATH(half, f16, float)
 
 PARPY_FLOAT_OPS(float, f32, fmodf, floorf, copysignf)
 PARPY_FLOAT_OPS(double, f64, fmod, floor, copysign)

@@ -66,6 +66,26 @@ typedef __half half;
   PARPY_FN T parpy_min_##S(T a, T b) { return a < b ? a : b; }                                   \
   PARPY_FN T parpy_abs_##S(T a) { return (IS_SIGNED && a < (T)0) ? (T)(0 - a) : a; }
 
+/* np.fmod (C's remainder; 0 for a zero divisor as NumPy gives), np.sign and
+ * np.square, wrapping as NumPy does. */
+#define PARPY_INT_MATH(T, S, IS_SIGNED)                                                          \
+  PARPY_FN T parpy_fmod_##S(T a, T b) {                                                          \
+    if (b == 0 || (IS_SIGNED && b == (T)-1))                                                     \
+      return 0;                                                                                  \
+    return (T)(a % b);                                                                           \
+  }                                                                                              \
+  PARPY_FN T parpy_sign_##S(T a) { return (T)((a > (T)0) - (IS_SIGNED && a < (T)0)); }           \
+  PARPY_FN T parpy_square_##S(T a) { return (T)((uint64_t)a * (uint64_t)a); }
+
+PARPY_INT_MATH(int8_t, i8, 1)
+PARPY_INT_MATH(int16_t, i16, 1)
+PARPY_INT_MATH(int32_t, i32, 1)
+PARPY_INT_MATH(int64_t, i64, 1)
+PARPY_INT_MATH(uint8_t, u8, 0)
+PARPY_INT_MATH(uint16_t, u16, 0)
+PARPY_INT_MATH(uint32_t, u32, 0)
+PARPY_INT_MATH(uint64_t, u64, 0)
+
 PARPY_INT_OPS(int8_t, i8, 1)
 PARPY_INT_OPS(int16_t, i16, 1)
 PARPY_INT_OPS(int32_t, i32, 1)
@@ -116,6 +136,28 @@ PARPY_INT_OPS(uint64_t, u64, 0)
     C x = (C)a, y = (C)b;                                                                        \
     return (x < y || x != x) ? a : b;                                                            \
   }
+
+/* np.sign (NaN stays NaN), square, reciprocal, and radians/degrees with
+ * NumPy's constants in the type's own precision (half computes in float). */
+#define PARPY_FLOAT_MATH(T, S, C)                                                                \
+  PARPY_FN T parpy_sign_##S(T a_) {                                                              \
+    C a = (C)a_;                                                                                 \
+    return (T)(a > 0 ? (C)1 : a < 0 ? (C)-1 : a == 0 ? (C)0 : a);                                \
+  }                                                                                              \
+  PARPY_FN T parpy_square_##S(T a) { return (T)((C)a * (C)a); }                                  \
+  PARPY_FN T parpy_reciprocal_##S(T a) { return (T)((C)1 / (C)a); }                              \
+  PARPY_FN T parpy_radians_##S(T a) {                                                            \
+    return (T)((C)a * ((C)3.141592653589793238462643383279502884 / (C)180));                     \
+  }                                                                                              \
+  PARPY_FN T parpy_degrees_##S(T a) {                                                            \
+    return (T)((C)a * ((C)180 / (C)3.141592653589793238462643383279502884));                     \
+  }
+
+PARPY_FLOAT_MATH(float, f32, float)
+PARPY_FLOAT_MATH(double, f64, double)
+#ifdef PARPY_HALF
+PARPY_FLOAT_MATH(half, f16, float)
+#endif
 
 PARPY_FLOAT_OPS(float, f32, float)
 PARPY_FLOAT_OPS(double, f64, double)
