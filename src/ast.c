@@ -425,3 +425,66 @@ Node *identity_of(Arena *a, Op op, Type *ty, Span span) {
   }
   return n;
 }
+
+/* ---- arrays chosen at run time ---- */
+
+static const Node *array_base(const Node *n) {
+  while (n && n->kind == N_SUBSCRIPT)
+    n = n->lhs;
+  return n;
+}
+
+/* Calls `each` for every argument array (N_VAR of a parameter, or N_FIELD)
+ * that the array expression `n` may refer to: itself, or through an array
+ * local bound several times, any of its bindings.  `depth` bounds cycles
+ * (a = b; b = a). */
+static bool each_array_rec(const Node *n, bool (*each)(const Node *, void *), void *ctx,
+                           int depth) {
+  n = array_base(n);
+  if (!n || depth > 16)
+    return true;
+  if (n->kind == N_VAR && n->sym->array_ref) {
+    for (int i = 0; i < n->sym->nbinds; i++)
+      if (!each_array_rec(n->sym->binds[i], each, ctx, depth + 1))
+        return false;
+    return true;
+  }
+  return each(n, ctx);
+}
+
+bool each_array_of(const Node *n, bool (*each)(const Node *, void *), void *ctx) {
+  return each_array_rec(n, each, ctx, 0);
+}
+
+typedef struct AliasQuery {
+  const Node *other;
+  bool found;
+} AliasQuery;
+
+static bool seen_in_other(const Node *a, void *ctx);
+
+static bool equal_base(const Node *b, void *ctx) {
+  AliasQuery *q = ctx;
+  if (expr_equal(b, q->other))
+    q->found = true;
+  return !q->found;
+}
+
+static bool seen_in_other(const Node *a, void *ctx) {
+  AliasQuery *outer = ctx;
+  AliasQuery q = {a, false};
+  each_array_of(outer->other, equal_base, &q);
+  outer->found |= q.found;
+  return !outer->found;
+}
+
+bool arrays_may_alias(const Node *a, const Node *b) {
+  AliasQuery q = {b, false};
+  each_array_of(a, seen_in_other, &q);
+  return q.found;
+}
+
+bool is_array_ref(const Node *n) {
+  n = array_base(n);
+  return n && n->kind == N_VAR && n->sym->array_ref;
+}

@@ -236,6 +236,13 @@ struct Sym {
   bool is_const;       /* specialised scalar parameter: value in `val` */
   Value val;
   Node *alias;         /* local naming an array view (row = x[i]) */
+  /* An array local bound more than once (src = b ... if t & 1: src = a):
+   * a pointer chosen at run time.  `binds` are the right-hand sides of its
+   * bindings (whole arrays or contiguous views), for what may be written. */
+  bool array_ref;
+  Node *first_bind;    /* the statement of its first binding (types pass) */
+  int nbinds;
+  Node **binds;
   bool assigned;       /* written somewhere in the body */
   const char *cname;   /* name in generated code, unique per function */
 };
@@ -448,6 +455,16 @@ Node *identity_of(Arena *a, Op op, Type *ty, Span span);
 bool expr_equal(const Node *a, const Node *b);
 /* Does the tree (with nested statements) refer to `s`? */
 bool expr_mentions(const Node *n, const Sym *s);
+
+/* Array locals bound several times (Sym.array_ref) are pointers chosen at
+ * run time.  each_array_of calls `each` for every argument array (an N_VAR
+ * of a parameter or an N_FIELD) the array expression `n` may refer to,
+ * until it returns false; arrays_may_alias says whether two array
+ * expressions may refer to one argument; is_array_ref whether an array
+ * expression goes through such a local. */
+bool each_array_of(const Node *n, bool (*each)(const Node *, void *), void *ctx);
+bool arrays_may_alias(const Node *a, const Node *b);
+bool is_array_ref(const Node *n);
 
 /* Report an error at a node.  Returns false so callers can `return err(...)`. */
 bool err(Prog *p, DiagKind kind, Span span, const char *fmt, ...) PP_PRINTF(4, 5);

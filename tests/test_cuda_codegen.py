@@ -15,6 +15,8 @@ import pytest
 
 import parpy
 from parpy.operators import exp, max as pmax, sum as psum
+from test_diff_structure import (bound_from_written_element, bound_on_host, hmm_forward,
+                                 pick_per_element, swap_rows, swap_steps)
 
 T = parpy.threads
 INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
@@ -234,6 +236,18 @@ PROGRAMS = [
                               np.zeros(64, np.int8), np.zeros((10, 64), np.float16),
                               np.zeros((2, 64), np.uint8), 64], {'N': T(64)}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
+    # Array variables chosen at run time (issue 9): pointers on the host
+    # passed to kernels, and pointers private to a thread.
+    ("swap_steps", swap_steps, [f32(40), f32(40), 5, 40], {'N': T(32)}, {}),
+    ("pick_per_element", pick_per_element, [f32(40), f32(40), f32(40), 40], {'N': T(32)}, {}),
+    ("swap_rows", swap_rows, [f32(2, 40), f32(1), 3, 40], {'N': T(32)}, {}),
+    ("hmm_forward", hmm_forward,
+     [f32(16), f32(16, 16), f32(16, 5), np.zeros(7, np.int64), f32(16), f32(16), f32(1), 7, 16],
+     {'N': T(16), 'M': T(32)}, {}),
+    # range() bounds the body may change are computed once, before the loop.
+    ("bound_from_written_element", bound_from_written_element,
+     [np.zeros(40, np.int64), np.zeros(40, np.int64), 40], {'N': T(32)}, {}),
+    ("bound_on_host", bound_on_host, [f32(40), 3], {'N': T(32)}, {}),
 ]
 
 

@@ -161,8 +161,10 @@ static void params_expr(Builder *b, Node *n) {
     if (s->kind == SYM_PARAM) {
       if (array)
         add_param(b, n);
-    } else if (array || (b->k->root->sym != s && !defined_inside(b->k->root->body, s))) {
-      add_param(b, n); /* a temporary array, or a value computed on the host */
+    } else if ((array && !s->array_ref) ||
+               (b->k->root->sym != s && !defined_inside(b->k->root->body, s))) {
+      /* a temporary array, or a value (or an array chosen) on the host */
+      add_param(b, n);
     }
     return;
   }

@@ -425,7 +425,9 @@ static void split_locals(Walker *w, Node *list, int *root) {
 static bool host_expr(Prog *p, const Node *n) {
   if (!n)
     return true;
-  if (n->kind == N_SUBSCRIPT || n->kind == N_FIELD)
+  /* An array-valued subscript is an address (binding src = x[i]), no read. */
+  bool address = n->ty && n->ty->kind == TY_ARRAY;
+  if ((n->kind == N_SUBSCRIPT || n->kind == N_FIELD) && !address)
     return err(p, DIAG_RUNTIME, n->span,
                "array elements cannot be used outside parallel code on a GPU: the host cannot "
                "reach GPU memory. Put this statement in a parallel loop (a label with threads) "

@@ -28,9 +28,11 @@ typedef struct Scoper {
   int depth, cap;
 } Scoper;
 
-/* Locals and compiler temporaries; not the arrays a GPU host allocates. */
+/* Locals and compiler temporaries (arrays chosen at run time are pointer
+ * locals); not the arrays a GPU host allocates. */
 static bool is_declared_here(const Sym *s) {
-  return (s->kind == SYM_LOCAL || s->kind == SYM_TEMP) && !(s->ty && s->ty->kind == TY_ARRAY);
+  return (s->kind == SYM_LOCAL || s->kind == SYM_TEMP) &&
+         (s->array_ref || !(s->ty && s->ty->kind == TY_ARRAY));
 }
 
 static void note_use(Scoper *sc, Sym *s) {

@@ -359,6 +359,46 @@ static const Node *base_of(const Node *n) {
   return n;
 }
 
+/* Do two views through array variables chosen at run time read the same
+ * elements when they name one array?  Only when every binding is a whole
+ * array and the subscripts are equal. */
+static bool binds_whole(const Node *n, int depth) {
+  n = base_of(n);
+  if (!n || n->kind != N_VAR || !n->sym->array_ref)
+    return true;
+  if (depth > 16)
+    return false;
+  for (int i = 0; i < n->sym->nbinds; i++)
+    if (n->sym->binds[i]->kind == N_SUBSCRIPT || !binds_whole(n->sym->binds[i], depth + 1))
+      return false;
+  return true;
+}
+
+/* x or x[:, :]: every element of the array. */
+static bool is_whole(const Node *n) {
+  if (n->kind != N_SUBSCRIPT)
+    return true;
+  int k = 0;
+  for (const Node *a = n->args; a; a = a->next, k++)
+    if (a->kind != N_SLICE || a->sl_start != 0 || a->sl_step != 1 ||
+        a->sl_len != n->lhs->ty->shape[k])
+      return false;
+  return true;
+}
+
+static bool same_elements(const Node *a, const Node *b) {
+  if (!binds_whole(a, 0) || !binds_whole(b, 0))
+    return false;
+  if (is_whole(a) && is_whole(b))
+    return true;
+  const Node *x = a->kind == N_SUBSCRIPT ? a->args : NULL;
+  const Node *y = b->kind == N_SUBSCRIPT ? b->args : NULL;
+  for (; x && y; x = x->next, y = y->next)
+    if (!expr_equal(x, y))
+      return false;
+  return !x && !y;
+}
+
 /* NumPy computes the right-hand side of a slice statement before storing
  * it.  Elementwise that is the same unless the statement reads the array it
  * writes at another element: then refuse rather than compute a different
@@ -371,6 +411,22 @@ static bool check_overlap(Lower *L, const Node *lhs, const Node *e) {
                "this slice statement reads the array it writes at other positions; NumPy would "
                "copy the right-hand side first, so the elementwise loop would differ. Write the "
                "result to another array");
+  /* Through array variables chosen at run time the two may be one array
+   * (or overlapping views of it); only the same elements are safe. */
+  if ((e->kind == N_SUBSCRIPT || e->kind == N_VAR) && e->ty && is_array(e->ty) &&
+      !expr_equal(base_of(e), base_of(lhs)) && (is_array_ref(e) || is_array_ref(lhs)) &&
+      arrays_may_alias(e, lhs) && !same_elements(e, lhs))
+    return err(L->p, DIAG_RUNTIME, e->span,
+               "this slice statement may read the array it writes at other positions (an array "
+               "variable bound more than once can name either array); NumPy would copy the "
+               "right-hand side first, so the elementwise loop would differ. Write the result "
+               "to another array");
+  if (e->kind == N_SUBSCRIPT) { /* its base was compared above: only the indices */
+    for (const Node *a = e->args; a; a = a->next)
+      if (!check_overlap(L, lhs, a))
+        return false;
+    return true;
+  }
   if (!check_overlap(L, lhs, e->lhs) || !check_overlap(L, lhs, e->rhs) ||
       !check_overlap(L, lhs, e->cond) || !check_overlap(L, lhs, e->then) ||
       !check_overlap(L, lhs, e->els))
@@ -487,13 +543,99 @@ static Node *lower_scalar(Lower *L, Node *s) {
   return on_device(L, pre, s->span);
 }
 
+/* ---- range() bounds: Python evaluates them once ---- */
+
+/* Does a statement of `list` assign `s` (or run a loop over it)? */
+static bool assigns_sym(const Node *list, const Sym *s) {
+  for (const Node *st = list; st; st = st->next) {
+    if (st->kind == N_ASSIGN && st->lhs->kind == N_VAR && st->lhs->sym == s)
+      return true;
+    if (st->kind == N_FOR && st->sym == s)
+      return true;
+    if (assigns_sym(st->body, s) || assigns_sym(st->then, s) || assigns_sym(st->els, s))
+      return true;
+  }
+  return false;
+}
+
+static bool calls_any(const Node *n) {
+  if (!n)
+    return false;
+  if (n->kind == N_FUNCALL || n->kind == N_EXTCALL)
+    return true;
+  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->lo, n->hi};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (calls_any(kids[i]))
+      return true;
+  for (const Node *a = n->args; a; a = a->next)
+    if (calls_any(a))
+      return true;
+  return false;
+}
+
+/* Does a statement of `list` store into an array (or call a function,
+ * which may write through a pointer)? */
+static bool writes_arrays(const Node *list) {
+  for (const Node *st = list; st; st = st->next) {
+    if (st->kind == N_ASSIGN && st->lhs->kind != N_VAR)
+      return true;
+    if (calls_any(st->lhs) || calls_any(st->rhs) || calls_any(st->cond) ||
+        calls_any(st->lo) || calls_any(st->hi))
+      return true;
+    if (writes_arrays(st->body) || writes_arrays(st->then) || writes_arrays(st->els))
+      return true;
+  }
+  return false;
+}
+
+/* Is `e` the same before every iteration of the loop `f` (so that C's
+ * condition, evaluated each time, sees what Python evaluated once)? */
+static bool loop_invariant(const Node *e, const Node *f) {
+  if (!e)
+    return true;
+  switch (e->kind) {
+  case N_VAR: return e->sym != f->sym && !assigns_sym(f->body, e->sym);
+  case N_SUBSCRIPT:
+    if (writes_arrays(f->body))
+      return false;
+    break;
+  case N_FUNCALL:
+  case N_EXTCALL: return false;
+  default: break;
+  }
+  if (!loop_invariant(e->lhs, f) || !loop_invariant(e->rhs, f) || !loop_invariant(e->cond, f) ||
+      !loop_invariant(e->then, f) || !loop_invariant(e->els, f))
+    return false;
+  for (const Node *a = e->args; a; a = a->next)
+    if (!loop_invariant(a, f))
+      return false;
+  return true;
+}
+
+/* for k in range(lo, hi): `hi` is computed once, before the loop, unless
+ * nothing in the body can change it. */
+static void hoist_bound(Lower *L, Node *f, Node ***outer) {
+  if (loop_invariant(f->hi, f))
+    return;
+  Buf b;
+  buf_init(&b);
+  buf_printf(&b, "%s_stop", f->sym->name);
+  Sym *t = fn_temp(L->p, L->fn, intern(buf_cstr(&b)), f->hi->ty);
+  buf_free(&b);
+  append(outer, assign(L, new_var(L->p, t, f->hi->span), f->hi));
+  f->hi = new_var(L->p, t, f->hi->span);
+  f->hi->ty = t->ty;
+}
+
 static bool lower_block(Lower *L, Node **list);
 
 static Node *lower_stmt(Lower *L, Node *s) {
   Node *pre = NULL, **tail = &pre;
   switch (s->kind) {
   case N_ASSIGN:
-    if (is_array(s->lhs->ty))
+    if (s->lhs->kind == N_VAR)
+      ; /* binding an array local chosen at run time (src = a): a pointer */
+    else if (is_array(s->lhs->ty))
       return lower_mapping(L, s);
     if (count_reductions(s->rhs))
       return lower_scalar(L, s);
@@ -501,6 +643,7 @@ static Node *lower_stmt(Lower *L, Node *s) {
   case N_FOR:
     if (!hoist(L, &s->lo, &tail) || !hoist(L, &s->hi, &tail) || !lower_block(L, &s->body))
       return NULL;
+    hoist_bound(L, s, &tail);
     break;
   case N_IF:
     if (!hoist(L, &s->cond, &tail) || !lower_block(L, &s->then) || !lower_block(L, &s->els))

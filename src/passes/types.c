@@ -1132,6 +1132,30 @@ static bool is_view_expr(const Node *n) {
   return n && (n->kind == N_VAR || n->kind == N_FIELD);
 }
 
+/* Final mode: a local bound to one view aliases it (its uses read through
+ * the view); one bound several times is a pointer, so each binding must be
+ * an address: a whole array or a contiguous view. */
+static void bind_array_local(Typer *t, Sym *sym, Node *s) {
+  if (!sym->array_ref) {
+    sym->alias = s->rhs;
+    return;
+  }
+  if (!contiguous_view(s->rhs)) {
+    terr(t, DIAG_TYPE, s->rhs->span,
+         "the array variable '%s' is bound more than once, so it is a pointer chosen at run "
+         "time; each binding must be a whole array or a contiguous part of one (such as x or "
+         "x[i]), not a strided view",
+         sym->name);
+    return;
+  }
+  Node **b = ARENA_ARRAY(A(t), Node *, sym->nbinds + 1);
+  if (sym->nbinds)
+    memcpy(b, sym->binds, sizeof(Node *) * (size_t)sym->nbinds);
+  b[sym->nbinds++] = s->rhs;
+  sym->binds = b;
+  s->lhs->ty = sym->ty;
+}
+
 static void ty_assign_local(Typer *t, Node *s) {
   Sym *sym = s->lhs->sym;
   Type *r = ty_expr(t, &s->rhs);
@@ -1145,17 +1169,28 @@ static void ty_assign_local(Typer *t, Node *s) {
            sym->name, sym->name);
       return;
     }
-    if (sym->ty && !type_equal(sym->ty, r)) {
+    if (sym->ty && !is_array(sym->ty)) {
       terr(t, DIAG_RUNTIME, s->span,
-           "the array variable '%s' may only be assigned once (it names a view of an argument)",
-           sym->name);
+           "'%s' holds a scalar and cannot also name an array", sym->name);
       return;
     }
-    if (!sym->ty)
+    if (sym->ty && !type_equal(sym->ty, r)) {
+      terr(t, DIAG_TYPE, s->span,
+           "the array variable '%s' names a %s here but a %s elsewhere; an array variable "
+           "bound more than once must name arrays of one dtype and shape",
+           sym->name, tstr(t, r), tstr(t, sym->ty));
+      return;
+    }
+    if (!sym->ty) {
       t->changed = true;
+      sym->first_bind = s;
+    } else if (s != sym->first_bind && !sym->array_ref) {
+      sym->array_ref = true; /* chosen at run time: a pointer local */
+      t->changed = true;
+    }
     sym->ty = r;
     if (t->final)
-      sym->alias = s->rhs;
+      bind_array_local(t, sym, s);
     return;
   }
   if (!is_scalar(r)) {

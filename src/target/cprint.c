@@ -705,13 +705,35 @@ static bool compound(const Node *s, const char **op) {
   }
 }
 
+/* "double x" or, for an array local chosen at run time, "double *src". */
+static void print_decl(CPrinter *c, const Sym *s) {
+  const Type *t = s->ty;
+  if (t && t->kind == TY_ARRAY)
+    buf_printf(c->out, "%s *%s", c->d->type_name(t->elem), s->cname);
+  else {
+    c_type(c, t);
+    buf_printf(c->out, " %s", s->cname);
+  }
+}
+
+/* The value of an assignment; binding an array local takes the address of
+ * a view's first element (types.c checked that the view is contiguous). */
+static void print_rhs(CPrinter *c, const Node *rhs) {
+  if (rhs->kind == N_SUBSCRIPT && rhs->ty && rhs->ty->kind == TY_ARRAY) {
+    buf_puts(c->out, "&");
+    print_subscript(c, rhs);
+  } else {
+    c_expr(c, rhs);
+  }
+}
+
 static void print_assign(CPrinter *c, const Node *s) {
   c_line_start(c);
   const char *op;
   if (s->is_decl) {
-    c_type(c, s->lhs->sym->ty);
-    buf_printf(c->out, " %s = ", s->lhs->sym->cname);
-    c_expr(c, s->rhs);
+    print_decl(c, s->lhs->sym);
+    buf_puts(c->out, " = ");
+    print_rhs(c, s->rhs);
   } else if (compound(s, &op)) {
     c_expr(c, s->lhs);
     buf_printf(c->out, " %s ", op);
@@ -719,7 +741,7 @@ static void print_assign(CPrinter *c, const Node *s) {
   } else {
     c_expr(c, s->lhs);
     buf_puts(c->out, " = ");
-    c_expr(c, s->rhs);
+    print_rhs(c, s->rhs);
   }
   buf_puts(c->out, ";\n");
   (void)peel;
@@ -810,8 +832,8 @@ void c_stmt(CPrinter *c, const Node *s) {
   case N_ASSIGN: print_assign(c, s); return;
   case N_DECL:
     c_line_start(c);
-    c_type(c, s->sym->ty);
-    buf_printf(o, " %s;\n", s->sym->cname);
+    print_decl(c, s->sym);
+    buf_puts(o, ";\n");
     return;
   case N_FOR: c->d->for_loop(c, s); return;
   case N_WHILE:
@@ -911,7 +933,26 @@ void c_const_params(CPrinter *c, const Node *body) {
 /* ---- the calling convention's strings ---- */
 
 /* The parameter (and dict key) an assignment target writes into. */
+typedef struct WriteCtx {
+  Prog *p;
+  bool *written;
+  int *base;
+} WriteCtx;
+
+static void mark_written(Prog *p, const Node *n, bool *written, int base_slot_of[]);
+
+static bool mark_one(const Node *n, void *ctx) {
+  WriteCtx *w = ctx;
+  mark_written(w->p, n, w->written, w->base);
+  return true;
+}
+
 static void mark_written(Prog *p, const Node *n, bool *written, int base_slot_of[]) {
+  if (is_array_ref(n)) { /* a write through it may reach any of its bindings */
+    WriteCtx w = {p, written, base_slot_of};
+    each_array_of(n, mark_one, &w);
+    return;
+  }
   while (n && n->kind == N_SUBSCRIPT)
     n = n->lhs;
   if (!n)
