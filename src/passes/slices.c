@@ -374,23 +374,9 @@ static bool binds_whole(const Node *n, int depth) {
   return true;
 }
 
-/* x or x[:, :]: every element of the array. */
-static bool is_whole(const Node *n) {
-  if (n->kind != N_SUBSCRIPT)
-    return true;
-  int k = 0;
-  for (const Node *a = n->args; a; a = a->next, k++)
-    if (a->kind != N_SLICE || a->sl_start != 0 || a->sl_step != 1 ||
-        a->sl_len != n->lhs->ty->shape[k])
-      return false;
-  return true;
-}
-
 static bool same_elements(const Node *a, const Node *b) {
   if (!binds_whole(a, 0) || !binds_whole(b, 0))
     return false;
-  if (is_whole(a) && is_whole(b))
-    return true;
   const Node *x = a->kind == N_SUBSCRIPT ? a->args : NULL;
   const Node *y = b->kind == N_SUBSCRIPT ? b->args : NULL;
   for (; x && y; x = x->next, y = y->next)
@@ -413,9 +399,9 @@ static bool check_overlap(Lower *L, const Node *lhs, const Node *e) {
                "result to another array");
   /* Through array variables chosen at run time the two may be one array
    * (or overlapping views of it); only the same elements are safe. */
-  if ((e->kind == N_SUBSCRIPT || e->kind == N_VAR) && e->ty && is_array(e->ty) &&
-      !expr_equal(base_of(e), base_of(lhs)) && (is_array_ref(e) || is_array_ref(lhs)) &&
-      arrays_may_alias(e, lhs) && !same_elements(e, lhs))
+  if (e->kind == N_SUBSCRIPT && !expr_equal(base_of(e), base_of(lhs)) &&
+      (is_array_ref(e) || is_array_ref(lhs)) && arrays_may_alias(e, lhs) &&
+      !same_elements(e, lhs))
     return err(L->p, DIAG_RUNTIME, e->span,
                "this slice statement may read the array it writes at other positions (an array "
                "variable bound more than once can name either array); NumPy would copy the "
