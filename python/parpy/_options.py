@@ -132,6 +132,9 @@ def _count(v: Any) -> Any:
 DEFAULT_TPB = 1024
 
 
+_MAX_INT = 2**63 - 1  # what the compiler's 64-bit integers hold
+
+
 class LoopPar:
     """How one labelled statement runs in parallel.  Immutable: every method
     returns a new LoopPar."""
@@ -159,6 +162,9 @@ class LoopPar:
                                  f"{type(nthreads).__name__}")
         if nthreads <= 0:
             raise ParPyValueError(f"the number of threads must be positive, got {nthreads}")
+        if nthreads > _MAX_INT:
+            raise ParPyValueError(f"the number of threads must be at most 2**63 - 1, got "
+                                  f"{nthreads}")
         if self._nthreads != 0:
             raise ParPyValueError("the number of threads can only be set once")
         return self._with(nthreads, self._reduce, self._tpb)
@@ -176,6 +182,9 @@ class LoopPar:
         if tpb <= 0 or tpb % 32 != 0:
             raise ParPyValueError("the number of threads per block must be a positive integer "
                                   f"divisible by 32, got {tpb}")
+        if tpb > _MAX_INT:
+            raise ParPyValueError(f"the number of threads per block must be at most 2**63 - 1, "
+                                  f"got {tpb}")
         return self._with(self._nthreads, self._reduce, tpb)
 
     @property
@@ -324,9 +333,10 @@ def _check_backend(name: str, v: Any) -> CompileBackend:
 def _check_blocks(name: str, v: Any) -> int:
     if not _is_int(v):
         raise ParPyTypeError(f"CompileOptions.{name} must be an int, not {type(v).__name__}")
-    if v <= 0 or v & (v - 1):
-        raise ParPyRuntimeValueError(f"the maximum number of thread blocks per cluster must be "
-                                     f"a power of two, got {v}")
+    if v <= 0 or v & (v - 1) or v > _MAX_INT:
+        raise ParPyRuntimeValueError(f"CompileOptions.{name}: the maximum number of thread "
+                                     f"blocks per cluster must be a power of two below 2**63, "
+                                     f"got {v}")
     return v
 
 

@@ -175,9 +175,10 @@ def _why_disabled(backend: CompileBackend) -> str | None:
     return "Auto is not a concrete backend"
 
 
-def _check(backend: object) -> CompileBackend:
+def _check(backend: object, what: str = "backend") -> CompileBackend:
     if not isinstance(backend, CompileBackend):
-        raise ParPyTypeError(f"expected a parpy.CompileBackend, not {type(backend).__name__}")
+        raise ParPyTypeError(f"{what}: expected a parpy.CompileBackend, not "
+                             f"{type(backend).__name__}")
     return backend
 
 
@@ -240,7 +241,7 @@ def resolve(backend: CompileBackend, verbose: bool = False, *,
     not enabled raises ParPyRuntimeError with the reason; print_compiled
     resolves non-strictly, so that code for any backend can be printed.
     """
-    backend = _check(backend)
+    backend = _check(backend, "opts.backend")
     chosen = _resolve_auto(verbose) if backend is CompileBackend.Auto else backend
     if strict:
         why = _why_disabled(chosen)

@@ -3,6 +3,7 @@
  * jitted calls, print_compiled and compile_string. */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "module.h"
 
@@ -38,7 +39,7 @@ static void write_stdout(const char *s) {
 }
 
 bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool strict,
-                Options *opt, Arena *a, Buf *code) {
+                Options *opt, Arena *a, Buf *code, Buf *sig) {
   if (!options_from_py(opts, strict, opt, a) || (strict && !build_target_arch(opt)))
     return false;
   Prog p;
@@ -46,6 +47,13 @@ bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool st
   p.nargs = n;
   p.args = args_copy(&p.arena, specs, n);
   bool ok = compile_prog(&p, code);
+  if (ok && sig) {
+    /* What the printer wrote into <f>__signature (c_signature). */
+    const char **names = ARENA_ARRAY(&p.arena, const char *, n > 0 ? n : 1);
+    for (int i = 0; i < n && i < func->nparams; i++)
+      names[i] = func->params[i].name;
+    sig_format(names, p.args, p.nargs, sig);
+  }
   if (opt->debug_print)
     write_stdout(buf_cstr(&p.debug));
   if (!ok || p.diag.kind != DIAG_NONE) {
@@ -59,17 +67,43 @@ bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool st
   return ok;
 }
 
+/* The runtime's interrupt check (rt_set_interrupt), every 50 ms of a
+ * build: Python's signal handlers run (in the main thread; elsewhere this
+ * does nothing), and one that raises (KeyboardInterrupt) leaves its
+ * exception set on the thread and ends the wait. */
+static bool interrupted(void) {
+  if (_Py_IsFinalizing())
+    return false;
+  PyGILState_STATE g = PyGILState_Ensure();
+  bool stop = PyErr_CheckSignals() < 0;
+  PyGILState_Release(g);
+  return stop;
+}
+
+void build_init(void) {
+  rt_set_interrupt(interrupted);
+  const char *env = getenv("PARPY_MAX_SPECIALIZATIONS");
+  char *end;
+  long long n = env && *env ? strtoll(env, &end, 10) : 0;
+  if (env && *env && !*end && n > 0)
+    pp_memcache_limit = (size_t)n;
+}
+
 bool build_load(const Options *opt, const char *code, const char *fname, const char *origin,
-                Library *lib) {
+                const char *expect_sig, Library *lib) {
   Diag d = {0};
   Arena a;
   arena_init(&a);
   bool ok;
   *lib = (Library){0};
   Py_BEGIN_ALLOW_THREADS
-  ok = rt_load(opt, code, fname, origin, lib, &d, &a);
+  ok = rt_load(opt, code, fname, origin, expect_sig, lib, &d, &a);
   Py_END_ALLOW_THREADS
   pp_stats.loads++;
+  if (!ok && PyErr_Occurred()) { /* interrupted: the handler's exception */
+    arena_free(&a);
+    return false;
+  }
   if (ok && !lib->entry) {
     diag_error(&d, &a, DIAG_INTERNAL, (Span){0}, "the library of %s has no entry point", fname);
     ok = false;

@@ -204,7 +204,7 @@ PyObject *mod_compile_string(PyObject *self, PyObject *args) {
   Options opt;
   Diag d = {0};
   if (!options_from_py(opts, true, &opt, &c->arena) || !build_target_arch(&opt) ||
-      !build_load(&opt, code, c->name, "string", &c->lib))
+      !build_load(&opt, code, c->name, "string", NULL, &c->lib))
     goto fail;
   if (!c->lib.signature) {
     pp_raise(DIAG_RUNTIME, "the code defines no %s__signature; compile_string expects code "

@@ -6,7 +6,9 @@
  * `file`, `line`, `column` (1-based, as printed; None when unknown). */
 #include "module.h"
 
-static PyObject *exc_types[DIAG_INTERNAL + 1];
+static PyObject *exc_types[DIAG_INTERNAL + 1], *exc_base;
+
+bool pp_error_is_ours(void) { return exc_base && PyErr_ExceptionMatches(exc_base); }
 
 PyObject *set_error_types(PyObject *self, PyObject *args) {
   (void)self;
@@ -25,6 +27,8 @@ PyObject *set_error_types(PyObject *self, PyObject *args) {
       [DIAG_NAME] = name,    [DIAG_VALUE] = value,     [DIAG_INTERNAL] = runtime,
       [DIAG_TYPE_RT] = type_rt, [DIAG_VALUE_RT] = value_rt,
   };
+  Py_INCREF(base);
+  Py_XSETREF(exc_base, base);
   for (int k = 0; k <= DIAG_INTERNAL; k++) {
     Py_INCREF(by_kind[k]);
     Py_XSETREF(exc_types[k], by_kind[k]);

@@ -139,7 +139,7 @@ static PyObject *options_key(PyObject *opts) {
 static bool make_key(const CallArgs *ca, PyObject *opts, Buf *key) {
   PyObject *ok = options_key(opts);
   if (!ok)
-    return false;
+    return options_bad_field(opts, "_key");
   if (!PyBytes_Check(ok)) {
     Py_DECREF(ok);
     pp_raise(DIAG_TYPE, "opts._key must be bytes");
@@ -151,23 +151,27 @@ static bool make_key(const CallArgs *ca, PyObject *opts, Buf *key) {
   return true;
 }
 
-/* Miss: compile, build, load, remember. */
+/* Miss: compile, build, load, remember.  *out: a reference for the caller. */
 static bool compile_entry(JitObject *self, CallArgs *ca, PyObject *opts, const Buf *key,
-                          uint64_t hash, Library *lib) {
+                          uint64_t hash, LoadedLib **out) {
   Func *f = self->handle->func;
   Options opt;
   Arena a;
   arena_init(&a);
-  Buf code;
+  Buf code, sig;
   buf_init(&code);
+  buf_init(&sig);
   pp_stats.compiles++;
+  Library lib;
   /* Arrays in GPU memory are refused before the (slow) native build. */
-  bool ok = build_code(f, ca->specs, ca->n, opts, true, &opt, &a, &code) &&
+  bool ok = build_code(f, ca->specs, ca->n, opts, true, &opt, &a, &code, &sig) &&
             call_check_devices(ca, opt.backend, f->name) &&
-            build_load(&opt, buf_cstr(&code), f->name, "jit", lib);
+            build_load(&opt, buf_cstr(&code), f->name, "jit", buf_cstr(&sig), &lib) &&
+            (*out = loaded_new(&lib)) != NULL;
   if (ok)
-    memcache_put(&self->cache, key->data, key->len, hash, lib, ca->nslots);
+    memcache_put(&self->cache, key->data, key->len, hash, *out, ca->nslots);
   buf_free(&code);
+  buf_free(&sig);
   arena_free(&a);
   return ok;
 }
@@ -188,20 +192,22 @@ static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nar
       !make_key(&ca, opts, &key))
     goto done;
   uint64_t hash = memcache_hash(key.data, key.len);
-  const CacheEntry *e = memcache_get(&self->cache, key.data, key.len, hash);
-  Library lib;
+  CacheEntry *e = memcache_get(&self->cache, key.data, key.len, hash);
+  LoadedLib *lib;
   if (e) {
     pp_stats.hits++;
-    lib = e->lib; /* copied: the table may change while the GIL is released */
     if (e->nslots != ca.nslots) {
       pp_raise(DIAG_INTERNAL, "cached code of %s expects %d argument slots, got %d", f->name,
                e->nslots, ca.nslots);
       goto done;
     }
+    lib = e->lib; /* held: the table may evict it while the GIL is released */
+    lib->refs++;
   } else if (!compile_entry(self, &ca, opts, &key, hash, &lib)) {
     goto done;
   }
-  result = call_library(&lib, &ca, f->name);
+  result = call_library(&lib->lib, &ca, f->name);
+  loaded_release(lib);
 done:
   args_release(&ca);
   buf_free(&key);
@@ -394,7 +400,7 @@ PyObject *mod_print_compiled(PyObject *self, PyObject *args) {
   if (n != f->nparams)
     args_count_error(f->name, f->nparams, n);
   else if (args_classify(&ca, PySequence_Fast_ITEMS(seq), (int)n, f->name, h->names) &&
-           build_code(f, ca.specs, (int)n, opts, false, &opt, &a, &code))
+           build_code(f, ca.specs, (int)n, opts, false, &opt, &a, &code, NULL))
     result = PyUnicode_FromString(buf_cstr(&code));
   args_release(&ca);
   buf_free(&code);

@@ -2,13 +2,46 @@
  * key -> loaded library.  Open addressing with linear probing; keys are the
  * compact signature key followed by the options fingerprint.
  *
- * Entries of an older generation (before the last clear_cache()) count as
- * absent and are overwritten in place.  Libraries are never unloaded: code
- * of a running call may still be in one, and dlclose buys little. */
+ * Entries of an older generation (before the last clear_cache()) and
+ * evicted ones count as absent; they keep their slot (so probing stays
+ * simple) until the table is rebuilt, which drops them.  The table is
+ * bounded: past pp_memcache_limit live entries, the least recently used one
+ * is evicted and its library unloaded when no call is running it, so a
+ * function called with ever new scalar values does not fill the process's
+ * memory and mappings (about 22 KiB and 5 mappings per library). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "module.h"
+
+size_t pp_memcache_limit = 256;
+
+LoadedLib *loaded_new(const Library *lib) {
+  LoadedLib *l = malloc(sizeof *l);
+  if (!l) {
+    Library copy = *lib;
+    rt_unload(&copy);
+    PyErr_NoMemory();
+    return NULL;
+  }
+  l->lib = *lib;
+  l->refs = 1;
+  return l;
+}
+
+void loaded_release(LoadedLib *l) {
+  if (!l || --l->refs > 0)
+    return;
+  /* Kernels of a Cuda library may still be queued: its code must outlive
+   * them.  Eviction is rare, so a device-wide wait is affordable here. */
+  if (l->lib.backend == BACKEND_CUDA) {
+    Py_BEGIN_ALLOW_THREADS
+    rt_cuda_device_sync();
+    Py_END_ALLOW_THREADS
+  }
+  rt_unload(&l->lib);
+  free(l);
+}
 
 uint64_t memcache_hash(const void *key, size_t len) {
   /* Eight bytes at a time (keys are a few dozen bytes), then a final mix;
@@ -27,9 +60,13 @@ uint64_t memcache_hash(const void *key, size_t len) {
   return h ^ (h >> 29);
 }
 
+static bool live(const CacheEntry *e) { return e->key && e->lib && e->gen == pp_generation; }
+
 void memcache_free(MemCache *c) {
-  for (size_t i = 0; i < c->cap; i++)
+  for (size_t i = 0; i < c->cap; i++) {
     free(c->slots[i].key);
+    loaded_release(c->slots[i].lib);
+  }
   free(c->slots);
   c->slots = NULL;
   c->cap = c->used = 0;
@@ -39,16 +76,20 @@ static bool same_key(const CacheEntry *e, const void *key, size_t len, uint64_t 
   return e->hash == hash && e->keylen == len && memcmp(e->key, key, len) == 0;
 }
 
-const CacheEntry *memcache_get(const MemCache *c, const void *key, size_t len, uint64_t hash) {
+CacheEntry *memcache_get(MemCache *c, const void *key, size_t len, uint64_t hash) {
   if (!c->cap)
     return NULL;
   size_t mask = c->cap - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const CacheEntry *e = &c->slots[i];
+    CacheEntry *e = &c->slots[i];
     if (!e->key)
       return NULL;
-    if (same_key(e, key, len, hash))
-      return e->gen == pp_generation ? e : NULL;
+    if (same_key(e, key, len, hash)) {
+      if (!live(e))
+        return NULL;
+      e->used = ++c->tick;
+      return e;
+    }
   }
 }
 
@@ -60,34 +101,53 @@ static CacheEntry *find_slot(CacheEntry *slots, size_t cap, const void *key, siz
       return &slots[i];
 }
 
-/* Double the table, dropping dead entries on the way. */
-static bool grow(MemCache *c) {
-  size_t cap = c->cap ? c->cap * 2 : 8;
+/* Rebuild the table for its live entries (at most 3/8 full afterwards),
+ * dropping dead ones. */
+static bool rehash(MemCache *c) {
+  size_t n = memcache_live(c), cap = 8;
+  while (cap * 3 < (n + 1) * 8)
+    cap *= 2;
   CacheEntry *slots = calloc(cap, sizeof(CacheEntry));
   if (!slots)
     return false;
-  size_t used = 0;
   for (size_t i = 0; i < c->cap; i++) {
     CacheEntry *e = &c->slots[i];
     if (!e->key)
       continue;
-    if (e->gen != pp_generation) {
+    if (!live(e)) {
       free(e->key);
+      loaded_release(e->lib);
       continue;
     }
     *find_slot(slots, cap, e->key, e->keylen, e->hash) = *e;
-    used++;
   }
   free(c->slots);
   c->slots = slots;
   c->cap = cap;
-  c->used = used;
+  c->used = n;
   return true;
 }
 
-void memcache_put(MemCache *c, const void *key, size_t len, uint64_t hash, const Library *lib,
+/* Make room for one more live entry: evict the least recently used. */
+static void evict(MemCache *c) {
+  CacheEntry *old = NULL;
+  for (size_t i = 0; i < c->cap; i++)
+    if (live(&c->slots[i]) && (!old || c->slots[i].used < old->used))
+      old = &c->slots[i];
+  if (!old)
+    return;
+  LoadedLib *l = old->lib;
+  old->lib = NULL;
+  old->gen = 0;
+  loaded_release(l);
+}
+
+void memcache_put(MemCache *c, const void *key, size_t len, uint64_t hash, LoadedLib *lib,
                   int nslots) {
-  if ((c->used + 1) * 4 > c->cap * 3 && !grow(c))
+  size_t limit = pp_memcache_limit ? pp_memcache_limit : 1;
+  while (memcache_live(c) >= limit)
+    evict(c);
+  if ((c->used + 1) * 4 > c->cap * 3 && !rehash(c))
     return; /* out of memory: simply do not cache */
   CacheEntry *e = find_slot(c->slots, c->cap, key, len, hash);
   if (!e->key) {
@@ -100,14 +160,17 @@ void memcache_put(MemCache *c, const void *key, size_t len, uint64_t hash, const
     e->hash = hash;
     c->used++;
   }
+  loaded_release(e->lib);
+  lib->refs++;
+  e->lib = lib;
   e->gen = pp_generation;
-  e->lib = *lib;
+  e->used = ++c->tick;
   e->nslots = nslots;
 }
 
 size_t memcache_live(const MemCache *c) {
   size_t n = 0;
   for (size_t i = 0; i < c->cap; i++)
-    n += c->slots[i].key && c->slots[i].gen == pp_generation;
+    n += live(&c->slots[i]);
   return n;
 }

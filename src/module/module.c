@@ -64,6 +64,19 @@ static PyObject *mod_clear_memory_cache(PyObject *self, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
+/* _set_max_specializations(n) -> the previous limit (tests). */
+static PyObject *mod_set_max_specializations(PyObject *self, PyObject *arg) {
+  (void)self;
+  Py_ssize_t n = PyLong_AsSsize_t(arg);
+  if (n == -1 && PyErr_Occurred())
+    return NULL;
+  if (n < 1)
+    return pp_raise(DIAG_VALUE, "the limit of specializations must be at least 1, not %zd", n);
+  size_t old = pp_memcache_limit;
+  pp_memcache_limit = (size_t)n;
+  return PyLong_FromSize_t(old);
+}
+
 static PyObject *mod_clear_cache(PyObject *self, PyObject *unused) {
   (void)self;
   (void)unused;
@@ -253,6 +266,8 @@ static PyMethodDef module_methods[] = {
      "compile_string(name, code, opts) -> CompiledFunction"},
     {"clear_cache", mod_clear_cache, METH_NOARGS,
      "Forget every compiled function, in memory and on disk."},
+    {"_set_max_specializations", mod_set_max_specializations, METH_O,
+     "Set the most specializations one jitted function keeps; returns the old limit."},
     {"_clear_memory_cache", mod_clear_memory_cache, METH_NOARGS,
      "Forget the in-memory cache only (tests)."},
     {"cache_dir", mod_cache_dir, METH_NOARGS, "The disk cache directory (created if needed)."},
@@ -300,6 +315,7 @@ PyMODINIT_FUNC PyInit__core(void) {
   PyObject *m = PyModule_Create(&core_module);
   if (!m)
     return NULL;
+  build_init();
   if (jit_init_strings() < 0 || args_init_strings() < 0 || add_type(m, &HandleType, "FuncHandle") < 0 ||
       add_type(m, &JitType, "JitFunction") < 0 ||
       add_type(m, &CompiledType, "CompiledFunction") < 0 ||

@@ -42,6 +42,8 @@ PyObject *pp_lookup(PyObject **cache, const char *module, const char *attr);
 PyObject *set_error_types(PyObject *self, PyObject *args);
 /* Raise the exception of a Diag; always returns NULL. */
 PyObject *raise_diag(const Diag *d);
+/* Whether the pending exception is a ParPyError. */
+bool pp_error_is_ours(void);
 /* Raise a ParPy exception of `kind` with no source position; returns NULL. */
 PyObject *pp_raise(DiagKind kind, const char *fmt, ...) PP_PRINTF(2, 3);
 
@@ -136,17 +138,27 @@ PyObject *mod_cuda_sync(PyObject *self, PyObject *unused);
 bool options_from_py(PyObject *opts, bool strict, Options *out, Arena *a);
 /* The object to use for opts=None (a shared CompileOptions()); borrowed. */
 PyObject *options_default(void);
+/* The pending exception of reading opts.<field> (a subclass returning junk)
+ * becomes a ParPyTypeError naming the field, unless it is a ParPyError
+ * already (or no Exception at all: KeyboardInterrupt).  Returns false. */
+bool options_bad_field(PyObject *opts, const char *field);
 /* Check that `opts` is a CompileOptions (or None -> default); borrowed. */
 PyObject *options_check(PyObject *opts);
 
 /* ---- build.c: one compilation -------------------------------------------- */
-/* Compile `func` for the arguments; on success `code` holds the source and
- * *opt (strings in `a`) the options used.  False with an exception set. */
+/* Compile `func` for the arguments; on success `code` holds the source,
+ * `sig` (when not NULL) the signature written into it, and *opt (strings in
+ * `a`) the options used.  False with an exception set. */
 bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool strict,
-                Options *opt, Arena *a, Buf *code);
-/* Build and load `code` with the GIL released.  False with an exception. */
+                Options *opt, Arena *a, Buf *code, Buf *sig);
+/* Build and load `code` with the GIL released; a library found with
+ * another signature than `expect_sig` (when not NULL) is rebuilt.  An
+ * interrupt (SIGINT) stops the build and raises KeyboardInterrupt.  False
+ * with an exception. */
 bool build_load(const Options *opt, const char *code, const char *fname, const char *origin,
-                Library *lib);
+                const char *expect_sig, Library *lib);
+/* Module init: the interrupt check of long builds (main thread). */
+void build_init(void);
 /* For a build (not for printing): the GPU architecture of a Cuda build,
  * from the current device.  False with an exception. */
 bool build_target_arch(Options *opt);
@@ -164,26 +176,50 @@ PyObject *call_library(const Library *lib, CallArgs *ca, const char *fname);
 void dlpack_release(DLHold *h); /* runs the deleter; needs the GIL */
 
 /* ---- memcache.c: the in-memory cache of one jitted function -------------- */
+
+/* A loaded library shared by the cache and the calls running it: unloaded
+ * when the last reference goes (eviction never pulls code from under a
+ * call that released the GIL).  Only touched with the GIL held. */
+typedef struct LoadedLib {
+  Library lib;
+  int refs;
+} LoadedLib;
+
+/* A new LoadedLib holding `lib` with one reference; NULL with MemoryError
+ * (the library is unloaded then). */
+LoadedLib *loaded_new(const Library *lib);
+void loaded_release(LoadedLib *l);
+
 typedef struct CacheEntry {
   char *key;    /* malloc'd; NULL: empty slot */
   size_t keylen;
   uint64_t hash;
-  uint64_t gen; /* pp_generation when stored */
-  Library lib;
+  uint64_t gen; /* pp_generation when stored; 0: evicted */
+  uint64_t used; /* MemCache.tick at the last hit, for eviction */
+  LoadedLib *lib; /* a reference, or NULL once evicted */
   int nslots;
 } CacheEntry;
 
 typedef struct MemCache {
   CacheEntry *slots;
-  size_t cap, used; /* open addressing, cap a power of two */
+  size_t cap, used; /* open addressing, cap a power of two; used: non-empty */
+  uint64_t tick;
 } MemCache;
+
+/* The most specialisations one function keeps loaded
+ * ($PARPY_MAX_SPECIALIZATIONS, default 256): past it, the least recently
+ * used is evicted and its library unloaded once no call runs it. */
+extern size_t pp_memcache_limit;
 
 uint64_t memcache_hash(const void *key, size_t len);
 void memcache_free(MemCache *c);
-/* The live entry for `key`, or NULL.  The pointer is valid until the next
- * memcache_put (copy what you need before releasing the GIL). */
-const CacheEntry *memcache_get(const MemCache *c, const void *key, size_t len, uint64_t hash);
-void memcache_put(MemCache *c, const void *key, size_t len, uint64_t hash, const Library *lib,
+/* The live entry for `key` (its use recorded), or NULL.  The pointer is
+ * valid until the next memcache_put: take a reference to e->lib before
+ * releasing the GIL. */
+CacheEntry *memcache_get(MemCache *c, const void *key, size_t len, uint64_t hash);
+/* Store `lib` (the cache takes its own reference), evicting the least
+ * recently used entry when the function is at its limit. */
+void memcache_put(MemCache *c, const void *key, size_t len, uint64_t hash, LoadedLib *lib,
                   int nslots);
 size_t memcache_live(const MemCache *c);
 

@@ -196,16 +196,58 @@ static bool validate(PyObject *o) {
   return r != NULL;
 }
 
+#define FIELD(name, call) ((call) || options_bad_field(o, name))
+
+static bool options_rest(PyObject *o, Options *opt, Arena *a) {
+  return FIELD("debug_print", get_bool(o, "debug_print", &opt->debug_print)) &&
+         FIELD("write_output", get_bool(o, "write_output", &opt->write_output)) &&
+         FIELD("verbose_backend_resolution",
+               get_bool(o, "verbose_backend_resolution", &opt->verbose_backend_resolution)) &&
+         FIELD("use_cuda_thread_block_clusters",
+               get_bool(o, "use_cuda_thread_block_clusters", &opt->use_clusters)) &&
+         FIELD("use_cuda_graphs", get_bool(o, "use_cuda_graphs", &opt->use_graphs)) &&
+         FIELD("max_thread_blocks_per_cluster",
+               get_int(o, "max_thread_blocks_per_cluster", &opt->max_blocks_per_cluster)) &&
+         FIELD("force_int_size/force_float_size", get_sizes(o, opt)) &&
+         FIELD("includes", get_strs(o, "includes", &opt->includes, &opt->nincludes, a)) &&
+         FIELD("libs", get_strs(o, "libs", &opt->libs, &opt->nlibs, a)) &&
+         FIELD("extra_flags",
+               get_strs(o, "extra_flags", &opt->extra_flags, &opt->nextra_flags, a));
+}
+/* A field that could not be read (a subclass or an object posing as
+ * CompileOptions returning junk): a ParPyTypeError naming it, with the
+ * original error as its cause. */
+bool options_bad_field(PyObject *o, const char *field) {
+  if (pp_error_is_ours() || !PyErr_ExceptionMatches(PyExc_Exception) ||
+      PyErr_ExceptionMatches(PyExc_MemoryError))
+    return false;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  PyObject *msg = value ? PyObject_Str(value) : NULL;
+  const char *m = msg ? PyUnicode_AsUTF8(msg) : NULL;
+  if (!m)
+    PyErr_Clear();
+  pp_raise(DIAG_TYPE, "opts.%s of this %s is not valid: %s: %s", field, Py_TYPE(o)->tp_name,
+           type ? ((PyTypeObject *)type)->tp_name : "error", m ? m : "?");
+  if (value) {
+    PyObject *t2, *v2, *tb2;
+    PyErr_Fetch(&t2, &v2, &tb2);
+    PyErr_NormalizeException(&t2, &v2, &tb2);
+    PyException_SetCause(v2, Py_NewRef(value));
+    PyErr_Restore(t2, v2, tb2);
+  }
+  Py_XDECREF(msg);
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  return false;
+}
+
 bool options_from_py(PyObject *o, bool strict, Options *opt, Arena *a) {
   *opt = (Options){0};
-  return validate(o) && get_parallelize(o, opt, a) && resolve_backend(o, strict, &opt->backend) &&
-         get_bool(o, "debug_print", &opt->debug_print) &&
-         get_bool(o, "write_output", &opt->write_output) &&
-         get_bool(o, "verbose_backend_resolution", &opt->verbose_backend_resolution) &&
-         get_bool(o, "use_cuda_thread_block_clusters", &opt->use_clusters) &&
-         get_bool(o, "use_cuda_graphs", &opt->use_graphs) &&
-         get_int(o, "max_thread_blocks_per_cluster", &opt->max_blocks_per_cluster) &&
-         get_sizes(o, opt) && get_strs(o, "includes", &opt->includes, &opt->nincludes, a) &&
-         get_strs(o, "libs", &opt->libs, &opt->nlibs, a) &&
-         get_strs(o, "extra_flags", &opt->extra_flags, &opt->nextra_flags, a);
+  return FIELD("_validate()", validate(o)) && FIELD("parallelize", get_parallelize(o, opt, a)) &&
+         FIELD("backend", resolve_backend(o, strict, &opt->backend)) &&
+         options_rest(o, opt, a);
 }
+

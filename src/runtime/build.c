@@ -1,42 +1,63 @@
 /* build.c - running the system compiler.  The code goes to a temporary
  * source file in the cache directory, the compiler writes a temporary
- * library beside it, and only a finished library is renamed into place: a
- * killed build never leaves a half-written file under a name that loads. */
+ * library beside it, and only a finished, sealed library is renamed into
+ * place: a killed build never leaves a half-written file under a name that
+ * loads.  The caller holds the key's lock (lock.c), which marks the
+ * temporaries tmp-<key>-* as those of a live build.
+ *
+ * The compiler runs in its own process group, watched every 50 ms: an
+ * interrupt (rt_interrupted) ends the whole group (gcc's cc1 and as too)
+ * and removes the temporaries. */
 #define _GNU_SOURCE /* pipe2 */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 extern char **environ;
 
-enum { MAX_OUTPUT = 64 * 1024 }; /* of compiler messages kept for the error */
+enum { MAX_OUTPUT = 64 * 1024, /* of compiler messages kept for the error */
+       ATTEMPTS = 3 };        /* builds whose files were taken away */
 
-/* tmp-<pid>-<16 hex digits>: unique across processes and threads; O_EXCL
- * makes a clash a retry instead of two builds sharing a file. */
-static int create_temp(const char *dir, const char *ext, char **src, char **lib, Diag *d,
-                       Arena *a) {
+typedef struct Temp {
+  const char *src, *lib; /* names in the directory */
+  const char *src_path, *lib_path;
+} Temp;
+
+/* tmp-<key>-<pid>-<16 hex digits>: unique across processes and threads;
+ * O_EXCL makes a clash a retry instead of two builds sharing a file.  A
+ * source kept for the user (write_output) is kept-<key><ext> instead, which
+ * tidying leaves alone. */
+static int create_temp(int dirfd, const char *dir, const char *key, const char *ext, bool keep,
+                       Temp *t, Diag *d, Arena *a) {
   static atomic_uint_fast64_t counter;
   for (int tries = 0; tries < 100; tries++) {
     uint64_t seed[3] = {(uint64_t)getpid(), atomic_fetch_add(&counter, 1),
                         (uint64_t)(rt_now() * 1e9)};
-    char *stem = arena_printf(a, "%s/tmp-%ld-%016" PRIx64, dir, (long)getpid(),
+    char *stem = arena_printf(a, "tmp-%s-%ld-%016" PRIx64, key, (long)getpid(),
                               fnv1a(seed, sizeof seed));
-    *src = arena_printf(a, "%s%s", stem, ext);
-    *lib = arena_printf(a, "%s.so", stem);
-    int fd = open(*src, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    t->src = keep ? arena_printf(a, "kept-%s%s", key, ext) : arena_printf(a, "%s%s", stem, ext);
+    t->lib = arena_printf(a, "%s.so", stem);
+    t->src_path = arena_printf(a, "%s/%s", dir, t->src);
+    t->lib_path = arena_printf(a, "%s/%s", dir, t->lib);
+    int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (keep ? O_TRUNC : O_EXCL);
+    int fd = openat(dirfd, t->src, flags, 0600);
     if (fd >= 0 || errno != EEXIST) {
       if (fd < 0)
         diag_error(d, a, DIAG_RUNTIME, (Span){0}, "cannot write the generated code to %s: %s",
-                   *src, strerror(errno));
+                   t->src_path, strerror(errno));
       return fd;
     }
   }
@@ -57,8 +78,34 @@ static bool write_all(int fd, const char *p, size_t n) {
   return true;
 }
 
+/* End the compiler's process group: SIGTERM lets gcc remove its own
+ * temporaries; what still runs 100 ms later gets SIGKILL. */
+static void stop_group(pid_t pid, int *status) {
+  kill(-pid, SIGTERM);
+  for (int i = 0; i < 20; i++) {
+    if (waitpid(pid, status, WNOHANG) == pid)
+      goto done;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  kill(-pid, SIGKILL);
+  while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+  }
+done:
+  kill(-pid, SIGKILL); /* grandchildren that ignored SIGTERM */
+}
+
+static void read_output(int fd, Buf *out, bool *eof) {
+  char chunk[4096];
+  ssize_t n = read(fd, chunk, sizeof chunk);
+  if (n > 0 && out->len < MAX_OUTPUT)
+    buf_put(out, chunk, (size_t)n);
+  *eof = n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN);
+}
+
 /* Run argv (the program found at `exe`) with stdin from /dev/null and
- * stdout+stderr into `out`; returns 0 or the errno of a failed start. */
+ * stdout+stderr into `out`; returns 0, the errno of a failed start, or
+ * EINTR when interrupted (the compiler is stopped then). */
 static int run_captured(const char *exe, const char *const *argv, Buf *out, int *status) {
   /* Close-on-exec from the start, so that a child another thread starts
    * meanwhile does not hold the write end open and stall our read. */
@@ -72,7 +119,8 @@ static int run_captured(const char *exe, const char *const *argv, Buf *out, int 
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
   /* The compiler gets default signal handling whatever Python set up
-   * (it ignores SIGPIPE; threads may block signals). */
+   * (it ignores SIGPIPE; threads may block signals), and its own process
+   * group, so that it can be stopped with everything it started. */
   sigset_t none, pipe;
   sigemptyset(&none);
   sigemptyset(&pipe);
@@ -80,23 +128,28 @@ static int run_captured(const char *exe, const char *const *argv, Buf *out, int 
   posix_spawnattr_init(&attr);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &pipe);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   pid_t pid;
   int rc = posix_spawn(&pid, exe, &fa, &attr, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
   if (rc == 0) {
-    char chunk[4096];
-    ssize_t n;
-    while ((n = read(fds[0], chunk, sizeof chunk)) != 0) {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break;
-      if (out->len < MAX_OUTPUT)
-        buf_put(out, chunk, (size_t)n);
+    bool eof = false;
+    while (!eof) {
+      struct pollfd p = {.fd = fds[0], .events = POLLIN};
+      int r = poll(&p, 1, 50);
+      if (r > 0)
+        read_output(fds[0], out, &eof);
+      else if ((r == 0 || errno == EINTR) && rt_interrupted()) {
+        stop_group(pid, status);
+        close(fds[0]);
+        return EINTR;
+      }
     }
+    /* Output closed: the compiler is exiting (or closed it early). */
     while (waitpid(pid, status, 0) < 0) {
       if (errno != EINTR) { /* reaped by someone else: the files will tell */
         *status = 0;
@@ -115,24 +168,103 @@ static char *describe_status(int status, const char *argv0, Arena *a) {
   return arena_printf(a, "%s exited with status %d", argv0, WEXITSTATUS(status));
 }
 
-/* The message of a failed build; the source stays for the user to look at
- * only when write_output asks for it. */
-static void build_failed(const Options *opt, const char *src, const char *lib, Buf *msg,
-                         Diag *d, Arena *a) {
-  unlink(lib);
-  while (msg->len > 0 && (msg->data[msg->len - 1] == '\n' || msg->data[msg->len - 1] == ' '))
-    msg->data[--msg->len] = '\0';
-  if (opt->write_output)
-    buf_printf(msg, "\nThe code was kept in %s", src);
-  else
-    unlink(src);
-  diag_error(d, a, DIAG_RUNTIME, (Span){0}, "%s", buf_cstr(msg));
+/* The command without -march=native, for a toolchain that cannot assemble
+ * what its own compiler generates for this CPU (gcc 12.2 with binutils
+ * 2.40 on AVX512-FP16: "unsupported masking for `vmovsh'"); NULL when the
+ * command has no such flag. */
+static const char **without_native(const char **argv, Arena *a) {
+  int n = 0, k = 0;
+  bool found = false;
+  while (argv[n])
+    found |= strcmp(argv[n++], "-march=native") == 0;
+  if (!found)
+    return NULL;
+  const char **out = ARENA_ARRAY(a, const char *, n + 1);
+  for (int i = 0; i < n; i++)
+    if (strcmp(argv[i], "-march=native") != 0)
+      out[k++] = argv[i];
+  out[k] = NULL;
+  return out;
 }
 
-bool rt_build(const Target *t, const Options *opt, const char *code, const char *dir,
-              const char *lib, const char *incdir, Diag *d, Arena *a) {
-  char *src, *tmplib;
-  int fd = create_temp(dir, t->src_ext, &src, &tmplib, d, a);
+static bool assembler_failed(const Buf *output) {
+  return output->len && strstr(output->data, "Assembler messages:") != NULL;
+}
+
+typedef enum Outcome { BUILT, FAILED, LOST } Outcome;
+
+/* Seal the library the compiler wrote, load it, and move it into place. */
+static Outcome install(int dirfd, const Temp *tmp, const char *key, void **handle, Buf *msg) {
+  int fd = openat(dirfd, tmp->lib, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return LOST;
+    buf_printf(msg, "the compiler reported success but its library %s cannot be opened: %s",
+               tmp->lib_path, strerror(errno));
+    return FAILED;
+  }
+  bool sealed = rt_lib_seal(fd, key);
+  int e = errno;
+  close(fd);
+  if (!sealed) {
+    buf_printf(msg, "cannot write to the compiled library %s: %s", tmp->lib_path, strerror(e));
+    return FAILED;
+  }
+  if (!(*handle = rt_lib_dlopen(dirfd, tmp->lib, tmp->lib_path))) {
+    const char *why = dlerror();
+    buf_printf(msg, "loading the compiled library %s failed: %s", tmp->lib_path,
+               why ? why : "unknown error");
+    return FAILED;
+  }
+  /* A library that cannot be moved into place (its directory is being
+   * cleared) is still loaded: only the next process has to build it. */
+  char name[80];
+  snprintf(name, sizeof name, "%s.so", key);
+  renameat(dirfd, tmp->lib, dirfd, name);
+  return BUILT;
+}
+
+/* One run of the compiler over the source already written; on BUILT the
+ * sealed library is in place under <key>.so and loaded as *handle. */
+static Outcome compile(const Target *t, const char **argv, int dirfd, const Temp *tmp,
+                       const char *key, void **handle, Buf *msg, Arena *a) {
+  const char *exe = rt_find_program(argv[0], a);
+  Buf output;
+  buf_init(&output);
+  int status = 0, rc = exe ? run_captured(exe, argv, &output, &status) : 0;
+  const char **plain;
+  if (exe && rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0) &&
+      assembler_failed(&output) && (plain = without_native(argv, a))) {
+    output.len = 0;
+    rc = run_captured(exe, plain, &output, &status);
+  }
+  Outcome out = FAILED;
+  struct stat st;
+  if (!exe) {
+    buf_printf(msg, "cannot start the %s compiler: `%s` is not an executable file%s", t->lang,
+               argv[0], strchr(argv[0], '/') ? "" : " on PATH");
+  } else if (rc == EINTR) {
+    buf_puts(msg, "interrupted");
+  } else if (rc != 0) {
+    buf_printf(msg, "cannot start the %s compiler `%s`: %s", t->lang, exe, strerror(rc));
+  } else if (fstatat(dirfd, tmp->src, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+    out = LOST; /* someone removed our files: the compiler's verdict means nothing */
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    buf_printf(msg, "compiling the generated %s code failed (%s):\n%s", t->lang,
+               describe_status(status, argv[0], a),
+               output.len ? buf_cstr(&output) : "(the compiler printed nothing)");
+    if (output.len >= MAX_OUTPUT)
+      buf_puts(msg, "\n(compiler output truncated)");
+  } else {
+    out = install(dirfd, tmp, key, handle, msg);
+  }
+  buf_free(&output);
+  return out;
+}
+
+static bool write_source(int dirfd, const char *dir, const char *key, const Target *t,
+                         const Options *opt, const char *code, Temp *tmp, Diag *d, Arena *a) {
+  int fd = create_temp(dirfd, dir, key, t->src_ext, opt->write_output, tmp, d, a);
   if (fd < 0)
     return false;
   bool written = write_all(fd, code, strlen(code));
@@ -142,38 +274,44 @@ bool rt_build(const Target *t, const Options *opt, const char *code, const char 
     werr = errno;
   }
   if (!written) {
-    unlink(src);
-    diag_error(d, a, DIAG_RUNTIME, (Span){0}, "cannot write the generated code to %s: %s", src,
-               strerror(werr));
-    return false;
+    unlinkat(dirfd, tmp->src, 0);
+    diag_error(d, a, DIAG_RUNTIME, (Span){0}, "cannot write the generated code to %s: %s",
+               tmp->src_path, strerror(werr));
   }
-  const char **argv = t->build_cmd(opt, src, tmplib, incdir, a);
-  const char *exe = rt_find_program(argv[0], a);
-  Buf msg, output;
+  return written;
+}
+
+bool rt_build(const Target *t, const Options *opt, const char *code, int dirfd, const char *dir,
+              const char *key, const char *incdir, void **handle, Diag *d, Arena *a) {
+  *handle = NULL;
+  Buf msg;
   buf_init(&msg);
-  buf_init(&output);
-  int status = 0, rc = exe ? run_captured(exe, argv, &output, &status) : 0;
-  if (!exe) {
-    buf_printf(&msg, "cannot start the %s compiler: `%s` is not an executable file%s", t->lang,
-               argv[0], strchr(argv[0], '/') ? "" : " on PATH");
-  } else if (rc != 0) {
-    buf_printf(&msg, "cannot start the %s compiler `%s`: %s", t->lang, exe, strerror(rc));
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    buf_printf(&msg, "compiling the generated %s code failed (%s):\n%s", t->lang,
-               describe_status(status, argv[0], a),
-               output.len ? buf_cstr(&output) : "(the compiler printed nothing)");
-    if (output.len >= MAX_OUTPUT)
-      buf_puts(&msg, "\n(compiler output truncated)");
-  } else if (rename(tmplib, lib) != 0) {
-    buf_printf(&msg, "%s reported success but its library %s cannot be moved to %s: %s\n%s",
-               argv[0], tmplib, lib, strerror(errno), buf_cstr(&output));
+  Outcome out = LOST;
+  Temp tmp;
+  for (int attempt = 0; out == LOST && attempt < ATTEMPTS; attempt++) {
+    if (!write_source(dirfd, dir, key, t, opt, code, &tmp, d, a)) {
+      buf_free(&msg);
+      return false;
+    }
+    const char **argv = t->build_cmd(opt, tmp.src_path, tmp.lib_path, incdir, a);
+    out = compile(t, argv, dirfd, &tmp, key, handle, &msg, a);
+    unlinkat(dirfd, tmp.lib, 0);
+    /* The source stays for the user only when write_output asks for it
+     * and the build failed (not when it was interrupted). */
+    bool keep = out == FAILED && opt->write_output && strcmp(buf_cstr(&msg), "interrupted") != 0;
+    if (!keep)
+      unlinkat(dirfd, tmp.src, 0);
   }
-  bool ok = msg.len == 0;
-  if (ok)
-    unlink(src);
-  else
-    build_failed(opt, src, tmplib, &msg, d, a);
-  buf_free(&output);
+  if (out == LOST)
+    buf_printf(&msg, "the files of the build in %s kept disappearing (is something else "
+               "clearing the ParPy cache?)", dir);
+  if (out != BUILT) {
+    while (msg.len > 0 && (msg.data[msg.len - 1] == '\n' || msg.data[msg.len - 1] == ' '))
+      msg.data[--msg.len] = '\0';
+    if (out == FAILED && opt->write_output && strcmp(buf_cstr(&msg), "interrupted") != 0)
+      buf_printf(&msg, "\nThe code was kept in %s", tmp.src_path);
+    diag_error(d, a, DIAG_RUNTIME, (Span){0}, "%s", buf_cstr(&msg));
+  }
   buf_free(&msg);
-  return ok;
+  return out == BUILT;
 }

@@ -14,8 +14,6 @@
 
 #include "internal.h"
 
-static char *memo; /* the directory last found good (rt_lock) */
-
 static const char *home_dir(char *pwbuf, size_t size) {
   const char *home = getenv("HOME");
   if (home && *home)
@@ -92,14 +90,11 @@ static bool refuse(const char *path, const char *why, Diag *d, Arena *a) {
   return false;
 }
 
-static bool prepare_dir(char *path, Diag *d, Arena *a) {
-  bool created;
-  if (!make_dirs(path, &created, d, a))
-    return false;
-  if (created)
-    chmod(path, 0700); /* whatever the umask took away */
+/* The opened directory must be a directory of ours that nobody else can
+ * write to: checked on the descriptor, so what is checked is what is used. */
+static bool check_dir(int fd, const char *path, Diag *d, Arena *a) {
   struct stat st;
-  if (stat(path, &st) != 0)
+  if (fstat(fd, &st) != 0)
     return refuse(path, strerror(errno), d, a);
   if (!S_ISDIR(st.st_mode))
     return refuse(path, "it is not a directory", d, a);
@@ -118,66 +113,96 @@ static bool prepare_dir(char *path, Diag *d, Arena *a) {
   return true;
 }
 
-const char *rt_cache_dir_checked(bool recheck, Diag *d, Arena *a) {
+int rt_cache_open(const char **path, Diag *d, Arena *a) {
   Buf want;
   buf_init(&want);
-  if (!wanted_dir(&want, d, a)) {
-    buf_free(&want);
-    return NULL;
+  int fd = -1;
+  bool created;
+  if (wanted_dir(&want, d, a) && make_dirs(want.data, &created, d, a)) {
+    if (created)
+      chmod(want.data, 0700); /* whatever the umask took away */
+    /* The path may lead through symbolic links (~/.cache on another disk);
+     * what it leads to is checked. */
+    fd = open(want.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+      refuse(want.data, errno == ENOTDIR ? "it is not a directory" : strerror(errno), d, a);
+    else if (!check_dir(fd, want.data, d, a)) {
+      close(fd);
+      fd = -1;
+    }
   }
-  const char *dir = NULL;
-  pthread_mutex_lock(&rt_lock);
-  if (!recheck && memo && strcmp(memo, want.data) == 0)
-    dir = arena_strdup(a, memo);
-  pthread_mutex_unlock(&rt_lock);
-  if (!dir && prepare_dir(want.data, d, a)) {
-    dir = arena_strdup(a, want.data);
-    char *copy = strdup(want.data);
-    pthread_mutex_lock(&rt_lock);
-    free(memo);
-    memo = copy;
-    pthread_mutex_unlock(&rt_lock);
-  }
+  *path = fd >= 0 ? arena_strdup(a, want.data) : NULL;
   buf_free(&want);
-  return dir;
+  return fd;
 }
 
-const char *rt_cache_dir(Diag *d, Arena *a) { return rt_cache_dir_checked(false, d, a); }
+const char *rt_cache_dir(Diag *d, Arena *a) {
+  const char *path;
+  int fd = rt_cache_open(&path, d, a);
+  if (fd >= 0)
+    close(fd);
+  return path;
+}
 
-/* Only names parpy gives: <64 hex digits>.so and tmp-* (builds in progress
- * or killed, and sources kept by write_output). */
+/* Names parpy gives: <64 hex digits>.so and .lock, tmp-* (builds in
+ * progress or killed) and kept-* (sources kept by write_output). */
 static bool is_parpy_file(const char *name) {
-  if (strncmp(name, "tmp-", 4) == 0)
+  if (strncmp(name, "tmp-", 4) == 0 || strncmp(name, "kept-", 5) == 0)
     return true;
   for (int i = 0; i < 64; i++)
     if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
       return false;
-  return strcmp(name + 64, ".so") == 0;
+  return strcmp(name + 64, ".so") == 0 || strcmp(name + 64, ".lock") == 0;
+}
+
+/* A lock or a temporary goes only when no live build owns it (they are
+ * left alone quietly); a library always can (the build that made it holds
+ * it open until it is loaded).  False with errno when removing failed. */
+static bool remove_entry(int fd, const char *name) {
+  size_t n = strlen(name);
+  if (n == 69 && strcmp(name + 64, ".lock") == 0) {
+    char key[65];
+    memcpy(key, name, 64);
+    key[64] = '\0';
+    rt_remove_lock(fd, key);
+    return true;
+  }
+  if (strncmp(name, "tmp-", 4) == 0 && n > 69 && name[68] == '-') {
+    rt_remove_unowned(fd, name);
+    return true;
+  }
+  return unlinkat(fd, name, 0) == 0 || errno == ENOENT;
 }
 
 bool rt_clear_disk_cache(Diag *d, Arena *a) {
-  const char *dir = rt_cache_dir(d, a);
-  if (!dir)
+  Buf want;
+  buf_init(&want);
+  bool exists = wanted_dir(&want, d, a) && access(want.data, F_OK) == 0;
+  buf_free(&want);
+  if (d->kind != DIAG_NONE || !exists)
+    return d->kind == DIAG_NONE; /* clearing a directory that is gone is no error */
+  const char *dir;
+  int fd = rt_cache_open(&dir, d, a);
+  if (fd < 0)
     return false;
-  DIR *dp = opendir(dir);
+  DIR *dp = fdopendir(dup(fd));
   if (!dp) {
-    if (errno == ENOENT)
-      return true;
     diag_error(d, a, DIAG_RUNTIME, (Span){0}, "cannot read the ParPy cache directory %s: %s", dir,
                strerror(errno));
+    close(fd);
     return false;
   }
-  int fd = dirfd(dp);
   struct dirent *e;
   while ((e = readdir(dp))) {
     struct stat st;
     if (!is_parpy_file(e->d_name) || fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISREG(st.st_mode))
       continue;
-    if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT)
+    if (!remove_entry(fd, e->d_name))
       diag_error(d, a, DIAG_RUNTIME, (Span){0}, "cannot remove %s/%s from the ParPy cache: %s",
                  dir, e->d_name, strerror(errno));
   }
   closedir(dp);
+  close(fd);
   return d->kind == DIAG_NONE;
 }

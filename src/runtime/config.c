@@ -1,6 +1,7 @@
-/* config.c - the runtime's process-wide settings and clock. */
+/* config.c - the runtime's process-wide settings, clock and interrupt check. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "internal.h"
@@ -39,4 +40,13 @@ double rt_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static bool (*_Atomic interrupt_check)(void);
+
+void rt_set_interrupt(bool (*check)(void)) { interrupt_check = check; }
+
+bool rt_interrupted(void) {
+  bool (*check)(void) = interrupt_check;
+  return check && check();
 }

@@ -1,8 +1,7 @@
 /* load.c - rt_load: from generated code to the entry points of a loaded
- * library, through the disk cache.  Libraries stay loaded for the life of
- * the process: they are small, and a function found in the cache must stay
- * callable. */
+ * library, through the disk cache (see runtime.h for what is checked). */
 #include <dlfcn.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -37,10 +36,76 @@ static bool find_symbols(void *h, const char *path, const char *f, Library *out,
   return true;
 }
 
-static void *open_library(const char *path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }
+/* The symbols of a loaded library; *stale: it carries another signature
+ * than `expect_sig` (a library of another specialisation put under this
+ * key), to be rebuilt.  The handle is closed on failure. */
+static bool take(void *h, const char *path, const char *fname, const char *expect_sig,
+                 Library *out, bool *stale, Diag *d, Arena *a) {
+  *stale = false;
+  if (!find_symbols(h, path, fname, out, d, a)) {
+    dlclose(h);
+    *out = (Library){0};
+    return false;
+  }
+  if (expect_sig && strcmp(out->signature, expect_sig) != 0) {
+    *stale = true;
+    diag_error(d, a, DIAG_INTERNAL, (Span){0},
+               "the library built for %s carries the signature \"%s\", not \"%s\"", fname,
+               out->signature, expect_sig);
+    dlclose(h);
+    *out = (Library){0};
+    return false;
+  }
+  return true;
+}
+
+/* What the cache holds under `key`, loaded: 1 loaded, 0 to be built, -1
+ * an error (*d).  A library that passed the checks but does not load is
+ * sound: what failed is the process (memory, mappings) or a dependency,
+ * and that is what the error says; the file stays. */
+static int lookup(int dirfd, const char *dir, const char *key, const char *fname,
+                  const char *expect_sig, Library *out, Diag *d, Arena *a) {
+  int fd;
+  const char *path = arena_printf(a, "%s/%s.so", dir, key);
+  switch (rt_lib_open(dirfd, dir, key, &fd, d, a)) {
+  case LIB_OK: break;
+  case LIB_ERROR: return -1;
+  default: return 0;
+  }
+  void *h = rt_lib_dlopen(dirfd, arena_printf(a, "%s.so", key), path);
+  if (!h) {
+    const char *why = dlerror();
+    diag_error(d, a, DIAG_RUNTIME, (Span){0},
+               "loading the compiled library %s failed: %s (the library itself is sound; it "
+               "was kept)", path, why ? why : "unknown error");
+    close(fd);
+    return -1;
+  }
+  rt_lib_touch(fd);
+  close(fd);
+  bool stale;
+  Diag td = {0}; /* a stale library is no error: it is rebuilt */
+  if (take(h, path, fname, expect_sig, out, &stale, &td, a))
+    return 1;
+  if (stale)
+    return 0;
+  *d = td;
+  return -1;
+}
+
+static bool build_and_load(const Target *t, const Options *opt, const char *code,
+                           const char *fname, const char *expect_sig, int dirfd,
+                           const char *dir, const char *key, const char *incdir, Library *out,
+                           Diag *d, Arena *a) {
+  void *h;
+  if (!rt_build(t, opt, code, dirfd, dir, key, incdir, &h, d, a))
+    return false;
+  bool stale;
+  return take(h, arena_printf(a, "%s/%s.so", dir, key), fname, expect_sig, out, &stale, d, a);
+}
 
 bool rt_load(const Options *opt, const char *code, const char *fname, const char *origin,
-             Library *out, Diag *d, Arena *a) {
+             const char *expect_sig, Library *out, Diag *d, Arena *a) {
   *out = (Library){0};
   const Target *t = target_get(opt->backend);
   if (!t) {
@@ -50,28 +115,37 @@ bool rt_load(const Options *opt, const char *code, const char *fname, const char
     return false;
   }
   const char *incdir, *version, *dir;
-  if (!rt_settings(&incdir, &version, d, a) || !(dir = rt_cache_dir_checked(false, d, a)))
+  if (!rt_settings(&incdir, &version, d, a))
+    return false;
+  int dirfd = rt_cache_open(&dir, d, a);
+  if (dirfd < 0)
     return false;
   /* Placeholder paths: the key must not depend on temporary names. */
   char key[65];
   rt_cache_key(version, origin, code, t->build_cmd(opt, "SRC", "LIB", incdir, a), incdir, key);
-  const char *lib = arena_printf(a, "%s/%s.so", dir, key);
-  void *h = NULL;
-  if (access(lib, F_OK) == 0 && !(h = open_library(lib)))
-    unlink(lib); /* damaged (a full disk, a crash before it reached the disk): build again */
-  if (!h) {
-    /* About to write: the directory may have gone since it was first checked. */
-    if (!rt_cache_dir_checked(true, d, a) || !rt_build(t, opt, code, dir, lib, incdir, d, a))
-      return false;
-    if (!(h = open_library(lib))) {
-      diag_error(d, a, DIAG_RUNTIME, (Span){0}, "loading the compiled library %s failed: %s", lib,
-                 dlerror());
-      return false;
+  int found = lookup(dirfd, dir, key, fname, expect_sig, out, d, a);
+  if (found == 0) {
+    /* Build it, unless another build of the key is running: then wait for
+     * it and take its library. */
+    int lock = rt_lock_key(dirfd, dir, key, d, a);
+    if (lock >= 0) {
+      found = lookup(dirfd, dir, key, fname, expect_sig, out, d, a);
+      if (found == 0) {
+        found = build_and_load(t, opt, code, fname, expect_sig, dirfd, dir, key, incdir, out,
+                               d, a) ? 1 : -1;
+        rt_tidy(dirfd, key);
+      }
+      rt_unlock_key(dirfd, key, lock);
+    } else {
+      found = -1;
     }
   }
-  if (find_symbols(h, lib, fname, out, d, a))
-    return true;
-  dlclose(h);
-  *out = (Library){0};
-  return false;
+  close(dirfd);
+  return found == 1;
+}
+
+void rt_unload(Library *lib) {
+  if (lib->handle)
+    dlclose(lib->handle);
+  *lib = (Library){0};
 }

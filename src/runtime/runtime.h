@@ -2,19 +2,23 @@
  * the disk cache and the dynamic loader.  Plain C (POSIX), no CPython, so it
  * can run with the GIL released.
  *
- * Disk cache (DESIGN.md section 7): $PARPY_CACHE_DIR, else
+ * Disk cache (DESIGN.md section 7, docs/cache.md): $PARPY_CACHE_DIR, else
  * $XDG_CACHE_HOME/parpy, else ~/.cache/parpy; created 0700 and refused when
- * another user owns it or others may write it.  A library is built under a
- * temporary name and renamed into place, so a killed build never leaves a
- * half-written library behind.  Its name is the SHA-256 of everything that
- * decides its contents: the code, the compiler (path, size, mtime), every
- * flag, the target architecture, parpy's headers and version.  A cache hit
- * starts no process.
+ * another user owns it or others may write it, checked at every lookup
+ * through the descriptor that is then used.  A library's name is the
+ * SHA-256 of everything that decides its contents: the code, the compiler
+ * (path, size, mtime), every flag, the target architecture, parpy's headers
+ * and version.  It is built under a temporary name, sealed with a trailer
+ * (the key and a SHA-256 of its bytes) and renamed into place; only a
+ * regular file of ours whose trailer matches is ever loaded, anything else
+ * under the name is rebuilt.  One build per key per machine: the builder
+ * holds <key>.lock, others wait.  A cache hit starts no process.
  *
- * The files: runtime/config.c (settings, clock), cachedir.c (the directory,
- * its checks, clearing), key.c (the cache key), build.c (running the
- * compiler), load.c (rt_load, dlopen).  Every function here may be called
- * from several threads at once. */
+ * The files: runtime/config.c (settings, clock, interrupts), cachedir.c
+ * (the directory, its checks, clearing), key.c (the cache key), build.c
+ * (running the compiler), libfile.c (trailer, checked open, dlopen),
+ * lock.c (build locks, tidying, the size limit), load.c (rt_load).  Every
+ * function here may be called from several threads at once. */
 #ifndef PARPY_RUNTIME_H
 #define PARPY_RUNTIME_H
 
@@ -40,17 +44,29 @@ void rt_configure(const char *include_dir, const char *version);
 /* Build `code` for opt->backend unless the disk cache has it, load it and
  * look up <fname>__entry, <fname>__signature and <fname>__error.
  * `origin` ("jit" or "string") separates compile_string libraries in the key.
+ * `expect_sig` (or NULL): the signature the library must carry; a library
+ * found under the key with another one is rebuilt.
  * On failure fills *d (messages in `a`): a compiler error carries the
  * compiler's output, and with opt->write_output the path of the kept source;
  * a library without <fname>__entry or <fname>__signature is explained with
- * the calling convention of target.h.  Libraries are never unloaded. */
+ * the calling convention of target.h; a library that is sound but cannot be
+ * loaded (resources, a missing dependency) is reported as such and kept.
+ * rt_unload undoes a successful rt_load. */
 bool rt_load(const Options *opt, const char *code, const char *fname, const char *origin,
-             Library *out, Diag *d, Arena *a);
+             const char *expect_sig, Library *out, Diag *d, Arena *a);
+void rt_unload(Library *lib);
+
+/* The check long waits make (a build, another process's build of the same
+ * key): true when the wait should stop (the caller then reports the
+ * interrupt itself).  Set once; NULL: never interrupted. */
+void rt_set_interrupt(bool (*check)(void));
 
 /* The cache directory, creating it (0700) if needed; NULL on error. */
 const char *rt_cache_dir(Diag *d, Arena *a);
-/* Remove every file parpy put in the cache directory (<key>.so and tmp-*,
- * which includes sources kept by write_output); nothing else, no recursion. */
+/* Remove the files parpy put in the cache directory: libraries, sources
+ * kept by write_output, and temporaries and locks of builds no longer
+ * running (a build in progress keeps its files); nothing else, no
+ * recursion. */
 bool rt_clear_disk_cache(Diag *d, Arena *a);
 
 /* Monotonic clock in seconds, for timings. */
