@@ -103,27 +103,36 @@ static bool is_ext_name(const Prog *p, const char *name) {
   return false;
 }
 
-void c_assign_names(Prog *p, Fn *fn) {
+/* A C name for fn->syms[i] that no earlier symbol of `fn`, no reserved
+ * name and no function it calls has. */
+static const char *unique_cname(Prog *p, Fn *fn, int i) {
   Arena *a = &p->arena;
-  for (int i = 0; i < fn->nsyms; i++) {
-    Sym *s = fn->syms[i];
-    const char *base = rename_stem(a, sanitise(a, s->name));
-    const char *name = base;
-    for (int k = 2;; k++) {
-      bool clash = c_is_reserved(name, false);
-      for (int j = 0; j < i && !clash; j++)
-        clash = fn->syms[j]->cname && strcmp(fn->syms[j]->cname, name) == 0;
-      /* helpers and externals are C functions: a variable must not shadow
-       * one it calls */
-      for (Fn *h = p->helpers; h && !clash; h = h->next)
-        clash = strcmp(h->name, name) == 0;
-      clash = clash || is_ext_name(p, name);
-      if (!clash)
-        break;
-      name = arena_printf(a, "%s_%d", base, k);
-    }
-    s->cname = name;
+  const char *base = rename_stem(a, sanitise(a, fn->syms[i]->name));
+  const char *name = base;
+  for (int k = 2;; k++) {
+    bool clash = c_is_reserved(name, false);
+    for (int j = 0; j < i && !clash; j++)
+      clash = fn->syms[j]->cname && strcmp(fn->syms[j]->cname, name) == 0;
+    /* helpers and externals are C functions: a variable must not shadow
+     * one it calls */
+    for (Fn *h = p->helpers; h && !clash; h = h->next)
+      clash = strcmp(h->name, name) == 0;
+    clash = clash || is_ext_name(p, name);
+    if (!clash)
+      return name;
+    name = arena_printf(a, "%s_%d", base, k);
   }
+}
+
+void c_assign_names(Prog *p, Fn *fn) {
+  for (int i = 0; i < fn->nsyms; i++)
+    fn->syms[i]->cname = unique_cname(p, fn, i);
+}
+
+Sym *c_new_local(CPrinter *c, const char *name, Type *ty) {
+  Sym *s = fn_temp(c->p, c->fn, name, ty);
+  s->cname = unique_cname(c->p, c->fn, c->fn->nsyms - 1);
+  return s;
 }
 
 void c_name_functions(Prog *p) {
@@ -747,7 +756,7 @@ static void print_assign(CPrinter *c, const Node *s) {
   (void)peel;
 }
 
-static void for_header(CPrinter *c, const Node *f) {
+void c_for_header(CPrinter *c, const Node *f) {
   Buf *o = c->out;
   const char *v = f->sym->cname;
   buf_puts(o, "for (");
@@ -768,7 +777,7 @@ static void for_header(CPrinter *c, const Node *f) {
 
 void c_for_loop(CPrinter *c, const Node *f) {
   c_line_start(c);
-  for_header(c, f);
+  c_for_header(c, f);
   buf_puts(c->out, " {");
   c_loop_comment(c, f);
   buf_puts(c->out, "\n");

@@ -43,6 +43,11 @@ void c_name_functions(Prog *p);
 /* Give every symbol of `fn` a unique C name (Python names where possible). */
 void c_assign_names(Prog *p, Fn *fn);
 
+/* A new local variable of the function being printed, named `name` or a
+ * variant no other symbol of the function has (for the variables a target
+ * adds to what the program says, such as a reduction's partial sums). */
+Sym *c_new_local(CPrinter *c, const char *name, Type *ty);
+
 /* The C name of an element type ("half" is parpy_cpu.h's and CUDA's). */
 const char *c_type_name(Elem e);
 void c_type(CPrinter *c, const Type *t);
@@ -51,6 +56,8 @@ void c_stmt(CPrinter *c, const Node *s);
 void c_block(CPrinter *c, const Node *list); /* statements at depth+1, no braces */
 void c_line_start(CPrinter *c);              /* indentation of the current depth */
 
+/* `for (T v = lo; v < hi; v++)`: the header of `f` as a C for-loop. */
+void c_for_header(CPrinter *c, const Node *f);
 /* A sequential loop as a C for-loop, with its label comment and body. */
 void c_for_loop(CPrinter *c, const Node *f);
 /* A comment naming the loop's labels and parallelism, or nothing. */

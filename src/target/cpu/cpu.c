@@ -10,54 +10,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cprint.h"
+#include "cpu.h"
 
 #ifndef PARPY_VERSION
 #define PARPY_VERSION "dev"
 #endif
 
-static const char *omp_op(Op op) {
-  switch (op) {
-  case OP_ADD: return "+";
-  case OP_MUL: return "*";
-  case OP_MAX: return "max";
-  case OP_MIN: return "min";
-  case OP_BITAND: return "&";
-  case OP_BITOR: return "|";
-  case OP_BITXOR: return "^";
-  case OP_AND: return "&&";
-  case OP_OR: return "||";
-  default: return "?";
+/* Below this many iterations of a nest's innermost statements, sharing
+ * them among threads costs more than it saves: a parallel region costs a
+ * few microseconds on an idle machine and far more on a loaded one. */
+#define PARALLEL_MIN_WORK 32768
+
+/* An outer parallel loop with at least this many iterations has enough
+ * for every thread by itself; collapsing the loops inside it into it would
+ * only keep the compiler from vectorising the inner loop. */
+#define COLLAPSE_BELOW 256
+
+/* Iterations of the innermost statements of `list` (one per statement
+ * that is not a loop), saturating at `cap`; `cap` when not known. */
+static int64_t work(const Node *list, int64_t cap) {
+  int64_t w = 0;
+  for (const Node *s = list; s && w < cap; s = s->next) {
+    if (s->kind == N_FOR) {
+      int64_t n = cpu_trip_count(s);
+      int64_t inner = work(s->body, cap);
+      if (n < 0)
+        return cap;
+      w += n == 0 ? 0 : (inner > cap / n ? cap : n * inner);
+    } else if (s->kind == N_WHILE) {
+      return cap;
+    } else if (s->kind == N_IF) {
+      int64_t t = work(s->then, cap), e = work(s->els, cap);
+      w += t > e ? t : e;
+    } else if (s->kind == N_BLOCK || s->kind == N_GPU) {
+      w += work(s->body, cap);
+    } else {
+      w++;
+    }
   }
+  return w < cap ? w : cap;
 }
 
-/* A copy of `n` with every occurrence of the expression `target` replaced
- * by `var` (used to accumulate an array element's reduction in a local). */
-static Node *replace(Arena *a, const Node *n, const Node *target, Node *var) {
-  if (!n)
-    return NULL;
-  if (expr_equal(n, target)) {
-    Node *v = clone_node(a, var);
-    return v;
-  }
-  Node *c = ARENA_NEW(a, Node);
-  *c = *n;
-  c->next = NULL;
-  c->lhs = replace(a, n->lhs, target, var);
-  c->rhs = replace(a, n->rhs, target, var);
-  c->cond = replace(a, n->cond, target, var);
-  c->then = replace(a, n->then, target, var);
-  c->els = replace(a, n->els, target, var);
-  Node head = {0}, *tail = &head;
-  for (const Node *x = n->args; x; x = x->next)
-    tail = tail->next = replace(a, x, target, var);
-  c->args = head.next;
-  return c;
+static bool too_little_work(const Node *f) {
+  Node one = *f;
+  one.next = NULL;
+  return work(&one, PARALLEL_MIN_WORK) < PARALLEL_MIN_WORK;
 }
 
 /* How many perfectly nested parallel loops can share one omp loop. */
 static int collapse_depth(const Node *f) {
   if (f->par.reduce)
+    return 1;
+  int64_t n = cpu_trip_count(f);
+  if (n >= COLLAPSE_BELOW)
     return 1;
   const Node *g = f->body;
   if (!g || g->next || g->kind != N_FOR || g->par.nthreads == 0 || g->par.reduce)
@@ -74,23 +79,23 @@ static void pragma(CPrinter *c, const Node *f, const char *red_var) {
   if (depth > 1)
     buf_printf(c->out, " collapse(%d)", depth);
   if (red_var)
-    buf_printf(c->out, " reduction(%s: %s)", omp_op(f->red_op), red_var);
+    buf_printf(c->out, " reduction(%s: %s)", cpu_omp_op(f->red_op), red_var);
   buf_puts(c->out, "\n");
 }
 
-/* A parallel reduction into an array element: reduce into a local that
- * starts from the element (OpenMP combines the original value with the
- * threads' partial results), then store it. */
+/* A parallel reduction into an array element that cpu_reduction does not
+ * take: reduce into a local that starts from the element (OpenMP combines
+ * the original value with the threads' partial results), then store it. */
 static void reduction_into_element(CPrinter *c, const Node *f) {
   Prog *p = c->p;
   const Node *target = f->red_target;
-  Sym *acc = new_sym(p, "acc", SYM_TEMP, target->ty);
-  acc->cname = arena_printf(&p->arena, "%s_acc", target->lhs->kind == N_VAR
-                                                     ? target->lhs->sym->cname
-                                                     : "red");
+  Sym *acc = c_new_local(c, target->lhs->kind == N_VAR
+                                ? arena_printf(&p->arena, "%s_acc", target->lhs->sym->name)
+                                : "acc",
+                         target->ty);
   Node *v = new_var(p, acc, f->span);
   Node loop = *f;
-  loop.body = replace(&p->arena, f->body, target, v);
+  loop.body = cpu_replace(&p->arena, f->body, target, v);
   c_line_start(c);
   buf_puts(c->out, "{\n");
   c->depth++;
@@ -111,9 +116,19 @@ static void reduction_into_element(CPrinter *c, const Node *f) {
 
 static void cpu_for(CPrinter *c, const Node *f) {
   if (!f->par_outer) {
-    c_for_loop(c, f);
+    if (!cpu_reduction(c, f, false))
+      c_for_loop(c, f);
     return;
   }
+  if (too_little_work(f)) {
+    c_line_start(c);
+    buf_puts(c->out, "/* too little work to share among threads: runs on one */\n");
+    if (!cpu_reduction(c, f, false))
+      c_for_loop(c, f);
+    return;
+  }
+  if (f->par.reduce && cpu_reduction(c, f, true))
+    return;
   if (f->par.reduce && f->red_target && f->red_target->kind != N_VAR) {
     reduction_into_element(c, f);
     return;
@@ -182,7 +197,7 @@ static bool emit(Prog *p, Buf *out) {
 
 static const char **build_cmd(const Options *opt, const char *src, const char *lib,
                               const char *incdir, Arena *a) {
-  int n = 16 + opt->nincludes + opt->nlibs + opt->nextra_flags;
+  int n = 20 + opt->nincludes + opt->nlibs + opt->nextra_flags;
   const char **argv = ARENA_ARRAY(a, const char *, n);
   int k = 0;
   const char *cc = getenv("CC");
@@ -197,6 +212,11 @@ static const char **build_cmd(const Options *opt, const char *src, const char *l
    * (gcc contracts by default wherever the CPU has FMA, even for float16
    * with AVX512-FP16).  extra_flags come later and may turn it back on. */
   argv[k++] = "-ffp-contract=off";
+  /* Math functions may leave errno alone (nothing reads it), so that
+   * sqrt is one instruction and loops of expf, logf, ... call glibc's
+   * vector versions (libmvec).  Not -ffast-math: NaN, infinities, signed
+   * zeros and the order of float operations stay NumPy's. */
+  argv[k++] = "-fno-math-errno";
   argv[k++] = "-fopenmp";
   argv[k++] = "-shared";
   argv[k++] = "-fPIC";
