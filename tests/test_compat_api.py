@@ -345,3 +345,10 @@ def test_check_error_surfaces_out_of_memory():
     f = parpy.compile_string("k_oom", OOM_CODE, o)
     with pytest.raises(RuntimeError, match="out of memory"):
         f(np.zeros(4, np.float32))
+    # The failure is not left behind as CUDA's last error: the next launch
+    # (which checks cudaGetLastError) must not report it.
+    x = np.arange(8, dtype=np.float32)
+    o = parpy.par({"N": parpy.threads(8)})
+    o.backend = Cuda
+    add_one(x, 8, opts=o)
+    assert np.array_equal(x, np.arange(8, dtype=np.float32) + 1)

@@ -281,6 +281,7 @@ static char parpy_error[512];
     cudaError_t parpy_e = (call);                                                                \
     if (parpy_e != cudaSuccess) {                                                                \
       snprintf(parpy_error, sizeof parpy_error, "%s: %s", (what), cudaGetErrorString(parpy_e));  \
+      (void)cudaGetLastError(); /* clear it: a later launch must not see it */                 \
       return 1;                                                                                  \
     }                                                                                            \
   } while (0)
