@@ -485,6 +485,7 @@ bool specialise(Prog *p);      /* specialise.c: parameter types and constants */
 bool check_types(Prog *p);     /* types.c: NumPy typing, conversions, slices typed */
 bool lower_slices(Prog *p);    /* slices.c: slice statements and reductions to loops */
 bool plan_parallel(Prog *p);   /* parallel.c: LoopPar per loop, reduction form */
+bool check_array_races(Prog *p); /* races.c: races on arrays in parallel loops */
 bool place_decls(Prog *p);     /* scopes.c: declarations, parallel races */
 
 /* ---- resolve.c: shared with inline.c and later passes ---- */

@@ -22,6 +22,7 @@ static const Pass passes[] = {
     {"types", check_types},       /* NumPy 2 typing, conversions, slice shapes */
     {"slices", lower_slices},     /* slice statements and reductions become loops */
     {"parallel", plan_parallel},  /* labels to LoopPar, reduction forms */
+    {"races", check_array_races}, /* races on arrays in parallel loops */
     {"target", target_lower},     /* GPU targets: kernels, grids, barriers */
     {"scopes", place_decls},      /* where locals are declared; parallel races */
 };

@@ -184,3 +184,50 @@ def test_invariant_bounds_stay_in_the_loop():
                                 parpy.CompileBackend.Cpu))
     assert "k_stop = a[i];" in code and "k < k_stop" in code
     assert "i < N" in code
+
+
+# ---- race-free parallel loops stay accepted (item 13) ----
+
+@parpy.jit
+def race_free(x, y, z, rows, perm, w, N):
+    parpy.label('N')
+    for i in range(1, N - 1):
+        y[i] = x[i - 1] + x[i + 1]          # a stencil reading x, writing y
+    parpy.label('N')
+    for i in range(N):
+        z[i] = z[i] + 1.0                   # reads and writes the same element
+        if i == 0:
+            w[0] = x[0]                     # written by one iteration only
+        if x[i] > 0.0:
+            z[i] = x[i]
+    parpy.label('N')
+    for r in range(N - 1):
+        for k in range(rows[r], rows[r + 1]):
+            w[k + 1] = x[r] + k             # CSR-like rows, bounds depend on r
+    parpy.label('N')
+    for i in range(N):
+        w[perm[i]] = x[i]                   # a scatter by a permutation (plain store)
+
+
+def test_race_free_loops_accepted(rng, nthreads):
+    N = 30
+    rows = np.sort(rng.rand(N, np.int64, 0, N - 1))
+    rows[0] = 0
+    perm = rng.np.permutation(N).astype(np.int64)
+    check(race_free, [rng.rand(N), rng.rand(N), rng.rand(N), rows, perm, rng.rand(N + 1), N],
+          {'N': parpy.threads(nthreads)})
+
+
+@parpy.jit
+def jacobi_1d(A, B, T, N):
+    for t in range(T):
+        parpy.label('N')
+        for i in range(1, N - 1):
+            B[i] = (A[i - 1] + A[i] + A[i + 1]) / 3.0
+        parpy.label('N')
+        for i in range(1, N - 1):
+            A[i] = (B[i - 1] + B[i] + B[i + 1]) / 3.0
+
+
+def test_jacobi_two_arrays_accepted(rng, nthreads):
+    check(jacobi_1d, [rng.rand(40), rng.rand(40), 5, 40], {'N': parpy.threads(nthreads)})
