@@ -225,22 +225,31 @@ def test_return_without_value():
     raises_at(parpy.ParPyRuntimeError, r"\breturn\b", f, at="decorate")
 
 
-def test_tuple_assignment():
+def test_nested_tuple_assignment():
     def f(x, y, N):
         parpy.label('N')
         for i in range(N):
-            a, b = x[i], y[i]  # ERR
-            y[i] = a + b
-    raises_at(parpy.ParPyRuntimeError, r"tuple|unpack", f, at="decorate")
+            a, (b, c) = x[i], (y[i], x[i])  # ERR
+            y[i] = a + b + c
+    raises_at(parpy.ParPyRuntimeError, r"tuple assignment.*nested", f, at="decorate")
 
 
-def test_multiple_assignment_targets():
+def test_tuple_assignment_of_wrong_length():
     def f(x, y, N):
         parpy.label('N')
         for i in range(N):
-            a = b = x[i]  # ERR
+            a, b = x[i], y[i], 1.0  # ERR
             y[i] = a + b
-    raises_at(parpy.ParPyRuntimeError, r"target", f, at="decorate")
+    raises_at(parpy.ParPyValueError, r"unpack 3 values into 2", f, at="decorate")
+
+
+def test_tuple_assignment_from_a_call():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            a, b = max(x[i], y[i])  # ERR
+            y[i] = a + b
+    raises_at(parpy.ParPyRuntimeError, r"tuple of values.*divmod", f, at="decorate")
 
 
 def test_with_other_than_gpu():

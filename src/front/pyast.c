@@ -18,6 +18,17 @@ static void collect_target(Conv *c, PyObject *s, const char *name) {
   Py_XDECREF(t);
 }
 
+static void collect_elts(Conv *c, PyObject *tuple) {
+  PyObject *es = ast_opt(tuple, "elts");
+  PyObject *t = es ? PySequence_Tuple(es) : NULL;
+  if (!t)
+    PyErr_Clear();
+  for (Py_ssize_t i = 0; t && i < PyTuple_GET_SIZE(t); i++)
+    conv_add_local(c, ast_name_id(PyTuple_GET_ITEM(t, i)));
+  Py_XDECREF(t);
+  Py_XDECREF(es);
+}
+
 /* Python scoping: every name assigned anywhere in the body is local in the
  * whole body.  Tolerant of malformed trees: the conversion reports those. */
 static void collect_locals(Conv *c, PyObject *s, int depth) {
@@ -27,8 +38,12 @@ static void collect_locals(Conv *c, PyObject *s, int depth) {
     PyObject *t = ts ? PySequence_Tuple(ts) : NULL;
     if (!t)
       PyErr_Clear();
-    for (Py_ssize_t i = 0; t && i < PyTuple_GET_SIZE(t); i++)
-      conv_add_local(c, ast_name_id(PyTuple_GET_ITEM(t, i)));
+    for (Py_ssize_t i = 0; t && i < PyTuple_GET_SIZE(t); i++) {
+      PyObject *ti = PyTuple_GET_ITEM(t, i);
+      conv_add_local(c, ast_name_id(ti));
+      if (ast_is(ti, K_Tuple) || ast_is(ti, K_List)) /* a, b = ... */
+        collect_elts(c, ti);
+    }
     Py_XDECREF(t);
     Py_XDECREF(ts);
     break;
@@ -76,21 +91,144 @@ static Node *target(Conv *c, PyObject *t, Span parent) {
   return NULL;
 }
 
+static Node *assign1(Conv *c, Node *lhs, Node *rhs, Span sp) {
+  Node *n = conv_node(c, N_ASSIGN, sp);
+  n->lhs = lhs;
+  n->rhs = rhs;
+  return n;
+}
+
+/* A fresh local for one value of a multiple assignment: `a'3` (no Python
+ * name has a quote, and the C printer makes it a C name). */
+static Node *temp_name(Conv *c, Node *target, Span sp) {
+  Node *n = conv_node(c, N_NAME, sp);
+  const char *base = target && target->kind == N_NAME ? target->name : "t";
+  n->name = intern(arena_printf(c->a, "%s'%d", base, ++c->ntemps));
+  conv_add_local(c, n->name);
+  return n;
+}
+
+/* Is the Python call `o` divmod(a, b) (builtins.divmod or np.divmod)? */
+static bool is_divmod(Conv *c, PyObject *o, Span sp) {
+  if (!ast_is(o, K_Call))
+    return false;
+  PyObject *f = ast_opt(o, "func");
+  const char *name = NULL;
+  if (f && ast_is(f, K_Name))
+    name = ast_name_id(f);
+  else if (f && ast_is(f, K_Attribute))
+    name = ast_str(c, f, "attr", sp);
+  Py_XDECREF(f);
+  return name && strcmp(name, "divmod") == 0 && !conv_is_local(c, name);
+}
+
+/* `a, b = e1, e2` (and `q, r = divmod(x, y)`): Python evaluates every value
+ * before it assigns any, so each value goes to a fresh local first
+ * (`a'1 = e1; b'2 = e2; a = a'1; b = b'2`), which makes swaps and
+ * `a, b = b, a + b` right. */
+static Node *tuple_assign(Conv *c, PyObject *t, PyObject *v, Span sp) {
+  Span tsp = ast_span(c, t, sp), vsp = ast_span(c, v, sp);
+  PyObject *elts = ast_list(c, t, "elts", tsp);
+  Py_ssize_t n = elts ? PyTuple_GET_SIZE(elts) : 0;
+  Node **targets = ARENA_ARRAY(c->a, Node *, n > 0 ? n : 1);
+  Node **values = ARENA_ARRAY(c->a, Node *, n > 0 ? n : 1);
+  for (Py_ssize_t i = 0; i < n && !c->failed; i++) {
+    PyObject *e = PyTuple_GET_ITEM(elts, i);
+    int k = ast_kind(e, EXPRS);
+    if (k != K_Name && k != K_Subscript)
+      conv_error(c, DIAG_RUNTIME, ast_span(c, e, tsp),
+                 "in a tuple assignment each target must be a variable or an array element "
+                 "(no nested tuples or starred targets)");
+    else
+      targets[i] = conv_expr(c, e, tsp);
+  }
+  Py_XDECREF(elts);
+  if (c->failed)
+    return NULL;
+  if (is_divmod(c, v, vsp) && n == 2) {
+    PyObject *args = ast_list(c, v, "args", vsp);
+    if (args && PyTuple_GET_SIZE(args) == 2) {
+      Node *x = conv_expr(c, PyTuple_GET_ITEM(args, 0), vsp);
+      Node *y = conv_expr(c, PyTuple_GET_ITEM(args, 1), vsp);
+      if (!c->failed) {
+        values[0] = conv_binary(c, OP_FLOORDIV, x, y, vsp);
+        values[1] = conv_binary(c, OP_MOD, clone_node(c->a, x), clone_node(c->a, y), vsp);
+      }
+    } else if (!c->failed) {
+      conv_error(c, DIAG_TYPE, vsp, "divmod() takes 2 arguments");
+    }
+    Py_XDECREF(args);
+  } else if (ast_is(v, K_Tuple)) {
+    PyObject *vals = ast_list(c, v, "elts", vsp);
+    Py_ssize_t m = vals ? PyTuple_GET_SIZE(vals) : 0;
+    if (vals && m != n)
+      conv_error(c, DIAG_VALUE, vsp, "cannot unpack %d values into %d targets", (int)m, (int)n);
+    for (Py_ssize_t i = 0; i < m && !c->failed; i++)
+      values[i] = conv_expr(c, PyTuple_GET_ITEM(vals, i), vsp);
+    Py_XDECREF(vals);
+  } else if (!c->failed) {
+    conv_error(c, DIAG_RUNTIME, vsp,
+               "a tuple assignment needs a tuple of values ('a, b = b, a') or divmod(x, y) on "
+               "the right");
+  }
+  if (c->failed)
+    return NULL;
+  Node *head = NULL, **tail = &head;
+  Node **temps = ARENA_ARRAY(c->a, Node *, n);
+  for (Py_ssize_t i = 0; i < n; i++) {
+    temps[i] = temp_name(c, targets[i], sp);
+    *tail = assign1(c, temps[i], values[i], sp);
+    tail = &(*tail)->next;
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    *tail = assign1(c, targets[i], clone_node(c->a, temps[i]), sp);
+    tail = &(*tail)->next;
+  }
+  return head;
+}
+
+/* `a = b = e`: e once, then every target from left to right, as Python. */
+static Node *chained_assign(Conv *c, PyObject *ts, PyObject *o, Span sp) {
+  Py_ssize_t n = PyTuple_GET_SIZE(ts);
+  Node *rhs = conv_expr_field(c, o, "value", sp);
+  Node *first = NULL, **tail = &first;
+  Node *tmp = NULL;
+  if (rhs && rhs->kind != N_INT && rhs->kind != N_FLOAT && rhs->kind != N_BOOL) {
+    tmp = temp_name(c, NULL, sp);
+    *tail = assign1(c, tmp, rhs, sp);
+    tail = &(*tail)->next;
+  }
+  for (Py_ssize_t i = 0; i < n && !c->failed; i++) {
+    Node *t = target(c, PyTuple_GET_ITEM(ts, i), sp);
+    if (!t)
+      break;
+    *tail = assign1(c, t, tmp ? clone_node(c->a, tmp) : clone_node(c->a, rhs), sp);
+    tail = &(*tail)->next;
+  }
+  return c->failed ? NULL : first;
+}
+
 static Node *assign(Conv *c, PyObject *o, Span sp) {
   PyObject *ts = ast_list(c, o, "targets", sp);
   if (!ts)
     return NULL;
-  Node *n = conv_node(c, N_ASSIGN, sp);
-  if (PyTuple_GET_SIZE(ts) > 1)
-    conv_error(c, DIAG_RUNTIME, sp,
-               "multiple assignment targets ('a = b = ...') are not supported");
-  else if (PyTuple_GET_SIZE(ts) == 0)
+  Node *n = NULL;
+  if (PyTuple_GET_SIZE(ts) > 1) {
+    n = chained_assign(c, ts, o, sp);
+  } else if (PyTuple_GET_SIZE(ts) == 0) {
     conv_malformed(c, sp, "Assign without targets");
-  else
+  } else if (ast_is(PyTuple_GET_ITEM(ts, 0), K_Tuple) || ast_is(PyTuple_GET_ITEM(ts, 0), K_List)) {
+    PyObject *v = ast_field(c, o, "value", sp);
+    if (v)
+      n = tuple_assign(c, PyTuple_GET_ITEM(ts, 0), v, sp);
+    Py_XDECREF(v);
+  } else {
+    n = conv_node(c, N_ASSIGN, sp);
     n->lhs = target(c, PyTuple_GET_ITEM(ts, 0), sp);
+    if (!c->failed)
+      n->rhs = conv_expr_field(c, o, "value", sp);
+  }
   Py_DECREF(ts);
-  if (!c->failed)
-    n->rhs = conv_expr_field(c, o, "value", sp);
   return c->failed ? NULL : n;
 }
 
@@ -265,7 +403,7 @@ static Node *stmt_list(Conv *c, PyObject *o, const char *name, Span sp, bool fun
   Node *head = NULL, **tail = &head;
   for (Py_ssize_t i = 0; t && !c->failed && i < PyTuple_GET_SIZE(t); i++) {
     *tail = stmt(c, PyTuple_GET_ITEM(t, i), sp, func_body && i == 0);
-    if (*tail)
+    while (*tail) /* a tuple assignment is several statements */
       tail = &(*tail)->next;
   }
   Py_XDECREF(t);

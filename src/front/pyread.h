@@ -59,6 +59,7 @@ typedef struct Conv {
   const char **locals; /* interned; a name assigned anywhere is local everywhere */
   int nlocals, cap_locals;
   int cap_globals;
+  int ntemps; /* fresh locals of multiple assignments */
 } Conv;
 
 /* The classes of the `ast` module (NULL where this Python has none), and why
