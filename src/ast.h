@@ -359,6 +359,9 @@ struct Node {
 
   /* N_ASSIGN after `scopes` */
   bool is_decl;              /* prints as a declaration of lhs->sym */
+  /* N_ASSIGN in a .reduce() loop that is not a single reduction: the update
+   * `t = t op v` of an array element is done atomically (`op`) */
+  bool atomic;
 
   /* N_GPU made by the compiler (a reduction at host level), not the user */
   bool implicit;

@@ -198,6 +198,32 @@ def mathlib(x, p, i8, o, oi, N):
         oi[1, i] = np.isfinite(i8[i]) + np.trunc(i8[i]) + np.logical_and(i8[i], 1)
 
 
+@parpy.jit
+def scatter_all(idx, x, s, p, mx, mn, bo, N):
+    parpy.label('N')
+    for i in range(N):
+        k = idx[i]
+        s[k] += x[i]
+        p[k] *= x[i]
+        mx[k] = max(mx[k], x[i])
+        mn[k] = min(mn[k], x[i])
+        bo[k] |= x[i] > 0
+
+
+@parpy.jit
+def scatter_bits(idx, x, a, N):
+    parpy.label('N')
+    for i in range(N):
+        a[idx[i]] &= x[i]
+        a[idx[i]] |= x[i]
+        a[idx[i]] ^= x[i]
+
+
+def scatter_args(dt):
+    return [np.zeros(64, np.int64), np.zeros(64, dt), np.zeros(8, dt), np.zeros(8, dt),
+            np.zeros(8, dt), np.zeros(8, dt), np.zeros(8, np.bool_), 64]
+
+
 PROGRAMS = [
     ("axpy", axpy, [2.0, f32(3000), f32(3000), 3000], {'N': T(2048)}, {}),
     ("add2", add2, [f32(100, 70), f32(100, 70), 100, 70], {'N': T(100), 'M': T(64)}, {}),
@@ -235,6 +261,27 @@ PROGRAMS = [
     ("mathlib_f16", mathlib, [np.zeros(64, np.float16), np.zeros(64, np.float16),
                               np.zeros(64, np.int8), np.zeros((10, 64), np.float16),
                               np.zeros((2, 64), np.uint8), 64], {'N': T(64)}, {}),
+    ("scatter_int8", scatter_all, scatter_args(np.int8), {'N': T(64).reduce()}, {}),
+    ("scatter_int16", scatter_all, scatter_args(np.int16), {'N': T(64).reduce()}, {}),
+    ("scatter_int32", scatter_all, scatter_args(np.int32), {'N': T(64).reduce()}, {}),
+    ("scatter_int64", scatter_all, scatter_args(np.int64), {'N': T(64).reduce()}, {}),
+    ("scatter_uint8", scatter_all, scatter_args(np.uint8), {'N': T(64).reduce()}, {}),
+    ("scatter_uint16", scatter_all, scatter_args(np.uint16), {'N': T(64).reduce()}, {}),
+    ("scatter_uint32", scatter_all, scatter_args(np.uint32), {'N': T(64).reduce()}, {}),
+    ("scatter_uint64", scatter_all, scatter_args(np.uint64), {'N': T(64).reduce()}, {}),
+    ("scatter_float16", scatter_all, scatter_args(np.float16), {'N': T(64).reduce()}, {}),
+    ("scatter_float32", scatter_all, scatter_args(np.float32), {'N': T(64).reduce()}, {}),
+    ("scatter_float64", scatter_all, scatter_args(np.float64), {'N': T(64).reduce()}, {}),
+    ("scatter_bits_uint8", scatter_bits, [np.zeros(64, np.int32), np.zeros(64, np.uint8),
+                                       np.zeros(8, np.uint8), 64], {'N': T(64).reduce()}, {}),
+    ("scatter_bits_int16", scatter_bits, [np.zeros(64, np.int32), np.zeros(64, np.int16),
+                                       np.zeros(8, np.int16), 64], {'N': T(64).reduce()}, {}),
+    ("scatter_bits_int32", scatter_bits, [np.zeros(64, np.int32), np.zeros(64, np.int32),
+                                       np.zeros(8, np.int32), 64], {'N': T(64).reduce()}, {}),
+    ("scatter_bits_uint64", scatter_bits, [np.zeros(64, np.int32), np.zeros(64, np.uint64),
+                                       np.zeros(8, np.uint64), 64], {'N': T(64).reduce()}, {}),
+    ("scatter_bits_int64", scatter_bits, [np.zeros(64, np.int32), np.zeros(64, np.int64),
+                                       np.zeros(8, np.int64), 64], {'N': T(64).reduce()}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
     # Array variables chosen at run time (issue 9): pointers on the host
     # passed to kernels, and pointers private to a thread.

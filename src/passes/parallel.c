@@ -87,6 +87,67 @@ static const char *loop_label(const Node *f) {
   return f->labels.n ? f->labels.names[0] : "?";
 }
 
+/* Operators with an atomic update on every target (natively or by CAS). */
+static bool atomic_op(Op op) {
+  switch (op) {
+  case OP_ADD:
+  case OP_MUL:
+  case OP_MAX:
+  case OP_MIN:
+  case OP_BITAND:
+  case OP_BITOR:
+  case OP_BITXOR: return true;
+  default: return false;
+  }
+}
+
+/* Mark every array write in `list` (nested statements too) as an atomic
+ * update; NULL, or the first write that is not `t = t op v`. */
+static const Node *mark_atomics(Node *list, int *count) {
+  for (Node *s = list; s; s = s->next) {
+    if (s->kind == N_ASSIGN && s->lhs->kind != N_VAR) {
+      const Node *rhs = peel(s->rhs);
+      if (rhs->kind != N_BINARY || !atomic_op(rhs->op) || !expr_equal(peel(rhs->lhs), s->lhs))
+        return s;
+      s->atomic = true;
+      s->op = rhs->op;
+      (*count)++;
+    }
+    const Node *bad = mark_atomics(s->body, count);
+    if (!bad)
+      bad = mark_atomics(s->then, count);
+    if (!bad)
+      bad = mark_atomics(s->els, count);
+    if (bad)
+      return bad;
+  }
+  return NULL;
+}
+
+/* A .reduce() loop that is not one reduction: scatter updates such as the
+ * histogram's `hist[b[i]] += 1`, or several accumulators (`acc[0] += x[i];
+ * acc[1] += x[i] * x[i]`).  Every array write of its body must be an update
+ * `t = t op v`; each becomes an atomic update and the loop a plain parallel
+ * loop.  False when the loop has no such update (the caller's error says
+ * what a reduction looks like). */
+static bool atomic_reduction(Planner *pl, Node *f, bool *ok) {
+  int count = 0;
+  const Node *bad = mark_atomics(f->body, &count);
+  *ok = true;
+  if (count == 0 && !bad)
+    return false;
+  if (bad) {
+    *ok = err(pl->p, DIAG_RUNTIME, bad->span,
+              "the loop labelled '%s' is a parallel reduction whose updates are done atomically, "
+              "so every array write in it must update an element with +, *, max, min, &, | or ^ "
+              "(as in 'hist[b[i]] += 1')",
+              loop_label(f));
+    return true;
+  }
+  f->par.reduce = false;
+  return true;
+}
+
 /* A parallel reduction loop holds exactly `target = target op value`. */
 static bool check_reduction(Planner *pl, Node *f) {
   Node *s = f->body;
@@ -104,6 +165,9 @@ static bool check_reduction(Planner *pl, Node *f) {
   if (!why && expr_mentions(s->lhs, f->sym))
     why = "the target must be the same in every iteration (its index may not use the loop "
           "variable)";
+  bool ok;
+  if (why && f->red_op == OP_NONE && atomic_reduction(pl, f, &ok))
+    return ok;
   if (why)
     return err(pl->p, DIAG_RUNTIME, s && !s->next ? s->span : f->span,
                "the loop labelled '%s' is a parallel reduction, so %s, as in 's[0] += x[i]' or "

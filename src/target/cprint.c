@@ -736,9 +736,37 @@ static void print_rhs(CPrinter *c, const Node *rhs) {
   }
 }
 
+/* An update of a .reduce() loop that is not one reduction:
+ * parpy_atomic_<op>_<type>(&t, v) from the target header (omp atomic or a
+ * compare-and-swap loop on Cpu; CUDA's atomics or a CAS loop on the GPU).
+ * The value is converted to the element type first. */
+static void print_atomic(CPrinter *c, const Node *s) {
+  const Node *u = peel(s->rhs);
+  const char *name = s->op == OP_ADD    ? "add"
+                     : s->op == OP_MUL  ? "mul"
+                     : s->op == OP_MAX  ? "max"
+                     : s->op == OP_MIN  ? "min"
+                     : s->op == OP_BITAND ? "and"
+                     : s->op == OP_BITOR  ? "or"
+                                          : "xor";
+  Elem te = ty_elem(s->lhs);
+  buf_printf(c->out, "parpy_atomic_%s_%s(&", name, elem_short(te));
+  expr_prec(c, s->lhs, P_UNARY);
+  buf_puts(c->out, ", ");
+  if (ty_elem(u->rhs) != te)
+    print_cast(c, te, u->rhs);
+  else
+    expr_prec(c, u->rhs, P_COMMA + 1);
+  buf_puts(c->out, ");\n");
+}
+
 static void print_assign(CPrinter *c, const Node *s) {
   c_line_start(c);
   const char *op;
+  if (s->atomic) {
+    print_atomic(c, s);
+    return;
+  }
   if (s->is_decl) {
     print_decl(c, s->lhs->sym);
     buf_puts(c->out, " = ");

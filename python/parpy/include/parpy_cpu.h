@@ -203,4 +203,48 @@ PARPY_FLOAT_OPS(half, f16, fmodf, floorf, copysignf)
 PARPY_PAIRWISE_SUM(float, f32)
 PARPY_PAIRWISE_SUM(double, f64)
 
+/* ---- atomic updates: the scatter updates of a .reduce() loop ----
+ * + * & | ^ through OpenMP's atomic update (native for every type GCC and
+ * Clang know, _Float16 and bool included); max and min, which OpenMP 4.5
+ * lacks, through a compare-and-swap loop with NumPy's NaN-propagating
+ * maximum. */
+#define PARPY_ATOMIC_CAS(T, S, NAME, F)                                                          \
+  static inline void parpy_atomic_##NAME##_##S(T *p, T v) {                                     \
+    T old, val;                                                                                  \
+    __atomic_load(p, &old, __ATOMIC_RELAXED);                                                    \
+    do {                                                                                         \
+      val = F(old, v);                                                                           \
+    } while (!__atomic_compare_exchange(p, &old, &val, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));  \
+  }
+#define PARPY_ATOMIC_OMP(T, S, NAME, OP)                                                         \
+  static inline void parpy_atomic_##NAME##_##S(T *p, T v) {                                      \
+    _Pragma("omp atomic update") *p OP v;                                                        \
+  }
+#define PARPY_ATOMIC_ARITH(T, S)                                                                 \
+  PARPY_ATOMIC_OMP(T, S, add, +=)                                                                \
+  PARPY_ATOMIC_OMP(T, S, mul, *=)                                                                \
+  PARPY_ATOMIC_CAS(T, S, max, parpy_max_##S)                                                     \
+  PARPY_ATOMIC_CAS(T, S, min, parpy_min_##S)
+#define PARPY_ATOMIC_INT(T, S)                                                                   \
+  PARPY_ATOMIC_ARITH(T, S)                                                                       \
+  PARPY_ATOMIC_OMP(T, S, and, &=)                                                                \
+  PARPY_ATOMIC_OMP(T, S, or, |=)                                                                 \
+  PARPY_ATOMIC_OMP(T, S, xor, ^=)
+
+PARPY_ATOMIC_INT(int8_t, i8)
+PARPY_ATOMIC_INT(int16_t, i16)
+PARPY_ATOMIC_INT(int32_t, i32)
+PARPY_ATOMIC_INT(int64_t, i64)
+PARPY_ATOMIC_INT(uint8_t, u8)
+PARPY_ATOMIC_INT(uint16_t, u16)
+PARPY_ATOMIC_INT(uint32_t, u32)
+PARPY_ATOMIC_INT(uint64_t, u64)
+PARPY_ATOMIC_ARITH(float, f32)
+PARPY_ATOMIC_ARITH(double, f64)
+PARPY_ATOMIC_ARITH(half, f16)
+PARPY_ATOMIC_OMP(bool, bool, add, +=)
+PARPY_ATOMIC_OMP(bool, bool, and, &=)
+PARPY_ATOMIC_OMP(bool, bool, or, |=)
+PARPY_ATOMIC_OMP(bool, bool, xor, ^=)
+
 #endif

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #ifdef PARPY_HALF
 #include <cuda_fp16.h>
@@ -201,6 +202,104 @@ struct parpy_bitor {
 struct parpy_bitxor {
   template <typename T> __device__ T operator()(T a, T b) const { return (T)(a ^ b); }
 };
+
+/* ---- atomic updates: the scatter updates of a .reduce() loop ----
+ * CUDA's native atomics where the GPU has them (add of 32/64-bit ints,
+ * float, double and half; max/min/and/or/xor of 32/64-bit ints); any other
+ * type and operator through a compare-and-swap loop on the element, or for
+ * 1- and 2-byte elements on the aligned 32-bit word holding it (device
+ * allocations are at least 256-byte aligned, so the word is allocated). */
+template <typename T, typename F> __device__ void parpy_atomic_cas(T *p, T v, F f) {
+  if constexpr (sizeof(T) == 4 || sizeof(T) == 8) {
+    typedef typename std::conditional<sizeof(T) == 4, unsigned int, unsigned long long>::type W;
+    W *a = (W *)p, old = *a, assumed;
+    do {
+      assumed = old;
+      T cur, nv;
+      memcpy(&cur, &assumed, sizeof(T));
+      nv = f(cur, v);
+      W bits;
+      memcpy(&bits, &nv, sizeof(T));
+      old = atomicCAS(a, assumed, bits);
+    } while (old != assumed);
+  } else {
+    size_t addr = (size_t)p;
+    unsigned int *w = (unsigned int *)(addr & ~(size_t)3);
+    unsigned int shift = (unsigned int)(addr & 3) * 8;
+    unsigned int mask = (sizeof(T) == 1 ? 0xffu : 0xffffu) << shift;
+    unsigned int old = *w, assumed;
+    do {
+      assumed = old;
+      unsigned int bits = (assumed & mask) >> shift;
+      T cur, nv;
+      memcpy(&cur, &bits, sizeof(T));
+      nv = f(cur, v);
+      unsigned int nb = 0;
+      memcpy(&nb, &nv, sizeof(T));
+      old = atomicCAS(w, assumed, (assumed & ~mask) | (nb << shift));
+    } while (old != assumed);
+  }
+}
+
+#define PARPY_ATOMIC_CAS(T, S, NAME, F)                                                          \
+  __device__ inline void parpy_atomic_##NAME##_##S(T *p, T v) { parpy_atomic_cas(p, v, F()); }
+#define PARPY_ATOMIC_NATIVE(T, S, NAME, FN, W)                                                   \
+  __device__ inline void parpy_atomic_##NAME##_##S(T *p, T v) { FN((W *)p, (W)v); }
+#define PARPY_ATOMIC_ALL_CAS(T, S)                                                               \
+  PARPY_ATOMIC_CAS(T, S, add, parpy_add)                                                         \
+  PARPY_ATOMIC_CAS(T, S, mul, parpy_mul)                                                         \
+  PARPY_ATOMIC_CAS(T, S, max, parpy_max)                                                         \
+  PARPY_ATOMIC_CAS(T, S, min, parpy_min)
+#define PARPY_ATOMIC_BITS_CAS(T, S)                                                              \
+  PARPY_ATOMIC_CAS(T, S, and, parpy_bitand)                                                      \
+  PARPY_ATOMIC_CAS(T, S, or, parpy_bitor)                                                        \
+  PARPY_ATOMIC_CAS(T, S, xor, parpy_bitxor)
+/* 32- and 64-bit integers: all native but multiplication (W: CUDA's type). */
+#define PARPY_ATOMIC_WORD(T, S, W)                                                               \
+  PARPY_ATOMIC_NATIVE(T, S, add, atomicAdd, W)                                                   \
+  PARPY_ATOMIC_CAS(T, S, mul, parpy_mul)                                                         \
+  PARPY_ATOMIC_NATIVE(T, S, max, atomicMax, W)                                                   \
+  PARPY_ATOMIC_NATIVE(T, S, min, atomicMin, W)                                                   \
+  PARPY_ATOMIC_NATIVE(T, S, and, atomicAnd, W)                                                   \
+  PARPY_ATOMIC_NATIVE(T, S, or, atomicOr, W)                                                     \
+  PARPY_ATOMIC_NATIVE(T, S, xor, atomicXor, W)
+
+PARPY_ATOMIC_ALL_CAS(int8_t, i8)
+PARPY_ATOMIC_BITS_CAS(int8_t, i8)
+PARPY_ATOMIC_ALL_CAS(int16_t, i16)
+PARPY_ATOMIC_BITS_CAS(int16_t, i16)
+PARPY_ATOMIC_ALL_CAS(uint8_t, u8)
+PARPY_ATOMIC_BITS_CAS(uint8_t, u8)
+PARPY_ATOMIC_ALL_CAS(uint16_t, u16)
+PARPY_ATOMIC_BITS_CAS(uint16_t, u16)
+PARPY_ATOMIC_WORD(int32_t, i32, int)
+PARPY_ATOMIC_WORD(uint32_t, u32, unsigned int)
+PARPY_ATOMIC_WORD(uint64_t, u64, unsigned long long)
+/* int64: add wraps alike in two's complement; max/min need the signed type. */
+PARPY_ATOMIC_NATIVE(int64_t, i64, add, atomicAdd, unsigned long long)
+PARPY_ATOMIC_CAS(int64_t, i64, mul, parpy_mul)
+PARPY_ATOMIC_NATIVE(int64_t, i64, max, atomicMax, long long)
+PARPY_ATOMIC_NATIVE(int64_t, i64, min, atomicMin, long long)
+PARPY_ATOMIC_NATIVE(int64_t, i64, and, atomicAnd, unsigned long long)
+PARPY_ATOMIC_NATIVE(int64_t, i64, or, atomicOr, unsigned long long)
+PARPY_ATOMIC_NATIVE(int64_t, i64, xor, atomicXor, unsigned long long)
+/* Floats: native add; max/min keep NumPy's NaN propagation through CAS. */
+PARPY_ATOMIC_NATIVE(float, f32, add, atomicAdd, float)
+PARPY_ATOMIC_NATIVE(double, f64, add, atomicAdd, double)
+PARPY_ATOMIC_CAS(float, f32, mul, parpy_mul)
+PARPY_ATOMIC_CAS(double, f64, mul, parpy_mul)
+PARPY_ATOMIC_CAS(float, f32, max, parpy_max)
+PARPY_ATOMIC_CAS(double, f64, max, parpy_max)
+PARPY_ATOMIC_CAS(float, f32, min, parpy_min)
+PARPY_ATOMIC_CAS(double, f64, min, parpy_min)
+#ifdef PARPY_HALF
+PARPY_ATOMIC_NATIVE(half, f16, add, atomicAdd, half)
+PARPY_ATOMIC_CAS(half, f16, mul, parpy_mul)
+PARPY_ATOMIC_CAS(half, f16, max, parpy_max)
+PARPY_ATOMIC_CAS(half, f16, min, parpy_min)
+#endif
+PARPY_ATOMIC_CAS(bool, bool, add, parpy_or)
+PARPY_ATOMIC_BITS_CAS(bool, bool)
 
 /* Shuffles exist for 32- and 64-bit words and halves: move narrower types
  * as 32-bit ones. */
