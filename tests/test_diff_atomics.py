@@ -121,3 +121,22 @@ def test_scatter_in_nested_code(rng):
     data = rng.rand((50, 40), np.int32, -5, 100)
     check(scatter_2d, [data, np.zeros((4, 8), np.int32), 50, 40],
           {'N': parpy.threads(32).reduce()})
+
+
+@parpy.jit
+def row_histograms(data, part, hist, R, M):
+    parpy.label('R')
+    for r in range(R):
+        parpy.label('M')
+        for j in range(M):
+            part[r, data[r, j]] += 1
+    parpy.label('B')
+    hist[:] = psum(part[:, :], axis=0)
+
+
+def test_atomic_loop_nested_in_a_parallel_loop(rng):
+    """The two-level histogram of bench/histogram.py: rows in parallel, each
+    row's updates atomic, then the rows summed."""
+    data = rng.rand((16, 500), np.uint8, 0, 255)
+    check(row_histograms, [data, np.zeros((16, 256), np.int32), np.zeros(256, np.int32), 16, 500],
+          {'R': parpy.threads(16), 'M': parpy.threads(64).reduce(), 'B': parpy.threads(256)})

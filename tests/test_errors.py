@@ -745,10 +745,13 @@ def test_slice_shape_mismatch():
               (np.zeros(10), np.zeros(12), np.zeros(10)), at="call")
 
 
-def test_reduction_target_depending_on_the_loop_variable():
+def test_plain_store_in_a_loop_of_atomic_updates():
+    """A .reduce() loop that is not one reduction does its updates atomically
+    (y[i] += x[i] is fine); a plain store there has no atomic meaning."""
     def f(x, y, N):
         parpy.label('N')
         for i in range(N):
-            y[i] += x[i]  # ERR
-    raises_at(parpy.ParPyRuntimeError, r"same in every iteration", f, arrays() + (N,),
-              par={'N': parpy.threads(8).reduce()})
+            y[i] += x[i]
+            x[i] = 0.0  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"atomically.*every array write.*hist\[b\[i\]\] \+= 1",
+              f, arrays() + (N,), par={'N': parpy.threads(8).reduce()})
