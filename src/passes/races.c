@@ -20,8 +20,9 @@
  * (`if i == 0: out[0] = ...` runs once).  Anything the analysis cannot
  * decide is accepted: it never rejects a race-free program it understands.
  *
- * `check_array_races` is the one entry point; reductions (`.reduce()`) are
- * where a future atomic update would be allowed. */
+ * `check_array_races` is the one entry point.  Reductions (`.reduce()`) are
+ * not checked: their updates are combined or done atomically (parallel.c
+ * marks the atomic ones, N_ASSIGN.atomic, and those are skipped here). */
 #include <string.h>
 
 #include "../ast.h"
@@ -204,13 +205,17 @@ static bool check_write(Races *r, const Node *s, bool ctrl) {
     return err(r->p, DIAG_RUNTIME, s->span,
                "this statement updates an element of '%s' chosen by values read from an array, "
                "so two iterations of the parallel loop labelled '%s' may update the same "
-               "element at once (a race). Keep the loop sequential",
+               "element at once (a race). Put .reduce() on the label "
+               "(parpy.threads(n).reduce()) to make such updates atomic, or keep the loop "
+               "sequential",
                base_name(w), label);
   return true;
 }
 
 static bool check_writes(Races *r, const Node *list, bool ctrl) {
   for (const Node *s = list; s; s = s->next) {
+    if (s->atomic)
+      continue; /* an update of a .reduce() loop, done atomically */
     if (s->kind == N_ASSIGN && s->lhs->kind == N_SUBSCRIPT) {
       push(r, &r->writes, &r->nwrites, &r->cap_w, s->lhs);
       if (!check_write(r, s, ctrl))
