@@ -55,6 +55,8 @@ void args_init(CallArgs *ca) {
   ca->views = NULL;
   ca->refs = NULL;
   ca->holds = NULL;
+  ca->stream_device = -2;
+  ca->torch_stream = 0;
   ca->scratch.used = 0;
   ca->scratch.spilled = false;
   arena_init(&ca->scratch.arena);

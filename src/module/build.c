@@ -111,6 +111,7 @@ bool build_load(const Options *opt, const char *code, const char *fname, const c
   if (ok) {
     lib->backend = opt->backend;
     lib->access = dlsym(lib->handle, arena_printf(&a, "%s__access", fname));
+    *(void **)&lib->set_stream = dlsym(lib->handle, arena_printf(&a, "%s__set_stream", fname));
   }
   if (!ok) {
     if (d.kind == DIAG_NONE)

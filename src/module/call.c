@@ -61,6 +61,8 @@ static PyObject *call_cuda(const Library *lib, CallArgs *ca, const char *fname) 
   arena_init(&a);
   bool ok;
   pp_stats.cuda_calls++;
+  if (ca->ndevice)
+    torch_streams(ca);
   pp_stats.copies_in += (uint64_t)ca->nhost;
   if (ca->nhost == 0) {
     /* Only launches, which return at once: releasing the GIL would cost

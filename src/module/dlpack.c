@@ -240,6 +240,8 @@ static bool classify_tensor(Ctx *c, PyObject *obj, const DLTensor *t, bool reado
     return false;
   if (type == DL_CUDA)
     last_slot(c)->device = (int16_t)t->device.device_id;
+  if (gpu)
+    last_slot(c)->stream = 1; /* exported for the legacy default stream (export) */
   return true;
 }
 

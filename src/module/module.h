@@ -90,6 +90,8 @@ typedef struct CallArgs {
   PyObject **refs;  /* dict keys and values, held until args_release */
   int nholds;
   DLHold *holds;    /* DLPack tensors, released by args_release */
+  int stream_device; /* torch.c: the device torch_stream is for; -2: none yet */
+  uintptr_t torch_stream; /* PyTorch's current stream there (1: legacy) */
   Scratch scratch;
 } CallArgs;
 
@@ -171,6 +173,10 @@ bool call_check_devices(const CallArgs *ca, Backend backend, const char *fname);
  * rt_cuda_call (host arrays copied in and back).  NULL + exception on
  * failure, else a new reference to None. */
 PyObject *call_library(const Library *lib, CallArgs *ca, const char *fname);
+
+/* ---- torch.c: PyTorch's current stream, for the slots of torch tensors in
+ * GPU memory (read only for a Cuda call: a stand-in torch need not have it). */
+void torch_streams(CallArgs *ca);
 
 /* ---- dlpack.c ------------------------------------------------------------ */
 void dlpack_release(DLHold *h); /* runs the deleter; needs the GIL */

@@ -163,5 +163,60 @@ int classify_torch(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
   if (!ok || !put_array(c, s, w, (Elem)elem, rank, dims, ptr, false, cuda))
     return -1;
   last_slot(c)->device = (int16_t)device;
+  last_slot(c)->torch = cuda;
   return 1;
+}
+
+/* PyTorch's current stream on `device` (-1: the current device), where
+ * its work on the tensor is queued and where the call then runs: once per
+ * call and device, through torch._C._cuda_getCurrentRawStream (a C
+ * function), else torch.cuda.current_stream().cuda_stream.  Its default
+ * stream, 0, is the legacy default stream (1), as is the answer of a
+ * module posing as torch that cannot tell. */
+static PyObject *raw_stream_fn, *current_stream_fn;
+
+static uintptr_t current_stream(CallArgs *ca, int device) {
+  if (device < 0)
+    device = rt_cuda_device();
+  if (ca->stream_device == device)
+    return ca->torch_stream;
+  if (!raw_stream_fn && !current_stream_fn) {
+    PyObject *torch = PyImport_ImportModule("torch");
+    if (!torch)
+      return 1;
+    PyObject *cmod = PyObject_GetAttrString(torch, "_C");
+    raw_stream_fn = cmod ? PyObject_GetAttrString(cmod, "_cuda_getCurrentRawStream") : NULL;
+    Py_XDECREF(cmod);
+    PyErr_Clear();
+    if (!raw_stream_fn) {
+      PyObject *cuda = PyObject_GetAttrString(torch, "cuda");
+      current_stream_fn = cuda ? PyObject_GetAttrString(cuda, "current_stream") : NULL;
+      Py_XDECREF(cuda);
+    }
+    Py_DECREF(torch);
+    if (!raw_stream_fn && !current_stream_fn)
+      return 1;
+  }
+  PyObject *r;
+  if (raw_stream_fn) {
+    r = PyObject_CallFunction(raw_stream_fn, "i", device);
+  } else {
+    PyObject *st = PyObject_CallFunction(current_stream_fn, "i", device);
+    r = st ? PyObject_GetAttrString(st, "cuda_stream") : NULL;
+    Py_XDECREF(st);
+  }
+  unsigned long long v = r ? PyLong_AsUnsignedLongLongMask(r) : 0;
+  Py_XDECREF(r);
+  ca->stream_device = device;
+  ca->torch_stream = v && !PyErr_Occurred() ? (uintptr_t)v : 1;
+  return ca->torch_stream;
+}
+
+void torch_streams(CallArgs *ca) {
+  for (int i = 0; i < ca->nslots; i++)
+    if (ca->info[i].torch && ca->info[i].kind == SLOT_DEVICE)
+      ca->info[i].stream = current_stream(ca, ca->info[i].device);
+  /* Not knowing the stream is no error: the legacy default stream then,
+   * as before streams were followed. */
+  PyErr_Clear();
 }

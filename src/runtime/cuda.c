@@ -477,6 +477,27 @@ const char *rt_cuda_wait_stream(uintptr_t stream) {
   return e;
 }
 
+static uintptr_t legacy(uintptr_t s) { return s == 0 ? 1 : s; }
+
+const char *rt_cuda_stream_wait(uintptr_t waiter, uintptr_t stream) {
+  const char *w = unusable();
+  if (w || legacy(waiter) == legacy(stream))
+    return w;
+  /* 1 and 2 are the runtime's own handles cudaStreamLegacy and
+   * cudaStreamPerThread, valid wherever a stream is. */
+  void *s = (void *)legacy(stream), *ws = (void *)legacy(waiter), *ev = NULL;
+  if (!api.EventCreateWithFlags || !api.EventRecord || !api.StreamWaitEvent || !api.EventDestroy)
+    return fail(api.StreamSynchronize(s));
+  const char *e = fail(api.EventCreateWithFlags(&ev, EVENT_NO_TIMING));
+  if (e)
+    return e;
+  e = fail(api.EventRecord(ev, s));
+  if (!e)
+    e = fail(api.StreamWaitEvent(ws, ev, 0));
+  fail(api.EventDestroy(ev)); /* released once the wait is done */
+  return e;
+}
+
 const char *rt_cuda_check_pointer(const void *p, int *device) {
   *device = -1;
   const char *w = unusable();

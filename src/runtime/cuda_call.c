@@ -1,8 +1,10 @@
 /* cuda_call.c - one call of a library built for the Cuda backend.
  *
- * Arrays already in GPU memory are passed as they are.  Host arrays go
- * through fresh device buffers: copied in on stream 0 before the entry
- * runs, copied back after it when the code writes them, freed on stream 0.
+ * Arrays already in GPU memory are passed as they are, and a call of
+ * those only runs on the caller's stream (runtime.h says which).  Host
+ * arrays go through fresh device buffers: copied in on stream 0 before the
+ * entry runs, copied back after it when the code writes them, freed on
+ * stream 0; such a call runs on stream 0.
  * The copy back is synchronous, so the caller sees its results when the
  * call returns; a call that copies nothing back waits for the GPU instead,
  * since a copy from page-locked host memory may still be reading it.
@@ -38,14 +40,6 @@ static bool check_devices(void **slots, const CallSlot *info, int n, const char 
     if (s->kind != SLOT_DEVICE || s->bytes == 0)
       continue;
     int dev = s->device;
-    /* The legacy default stream we run on already waits for blocking
-     * streams (and the per-thread default stream, 2), but not for others. */
-    const char *e = s->stream > 2 ? rt_cuda_wait_stream(s->stream) : NULL;
-    if (e) {
-      diag_error(d, a, DIAG_RUNTIME, (Span){0}, "%s: waiting for the stream of %s failed: %s",
-                 fname, where(s, fname, a), e);
-      return false;
-    }
     if (s->check_ptr) {
       const char *why = rt_cuda_check_pointer(slots[i], &dev);
       if (why) {
@@ -64,6 +58,42 @@ static bool check_devices(void **slots, const CallSlot *info, int n, const char 
                  "%s is on CUDA device %d, but the current device is %d: make device %d "
                  "current (torch.cuda.set_device(%d), cupy.cuda.Device(%d).use()) or move the "
                  "array to device %d", where(s, fname, a), dev, current, dev, dev, dev, current);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* The stream the call runs on: with device arrays only, the first real
+ * stream (a handle, > 2) their producers named, else the legacy default
+ * stream (0), which the per-thread default stream and blocking streams
+ * already follow. */
+static uintptr_t call_stream(const CallSlot *info, int n, bool host) {
+  for (int i = 0; !host && i < n; i++)
+    if (info[i].kind == SLOT_DEVICE && info[i].stream > 2)
+      return info[i].stream;
+  return 0;
+}
+
+/* Make `stream` wait for the streams of the arrays.  The legacy default
+ * stream (0) already waits for 1 and 2; a stream of the caller's (> 2) may
+ * be non-blocking and waits for anything else. */
+static bool wait_for_producers(uintptr_t stream, const CallSlot *info, int n, const char *fname,
+                               Diag *d, Arena *a) {
+  for (int i = 0; i < n; i++) {
+    const CallSlot *s = &info[i];
+    if (s->kind != SLOT_DEVICE || s->stream == 0 || s->stream == stream ||
+        (stream == 0 && s->stream <= 2))
+      continue;
+    bool seen = false; /* one wait per stream */
+    for (int j = 0; j < i && !seen; j++)
+      seen = info[j].kind == SLOT_DEVICE && info[j].stream == s->stream;
+    const char *e = seen ? NULL
+                    : stream == 0 ? rt_cuda_wait_stream(s->stream)
+                                  : rt_cuda_stream_wait(stream, s->stream);
+    if (e) {
+      diag_error(d, a, DIAG_RUNTIME, (Span){0}, "%s: waiting for the stream of %s failed: %s",
+                 fname, where(s, fname, a), e);
       return false;
     }
   }
@@ -153,6 +183,29 @@ static void free_staged(const Staged *st, int n) {
       rt_cuda_free(st[i].dev, st[i].pooled); /* after an error the context may be gone */
 }
 
+/* A call of device arrays only: queued on the caller's stream. */
+static bool call_on_stream(const Library *lib, void **slots, const CallSlot *info, int n,
+                           const char *fname, Diag *d, Arena *a) {
+  uintptr_t want = call_stream(info, n, false);
+  /* Code without <f>__set_stream (older, or written by hand) launches on
+   * the legacy default stream: the caller's stream waits for it after. */
+  uintptr_t stream = lib->set_stream ? want : 0;
+  if (!wait_for_producers(stream, info, n, fname, d, a))
+    return false;
+  if (lib->set_stream)
+    lib->set_stream((void *)stream);
+  bool ok = call_entry(lib, slots, fname, d, a);
+  if (lib->set_stream)
+    lib->set_stream(NULL);
+  const char *e = ok && stream != want ? rt_cuda_stream_wait(want, 0) : NULL;
+  if (e) {
+    diag_error(d, a, DIAG_RUNTIME, (Span){0}, "%s: ordering the caller's stream after the "
+               "call failed: %s", fname, e);
+    return false;
+  }
+  return ok;
+}
+
 bool rt_cuda_call(const Library *lib, void **slots, const CallSlot *info, int n,
                   const char *fname, Diag *d, Arena *a) {
   if (!check_devices(slots, info, n, fname, d, a))
@@ -162,7 +215,11 @@ bool rt_cuda_call(const Library *lib, void **slots, const CallSlot *info, int n,
   for (int i = 0; i < n; i++)
     nhost += info[i].kind == SLOT_HOST;
   if (nhost == 0)
-    return call_entry(lib, slots, fname, d, a);
+    return call_on_stream(lib, slots, info, n, fname, d, a);
+  if (!wait_for_producers(0, info, n, fname, d, a))
+    return false;
+  if (lib->set_stream)
+    lib->set_stream(NULL); /* with host arrays: the legacy default stream */
   void *few_args[FEW];
   Staged few_st[FEW];
   void **args = n <= FEW ? few_args : malloc(sizeof *args * (size_t)n);

@@ -35,6 +35,9 @@ typedef struct Library {
   /* Filled by the caller of rt_load (module/build.c), not by rt_load: */
   Backend backend;       /* what the code was built for */
   const char *access;    /* <f>__access, or NULL when the library has none */
+  /* <f>__set_stream (Cuda code), or NULL: the stream the entry launches on,
+   * for the calling thread. */
+  void (*set_stream)(void *stream);
 } Library;
 
 /* Set once at import: the directory holding parpy's C headers, and the
@@ -77,8 +80,9 @@ double rt_now(void);
  * so parpy imports on machines without CUDA): first the library of the nvcc
  * on PATH (the one generated code links against, see target/cuda/build.h),
  * else libcudart.so.13, .12 or libcudart.so by name.  Loading and the device
- * check happen once per process, thread-safely.  Every call runs on the
- * legacy default stream (stream 0), as generated code does.  Functions
+ * check happen once per process, thread-safely.  The primitives below
+ * run on the legacy default stream (stream 0); generated code launches on
+ * the caller's stream (rt_cuda_call).  Functions
  * returning `const char *` return NULL on success, else a message (CUDA's
  * error string, or why the runtime cannot be used). */
 
@@ -139,6 +143,10 @@ const char *rt_cuda_device_sync(void);
  * handle as in the CUDA array interface and DLPack (1: legacy default
  * stream, nothing to do; 2: per-thread default stream). */
 const char *rt_cuda_wait_stream(uintptr_t stream);
+/* Make `waiter` wait for the work queued so far on `stream` (both stream
+ * handles as above: 0 and 1 the legacy default stream, 2 the per-thread
+ * default stream); nothing when they are the same stream. */
+const char *rt_cuda_stream_wait(uintptr_t waiter, uintptr_t stream);
 /* Whether `p` is memory the current device can use (device or managed);
  * *device is the device it belongs to (-1 for managed or unknown).  NULL
  * when it can, else why not ("host memory", or CUDA's error). */
@@ -162,9 +170,13 @@ typedef struct CallSlot {
                          (CUDA array interface): check it before use */
   int16_t device;     /* SLOT_DEVICE: the device it says it is on; -1: unsaid */
   size_t bytes;       /* arrays: size of the data */
-  uintptr_t stream;   /* SLOT_DEVICE: a stream whose queued work must come
-                         first (CUDA array interface 3); 0, 1, 2: none */
+  uintptr_t stream;   /* SLOT_DEVICE: the stream the array's producer
+                         queued its work on (PyTorch's current stream, CUDA
+                         array interface 3's `stream`, 1 for DLPack, which
+                         we ask for the legacy default stream); 0: unsaid */
   bool buffer;        /* a parpy buffer, which only its own backend takes */
+  bool torch;         /* SLOT_DEVICE: a torch tensor, whose stream (PyTorch's
+                         current one) the module fills in before the call */
   const char *param;  /* for messages: the parameter, and the dict key or NULL */
   const char *key;
 } CallSlot;
@@ -177,7 +189,13 @@ typedef struct CallSlot {
  * done; one with device arrays only returns once the kernels are queued.
  * False with *d filled (messages name `fname` and the argument): the
  * library's own message (<f>__error) for a non-zero return.  Runs without
- * the GIL. */
+ * the GIL.
+ * Streams: a call with device arrays only runs on the caller's stream, the
+ * first real stream (> 2) its arrays name, after making it wait for the
+ * other streams named; with host arrays, on the legacy default stream,
+ * after waiting for every stream named (the call is synchronous then).  A
+ * library without <f>__set_stream runs on the legacy default stream, and
+ * the caller's stream waits for it afterwards. */
 bool rt_cuda_call(const Library *lib, void **slots, const CallSlot *info, int n,
                   const char *fname, Diag *d, Arena *a);
 

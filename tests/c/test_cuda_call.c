@@ -5,6 +5,7 @@
  * without a GPU.  Failures are injected per primitive. */
 // SOURCES: src/util/*.c src/runtime/cuda_call.c
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -73,6 +74,20 @@ const char *rt_cuda_wait_stream(uintptr_t stream) {
   say("wait", (size_t)stream);
   waited = stream;
   return NULL;
+}
+
+static uintptr_t stream_now; /* what set_stream last set */
+
+const char *rt_cuda_stream_wait(uintptr_t waiter, uintptr_t stream) {
+  char what[64];
+  snprintf(what, sizeof what, "wait-on-%#lx", (unsigned long)waiter);
+  say(what, (size_t)stream);
+  return NULL;
+}
+
+static void set_stream(void *s) {
+  stream_now = (uintptr_t)s;
+  say(s ? "stream" : "stream-reset", s ? (size_t)(uintptr_t)s : (size_t)-1);
 }
 
 const char *rt_cuda_check_pointer(const void *p, int *device) {
@@ -311,6 +326,8 @@ static void test_pointer_checks(void) {
 }
 
 static void test_streams(void) {
+  /* Code without __set_stream: on the legacy default stream, after the
+   * producers' streams; the caller's stream waits for it after. */
   reset();
   float x[2] = {1, 2}, y[2] = {0, 0};
   void *slots[] = {x, y};
@@ -320,8 +337,44 @@ static void test_streams(void) {
   Library lib = {.entry = axpy_entry};
   Diag d;
   CHECK(call(&lib, slots, info, 2, &d));
-  CHECK_STR(log_, "wait(43968) entry");
+  CHECK_STR(log_, "wait(43968) entry wait-on-0xabc0(0)");
   CHECK(waited == 0xabc0);
+
+  /* Generated code: launched on the caller's stream (the first real one),
+   * which first waits for the others' (legacy and another). */
+  reset();
+  lib.set_stream = set_stream;
+  CallSlot three[] = {device(8, 0, "x"), device(8, 0, "y"), device(8, 0, "z")};
+  three[0].stream = 1;
+  three[1].stream = 0xabc0;
+  three[2].stream = 0xdef0;
+  void *slots3[] = {x, y, y};
+  CHECK(call(&lib, slots3, three, 3, &d));
+  CHECK_STR(log_, "wait-on-0xabc0(1) wait-on-0xabc0(57072) stream(43968) entry stream-reset");
+
+  /* Arrays on one stream: no wait at all. */
+  reset();
+  three[0].stream = three[2].stream = 0xabc0;
+  CHECK(call(&lib, slots3, three, 3, &d));
+  CHECK_STR(log_, "stream(43968) entry stream-reset");
+
+  /* No stream named (or only the legacy one): the legacy default stream. */
+  reset();
+  three[0].stream = three[1].stream = three[2].stream = 0;
+  three[1].stream = 1;
+  CHECK(call(&lib, slots3, three, 3, &d));
+  CHECK_STR(log_, "stream-reset entry stream-reset");
+
+  /* With host arrays: synchronous, on the legacy default stream, after
+   * every stream named. */
+  reset();
+  float h[2] = {3, 4};
+  CallSlot mixed[] = {host(8, false, "x"), device(8, 0, "y")};
+  mixed[1].stream = 0xabc0;
+  void *slots2[] = {h, y};
+  CHECK(call(&lib, slots2, mixed, 2, &d));
+  CHECK_HAS(log_, "wait(43968) stream-reset alloc(8) in(8) entry");
+  CHECK(stream_now == 0);
 }
 
 /* More slots than the stack arrays hold. */

@@ -435,7 +435,7 @@ static void print_graph_entry(CPrinter *c, Fn *m) {
   buf_puts(o, list.len > 2 ? buf_cstr(&list) + 2 : "NULL");
   buf_printf(o, "};\n"
                 "  if (%s_graph && memcmp(args, %s_graph_args, sizeof args) == 0) {\n"
-                "    PARPY_CHECK(cudaGraphLaunch(%s_graph, 0), \"replaying the CUDA graph of %s\");\n"
+                "    PARPY_CHECK(cudaGraphLaunch(%s_graph, parpy_stream), \"replaying the CUDA graph of %s\");\n"
                 "    return 0;\n"
                 "  }\n",
              f, f, f, f);
@@ -463,12 +463,22 @@ static void print_graph_entry(CPrinter *c, Fn *m) {
                 "  }\n"
                 "  cudaGraphDestroy(graph);\n"
                 "  memcpy(%s_graph_args, args, sizeof args);\n"
-                "  PARPY_CHECK(cudaGraphLaunch(%s_graph, 0), \"launching the CUDA graph of %s\");\n"
+                "  PARPY_CHECK(cudaGraphLaunch(%s_graph, parpy_stream), \"launching the CUDA graph of %s\");\n"
                 "  return 0;\n}\n\n",
              f, f, f, f, f, f, f, f, f, f);
 }
 
+/* The stream of the call: the caller's (its arrays' stream: PyTorch's
+ * current stream, a __cuda_array_interface__'s `stream`), set by the
+ * runtime through <f>__set_stream before the entry; per thread, as calls
+ * from several threads may run on different streams.  0: the legacy
+ * default stream. */
+static void print_stream(CPrinter *c) {
+  buf_puts(c->out, "static thread_local cudaStream_t parpy_stream = 0;\n\n");
+}
+
 static void print_main(CPrinter *c, Fn *m) {
+  print_stream(c);
   print_host(c, m);
   if (c->p->opt.use_graphs) {
     print_graph_entry(c, m);
@@ -477,7 +487,7 @@ static void print_main(CPrinter *c, Fn *m) {
   Buf *o = c->out;
   buf_printf(o, "static int32_t %s(", m->name);
   c_main_params(c, m);
-  buf_printf(o, ") {\n  return %s_run(0", m->name);
+  buf_printf(o, ") {\n  return %s_run(parpy_stream", m->name);
   array_params(c, m, false, false);
   buf_puts(o, ");\n}\n\n");
 }
@@ -494,7 +504,9 @@ static void print_convention(CPrinter *c, Fn *m) {
   c_signature(p, o);
   buf_printf(o, "\";\nextern \"C\" const char %s__access[] = \"", f);
   c_access(p, o);
-  buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n\n", f);
+  buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n", f);
+  buf_printf(o, "extern \"C\" void %s__set_stream(void *stream) { %s::parpy_stream = "
+                "(cudaStream_t)stream; }\n\n", f, NAMESPACE);
   buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n  return %s::%s(", f, NAMESPACE,
              m->name);
   c_args_from_slots(c, m);
