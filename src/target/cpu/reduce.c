@@ -336,8 +336,8 @@ static const Node *target_of(const Node *f) {
 
 bool cpu_reduction(CPrinter *c, const Node *f, bool parallel) {
   const Node *target = target_of(f);
-  if (!target)
-    return false;
+  if (!target || expr_mentions(target, f->sym))
+    return false; /* not one target for the whole loop */
   Red r;
   if (target->kind == N_VAR) {
     if (!match(f, &r))
