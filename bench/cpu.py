@@ -589,8 +589,9 @@ def run_threads(n, args):
 def table(results, threads):
     names = list(results[threads[0]]["kernels"])
     lines = []
-    hdr = "| kernel | threads | ParPy ms | C ms | Numba ms | NumPy ms | ParPy / C | ParPy / Numba |"
-    lines += [hdr, "|" + "---|" * 8]
+    hdr = ("| kernel | threads | ParPy ms | C ms | Numba ms | NumPy ms | ParPy / C | ParPy / Numba "
+           "| ParPy / C, fastest runs |")
+    lines += [hdr, "|" + "---|" * 9]
     notes = []
     for name in names:
         for t in threads:
@@ -602,8 +603,12 @@ def table(results, threads):
 
             def ratio(a, b):
                 return f"{ms[a] / ms[b]:.2f}" if a in ms and b in ms else "-"
+            best = k["all_ms"]
+            fastest = (f"{min(best['ParPy']) / min(best['C']):.2f}"
+                       if "ParPy" in best and "C" in best else "-")
             lines.append(f"| {k['label']} | {t} | {cell('ParPy')} | {cell('C')} | {cell('Numba')} | "
-                         f"{cell('NumPy')} | {ratio('ParPy', 'C')} | {ratio('ParPy', 'Numba')} |")
+                         f"{cell('NumPy')} | {ratio('ParPy', 'C')} | {ratio('ParPy', 'Numba')} "
+                         f"| {fastest} |")
             for impl, why in k["skipped"].items():
                 note = f"{k['label']}: {impl} skipped: {why}"
                 if note not in notes:
@@ -611,6 +616,8 @@ def table(results, threads):
     for t in threads:
         lines.append(f"\ncall on a cache hit, 1-element arrays, {t} thread(s): "
                      f"{results[t]['call_overhead_us']:.2f} us")
+    notes.append("Times are medians over the rounds; the last column compares the fastest "
+                 "run of each, which a loaded machine disturbs least.")
     return "\n".join(lines + [""] + notes)
 
 
@@ -652,10 +659,21 @@ def main():
     ap.add_argument("--quick", action="store_true", help="inputs 4x smaller in each size")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--tag", default="", help="added to the result file names")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="print the table and draw the chart of an earlier run's JSON")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args)
+        return 0
+    if args.from_json:
+        with open(args.from_json) as f:
+            results = {int(t): r for t, r in json.load(f)["results"].items()}
+        threads = sorted(results)
+        print(table(results, threads))
+        png = os.path.splitext(args.from_json)[0] + ".png"
+        if chart(results, threads, png):
+            print(f"chart: {png}")
         return 0
     results = {t: run_threads(t, args) for t in args.threads}
     text = table(results, args.threads)
