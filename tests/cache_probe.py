@@ -44,13 +44,20 @@ def fake_cc(where) -> str:
     """A `cc` wrapper: logs each run to cc.log beside it; with
     PARPY_TEST_CC_SLEEP=s it touches `started` (and writes its pid to
     cc.pid), then sleeps s seconds first; with PARPY_TEST_CC_AS_BUG=1 a
-    build with -march=native fails like binutils 2.40 on AVX512-FP16."""
+    build with -march=native fails like binutils 2.40 on AVX512-FP16; with
+    PARPY_TEST_CC_LOSE=1 the first run removes its source (as a cleaner
+    would) and fails."""
     where = Path(where)
     script = where / "fakecc"
     text = (f"""#!/bin/sh
 echo "$$ $*" >> '{where}/cc.log'
 if [ -n "$PARPY_TEST_CC_SLEEP" ]; then
   echo $$ > '{where}/cc.pid'; touch '{where}/started'; sleep "$PARPY_TEST_CC_SLEEP"
+fi
+if [ -n "$PARPY_TEST_CC_LOSE" ] && [ ! -e '{where}/lost' ]; then
+  touch '{where}/lost'
+  for a in "$@"; do case "$a" in *.c) rm -f "$a" ;; esac; done
+  echo "cc1: fatal error: $a: No such file or directory"; exit 1
 fi
 if [ -n "$PARPY_TEST_CC_AS_BUG" ]; then
   for a in "$@"; do

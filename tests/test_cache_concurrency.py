@@ -202,6 +202,15 @@ def test_temporaries_of_a_killed_build_are_removed(own_cache, tmp_path):
     assert not [n for n in os.listdir(own_cache) if n.startswith("tmp-")]
 
 
+def test_a_build_that_loses_its_files_starts_over(own_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARPY_TEST_CC_LOSE", "1")
+    x = np.ones(8)
+    scale(x, 2.0, 8, opts=cpu())
+    assert x.tolist() == [2.0] * 8
+    assert cc_runs(tmp_path) == 2
+    assert sorted(os.listdir(own_cache)) == [next(iter(libraries(own_cache))) + ".so"]
+
+
 # ---- item 8: the assembler cannot take -march=native code ----
 
 def test_march_native_assembler_failure_falls_back(own_cache, tmp_path, monkeypatch):

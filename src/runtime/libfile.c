@@ -12,6 +12,8 @@
 #define _GNU_SOURCE /* O_NOFOLLOW, UTIME_OMIT */
 #include <dlfcn.h>
 #include <link.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -148,9 +150,18 @@ static bool ours(const char *name) {
          (n == 67 && strcmp(base + 64, ".so") == 0);
 }
 
+static _Atomic unsigned long long pinned_adds; /* dlpi_adds when last pinned */
+
 static int pin(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size;
-  (void)data;
+  bool *first = data;
+  if (*first) {
+    /* Only the library itself loaded since the last walk (or nothing: it
+     * was loaded already): it brought no new dependency to pin. */
+    *first = false;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) && info->dlpi_adds - pinned_adds <= 1)
+      return 1;
+    pinned_adds = info->dlpi_adds;
+  }
   if (info->dlpi_name && info->dlpi_name[0] && !ours(info->dlpi_name)) {
     void *h = dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
     if (h)
@@ -170,8 +181,9 @@ void *rt_lib_dlopen(int dirfd, const char *name, const char *path) {
   if (access(proc, F_OK) == 0)
     path = proc;
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  bool first = true;
   if (h)
-    dl_iterate_phdr(pin, NULL);
+    dl_iterate_phdr(pin, &first);
   return h;
 }
 
