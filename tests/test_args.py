@@ -73,7 +73,7 @@ def test_not_contiguous():
 def test_nested_dict():
     d = {"a": np.zeros(2), "b": {"c": 1}}
     with pytest.raises(parpy.ParPyTypeError,
-                       match="field 'b' of argument 'd' of use_dict is a dict; nested dictionaries"):
+                       match="field 'b' of argument 'd' of use_dict is a dict; nested dictionary arguments"):
         use_dict(d, np.zeros(1), opts=opts())
 
 

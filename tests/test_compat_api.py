@@ -303,7 +303,7 @@ def test_dict_key_errors_are_runtime_errors():
                      "dict keys must be str")
     assert isinstance(e, parpy.ParPyRuntimeTypeError)
     _raises_both(TypeError, lambda: dict_read({"a": {"b": np.zeros(1)}}, y, opts=o),
-                 "nested dictionaries are not supported")
+                 "nested dictionary arguments are not supported")
 
 
 # ---- 9: parpy_cuda_check_error in hand-written CUDA code ----

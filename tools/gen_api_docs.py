@@ -23,7 +23,7 @@ PAGES = {
               "clear_cache", "sync", "label", "gpu", "CompileOptions", "CompileBackend", "LoopPar",
               "ElemSize", "Target", "ParPyError", "ParPyTypeError", "ParPyNameError",
               "ParPyRuntimeError", "ParPyValueError", "ParPyRuntimeTypeError",
-              "ParPyRuntimeValueError"],
+              "ParPyRuntimeValueError", "ParPyRuntimeNameError"],
     "parpy.operators": ["sum", "prod", "max", "min", "abs", "atan2", "cos", "exp", "log", "sin",
                         "sqrt", "tanh", "tan", "floor", "ceil", "int8", "int16", "int32", "int64",
                         "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64",

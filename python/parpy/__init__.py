@@ -14,11 +14,12 @@ import os as _os
 import typing as _t
 
 from . import _core
-from .errors import (ParPyError, ParPyNameError, ParPyRuntimeError, ParPyRuntimeTypeError,
-                     ParPyRuntimeValueError, ParPyTypeError, ParPyValueError)
+from .errors import (ParPyError, ParPyNameError, ParPyRuntimeError, ParPyRuntimeNameError,
+                     ParPyRuntimeTypeError, ParPyRuntimeValueError, ParPyTypeError,
+                     ParPyValueError)
 
 _core.set_error_types(ParPyError, ParPyTypeError, ParPyNameError, ParPyRuntimeError,
-                      ParPyValueError, ParPyRuntimeTypeError, ParPyRuntimeValueError)
+                      ParPyValueError, ParPyRuntimeTypeError, ParPyRuntimeValueError, ParPyRuntimeNameError)
 _core.configure(_os.path.join(_os.path.dirname(__file__), "include"), _core.VERSION)
 
 from . import backend, buffer, operators, types  # noqa: E402
@@ -36,7 +37,7 @@ __all__ = ["jit", "external", "print_compiled", "compile_string", "threads", "re
            "clear_cache", "sync", "gpu", "label", "CompileOptions", "CompileBackend", "LoopPar",
            "ElemSize", "Target", "operators", "types", "backend", "buffer", "ParPyError",
            "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError", "ParPyValueError",
-           "ParPyRuntimeTypeError", "ParPyRuntimeValueError"]
+           "ParPyRuntimeTypeError", "ParPyRuntimeValueError", "ParPyRuntimeNameError"]
 
 
 def jit(fn: _t.Callable[..., _t.Any]) -> _t.Any:

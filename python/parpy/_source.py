@@ -74,8 +74,9 @@ def _name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
-def parse_function(fn: Callable[..., Any]) -> Any:
-    """Parse ``fn`` into a ``_core.FuncHandle`` (raises a ParPyError)."""
+def parse_function(fn: Callable[..., Any], early: bool = True) -> Any:
+    """Parse ``fn`` into a ``_core.FuncHandle`` (raises a ParPyError; with
+    `early`, also for the errors _early can already see)."""
     if not inspect.isfunction(fn):
         raise ParPyTypeError(f"parpy.jit expects a function defined with def, not "
                              f"{type(fn).__name__}")
@@ -103,5 +104,10 @@ def parse_function(fn: Callable[..., Any]) -> Any:
     file = inspect.getsourcefile(fn) or inspect.getfile(fn)
     whole = linecache.getlines(file) if file else []
     params, ret = annotation_codes(fn)
-    return _core.parse(fndef, file, "".join(whole) if whole else None, line_off, col_off, name,
-                       params, ret)
+    handle = _core.parse(fndef, file, "".join(whole) if whole else None, line_off, col_off, name,
+                         params, ret)
+    if early:
+        from . import _early  # noqa: PLC0415 - _early imports _resolve, which imports us
+
+        _early.check(fn, fndef, file, line_off, col_off, name)
+    return handle

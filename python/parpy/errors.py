@@ -57,5 +57,11 @@ class ParPyRuntimeValueError(ParPyValueError, ParPyRuntimeError):
     two)."""
 
 
+class ParPyRuntimeNameError(ParPyNameError, ParPyRuntimeError):
+    """A name error that ParPy 0.1.3 raised as RuntimeError (a call to an
+    unknown function)."""
+
+
 __all__ = ["ParPyError", "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError",
-           "ParPyValueError", "ParPyRuntimeTypeError", "ParPyRuntimeValueError"]
+           "ParPyValueError", "ParPyRuntimeTypeError", "ParPyRuntimeValueError",
+           "ParPyRuntimeNameError"]

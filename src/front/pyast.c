@@ -85,9 +85,11 @@ static Node *target(Conv *c, PyObject *t, Span parent) {
   Span sp = ast_span(c, t, parent);
   if (k == K_Tuple || k == K_List || k == K_Starred)
     conv_error(c, DIAG_RUNTIME, sp,
-               "tuple assignment is not supported; assign each variable separately");
+               "Unsupported form of assignment: nested or starred tuple targets are not "
+               "supported; assign each variable separately");
   else
-    conv_error(c, DIAG_RUNTIME, sp, "cannot assign to this expression");
+    conv_error(c, DIAG_RUNTIME, sp, "Unsupported form of assignment: cannot assign to this "
+               "expression");
   return NULL;
 }
 
@@ -264,7 +266,7 @@ static Node *for_stmt(Conv *c, PyObject *o, Span sp) {
   else if (t)
     n->name = ast_str(c, t, "id", sp);
   if (it && !c->failed && !ast_is(it, K_Call))
-    conv_error(c, DIAG_RUNTIME, ast_span(c, it, sp), "for-loops must iterate over range(...)");
+    conv_error(c, DIAG_RUNTIME, ast_span(c, it, sp), "For-loop must iterate using the range builtin: for i in range(...)");
   if (it && !c->failed)
     n->rhs = conv_expr(c, it, sp);
   Py_XDECREF(t);
@@ -273,7 +275,8 @@ static Node *for_stmt(Conv *c, PyObject *o, Span sp) {
     n->body = stmt_list(c, o, "body", sp, false);
   if (!c->failed && has_items(c, o, "orelse", sp))
     conv_error(c, DIAG_RUNTIME, sp,
-               "for-else is not supported; move the else-block after the loop");
+               "For-loops with an else-clause are not supported; move the else-block after the "
+               "loop");
   return c->failed ? NULL : n;
 }
 
@@ -284,7 +287,8 @@ static Node *while_stmt(Conv *c, PyObject *o, Span sp) {
     n->body = stmt_list(c, o, "body", sp, false);
   if (!c->failed && has_items(c, o, "orelse", sp))
     conv_error(c, DIAG_RUNTIME, sp,
-               "while-else is not supported; move the else-block after the loop");
+               "While-loops with an else-clause are not supported; move the else-block after "
+               "the loop");
   return c->failed ? NULL : n;
 }
 
@@ -306,13 +310,15 @@ static Node *with_stmt(Conv *c, PyObject *o, Span sp) {
   Node *n = conv_node(c, N_WITH, sp);
   if (PyTuple_GET_SIZE(items) != 1) {
     conv_error(c, DIAG_RUNTIME, sp,
-               "a 'with' statement must have exactly one item ('with parpy.gpu:')");
+               "With statements using multiple items is not supported; write one 'with "
+               "parpy.gpu:'");
   } else {
     PyObject *item = PyTuple_GET_ITEM(items, 0);
     PyObject *as = ast_opt(item, "optional_vars");
     if (as)
       conv_error(c, DIAG_RUNTIME, ast_span(c, as, sp),
-                 "'with ... as NAME' is not supported; write 'with parpy.gpu:'");
+                 "With statements using the 'as' keyword are not supported; write 'with "
+                 "parpy.gpu:'");
     Py_XDECREF(as);
     if (!c->failed)
       n->lhs = conv_expr_field(c, item, "context_expr", sp);
@@ -356,7 +362,7 @@ static Node *expr_stmt(Conv *c, PyObject *o, Span sp, bool first) {
 static Node *return_stmt(Conv *c, PyObject *o, Span sp) {
   PyObject *v = ast_opt(o, "value");
   if (!v) {
-    conv_error(c, DIAG_RUNTIME, sp, "'return' without a value is not supported");
+    conv_error(c, DIAG_RUNTIME, sp, "Empty return statements are not supported ('return' needs a value)");
     return NULL;
   }
   Node *n = conv_node(c, N_RETURN, sp);

@@ -159,9 +159,9 @@ static Node *constant(Conv *c, PyObject *o, Span sp) {
       n->str = intern_n(s, (size_t)len);
     }
   } else if (PyBytes_Check(v)) {
-    conv_error(c, DIAG_RUNTIME, sp, "bytes literals are not supported");
+    conv_error(c, DIAG_RUNTIME, sp, "Unsupported literal value: bytes literals are not supported");
   } else if (PyComplex_Check(v)) {
-    conv_error(c, DIAG_RUNTIME, sp, "complex literals are not supported");
+    conv_error(c, DIAG_RUNTIME, sp, "Unsupported literal value: complex literals are not supported");
   } else if (v == Py_Ellipsis) {
     conv_error(c, DIAG_RUNTIME, sp, "the literal '...' (Ellipsis) is not supported");
   } else {
@@ -328,7 +328,7 @@ static void axis_kwarg(Conv *c, Node *call, PyObject *v, Span sp) {
   if (!is_int || overflow) {
     conv_error(c, DIAG_RUNTIME, sp,
                is_int ? "the value of 'axis=' is out of range"
-                      : "the value of 'axis=' must be an integer literal");
+                      : "Expected integer literal value for 'axis' keyword argument");
     return;
   }
   if (call->has_axis)
@@ -356,8 +356,8 @@ static void keywords(Conv *c, PyObject *o, Node *call, Span sp) {
       axis_kwarg(c, call, v, ksp);
     else
       conv_error(c, DIAG_RUNTIME, ksp,
-                 "keyword arguments are not supported ('%s='); pass arguments by position "
-                 "(only reductions accept 'axis=')",
+                 "Unsupported keyword argument in call: %s (keyword arguments are not supported; "
+                 "pass arguments by position; only reductions accept 'axis=')",
                  name);
     Py_XDECREF(arg);
     Py_XDECREF(v);

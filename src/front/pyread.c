@@ -34,12 +34,13 @@ const char *const ast_unsupported[K_COUNT] = {
                      "module level",
     [K_Global] = "'global' declarations are not supported in ParPy functions",
     [K_Nonlocal] = "'nonlocal' declarations are not supported in ParPy functions",
-    [K_Break] = "'break' statements are not supported in ParPy functions",
-    [K_Continue] = "'continue' statements are not supported in ParPy functions",
+    [K_Break] = "Unsupported statement: 'break' statements are not supported in ParPy functions",
+    [K_Continue] = "Unsupported statement: 'continue' statements are not supported in ParPy "
+                    "functions",
     [K_TypeAlias] = "'type' alias statements are not supported in ParPy functions",
     [K_NamedExpr] = "assignment expressions ('x := e') are not supported; assign in a "
                     "separate statement",
-    [K_Lambda] = "lambda expressions are not supported",
+    [K_Lambda] = "Unsupported expression: lambda expressions are not supported",
     [K_Dict] = "dict displays ('{k: v}') are not supported; pass dicts as arguments",
     [K_Set] = "set displays ('{a, b}') are not supported",
     [K_ListComp] = "list comprehensions are not supported; use a for-loop",
@@ -57,10 +58,10 @@ const char *const ast_unsupported[K_COUNT] = {
     [K_Starred] = "starred expressions ('*x') are not supported",
     [K_List] = "list displays ('[a, b]') are not supported",
     [K_Slice] = "slices ('a:b') are only allowed inside subscripts ('x[a:b]')",
-    [K_Is] = "the 'is' operator is not supported; use '=='",
-    [K_IsNot] = "the 'is not' operator is not supported; use '!='",
-    [K_In] = "the 'in' operator is not supported",
-    [K_NotIn] = "the 'not in' operator is not supported",
+    [K_Is] = "Unsupported binary operation: the 'is' operator is not supported; use '=='",
+    [K_IsNot] = "Unsupported binary operation: the 'is not' operator is not supported; use '!='",
+    [K_In] = "Unsupported binary operation: the 'in' operator is not supported",
+    [K_NotIn] = "Unsupported binary operation: the 'not in' operator is not supported",
 };
 
 static const struct {

@@ -479,7 +479,7 @@ static bool classify_dict(Ctx *c, PyObject *d, ArgSpec *s, const Where *w) {
     Where fw = {w->fname, w->param, fs[j].key};
     s->keys[j] = fs[j].key;
     if (PyDict_Check(fs[j].value))
-      return arg_error(DIAG_TYPE_RT, &fw, " is a dict; nested dictionaries are not supported");
+      return arg_error(DIAG_TYPE_RT, &fw, " is a dict; nested dictionary arguments are not supported");
     if (!classify_value(c, fs[j].value, &s->fields[j], &fw))
       return false;
   }

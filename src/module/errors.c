@@ -12,11 +12,11 @@ bool pp_error_is_ours(void) { return exc_base && PyErr_ExceptionMatches(exc_base
 
 PyObject *set_error_types(PyObject *self, PyObject *args) {
   (void)self;
-  PyObject *base, *type, *name, *runtime, *value, *type_rt, *value_rt;
-  if (!PyArg_ParseTuple(args, "OOOOOOO:set_error_types", &base, &type, &name, &runtime, &value,
-                        &type_rt, &value_rt))
+  PyObject *base, *type, *name, *runtime, *value, *type_rt, *value_rt, *name_rt;
+  if (!PyArg_ParseTuple(args, "OOOOOOOO:set_error_types", &base, &type, &name, &runtime, &value,
+                        &type_rt, &value_rt, &name_rt))
     return NULL;
-  PyObject *all[] = {base, type, name, runtime, value, type_rt, value_rt};
+  PyObject *all[] = {base, type, name, runtime, value, type_rt, value_rt, name_rt};
   for (size_t i = 0; i < PP_COUNT(all); i++)
     if (!PyExceptionClass_Check(all[i])) {
       PyErr_SetString(PyExc_TypeError, "set_error_types expects exception classes");
@@ -25,7 +25,7 @@ PyObject *set_error_types(PyObject *self, PyObject *args) {
   PyObject *by_kind[DIAG_INTERNAL + 1] = {
       [DIAG_NONE] = runtime, [DIAG_RUNTIME] = runtime, [DIAG_TYPE] = type,
       [DIAG_NAME] = name,    [DIAG_VALUE] = value,     [DIAG_INTERNAL] = runtime,
-      [DIAG_TYPE_RT] = type_rt, [DIAG_VALUE_RT] = value_rt,
+      [DIAG_TYPE_RT] = type_rt, [DIAG_VALUE_RT] = value_rt, [DIAG_NAME_RT] = name_rt,
   };
   Py_INCREF(base);
   Py_XSETREF(exc_base, base);
@@ -45,7 +45,8 @@ static PyObject *exc_class(DiagKind kind) {
   switch (kind) {
   case DIAG_TYPE:
   case DIAG_TYPE_RT: return PyExc_TypeError;
-  case DIAG_NAME: return PyExc_NameError;
+  case DIAG_NAME:
+  case DIAG_NAME_RT: return PyExc_NameError;
   case DIAG_VALUE:
   case DIAG_VALUE_RT: return PyExc_ValueError;
   default: return PyExc_RuntimeError;

@@ -274,7 +274,7 @@ static PyMethodDef module_methods[] = {
     {"has_target", mod_has_target, METH_O, "Whether this build has a target for a backend name."},
     {"configure", mod_configure, METH_VARARGS, "configure(include_dir, version)"},
     {"set_error_types", set_error_types, METH_VARARGS,
-     "set_error_types(base, type, name, runtime, value, type_rt, value_rt)"},
+     "set_error_types(base, type, name, runtime, value, type_rt, value_rt, name_rt)"},
     {"_stats", mod_stats, METH_NOARGS,
      "Debug counters: compiles, loads, hits, generation, cuda_calls, copies_in, buffers "
      "(parpy.buffer allocations alive)."},

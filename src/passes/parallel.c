@@ -276,7 +276,7 @@ bool plan_parallel(Prog *p) {
     return false;
   if (!pl.found)
     return err(p, DIAG_RUNTIME, p->func->span,
-               "the function '%s' does not contain any parallelism: put parpy.label('N') before a loop "
+               "The function '%s' does not contain any parallelism: put parpy.label('N') before a loop "
                "and pass opts=parpy.par({'N': parpy.threads(n)}), or wrap sequential code in "
                "'with parpy.gpu:'",
                p->main->name);

@@ -361,8 +361,8 @@ static Node *resolve_call(Resolver *r, const Node *n) {
   if (!g) {
     const char *what = callee && callee->kind == N_NAME ? callee->name : "this expression";
     err(r->p, DIAG_RUNTIME, n->span,
-        "cannot call '%s': only functions decorated with @parpy.jit, parpy operators and math "
-        "builtins can be called in a ParPy function",
+        "Unsupported call target type: cannot call '%s': only functions decorated with "
+        "@parpy.jit, parpy operators and math builtins can be called in a ParPy function",
         what);
     return NULL;
   }
@@ -384,7 +384,8 @@ static Node *resolve_call(Resolver *r, const Node *n) {
   case GK_EXTERN: return resolve_extern_call(r, n, g->ext, name);
   case GK_UNDEFINED:
   case GK_UNRESOLVED:
-    err(r->p, DIAG_NAME, callee->span, "%s", g->what ? g->what : "name is not defined");
+    err(r->p, DIAG_NAME_RT, callee->span, "Call to unknown function %s: %s", name,
+        g->what ? g->what : "name is not defined");
     return NULL;
   case GK_OTHER:
     err(r->p, DIAG_RUNTIME, n->span,
@@ -396,8 +397,8 @@ static Node *resolve_call(Resolver *r, const Node *n) {
     return NULL;
   default:
     err(r->p, DIAG_RUNTIME, n->span,
-        "cannot call '%s' (a %s): only functions decorated with @parpy.jit, parpy operators and "
-        "math builtins can be called in a ParPy function",
+        "Call to unknown function %s: it is a %s; only functions decorated with @parpy.jit, "
+        "parpy operators and math builtins can be called in a ParPy function",
         name, g->kind == GK_CONST ? "constant" : g->what ? g->what : "object");
     return NULL;
   }
@@ -474,10 +475,11 @@ typedef struct Pending {
 static bool take_label(Resolver *r, Pending *pl, const Node *call) {
   const Node *arg = call->args;
   if (list_len(arg) != 1 || call->has_axis)
-    return err(r->p, DIAG_RUNTIME, call->span, "parpy.label takes exactly one argument, the label");
+    return err(r->p, DIAG_RUNTIME, call->span, "Label statement expects one argument: parpy.label('N')");
   if (arg->kind != N_STR)
     return err(r->p, DIAG_RUNTIME, arg->span,
-               "the argument of parpy.label must be a string literal, such as parpy.label('N')");
+               "First argument of parpy.label should be a string literal representing the "
+               "label name, such as parpy.label('N')");
   if (pl->n == (int)PP_COUNT(pl->names))
     return err(r->p, DIAG_RUNTIME, call->span, "too many labels on one statement");
   if (pl->n == 0)
@@ -500,12 +502,15 @@ static Node *resolve_for(Resolver *r, const Node *s) {
   const Resolved *g = it && it->kind == N_CALL && it->lhs ? global_of(r, it->lhs) : NULL;
   if (!g || g->kind != GK_BUILTIN || g->builtin != B_RANGE) {
     err(r->p, DIAG_RUNTIME, it ? it->span : s->span,
-        "for-loops must iterate over range(...) in a ParPy function");
+        "For-loop must iterate using the range builtin: for-loops in a ParPy function "
+        "iterate over range(...)");
     return NULL;
   }
   int nargs = list_len(it->args);
   if (nargs < 1 || nargs > 3 || it->has_axis) {
-    err(r->p, DIAG_TYPE, it->span, "range expects 1 to 3 arguments, got %d", nargs);
+    err(r->p, DIAG_TYPE_RT, it->span,
+        "Invalid number of arguments passed to range: it expects 1 to 3 arguments, got %d",
+        nargs);
     return NULL;
   }
   Node *args = resolve_args(r, it->args);
@@ -595,7 +600,7 @@ static Node *resolve_expr_stmt(Resolver *r, const Node *s, Pending *pl) {
           "and parpy.label can stand alone");
     return NULL;
   }
-  err(r->p, DIAG_RUNTIME, s->span, "this expression statement has no effect");
+  err(r->p, DIAG_RUNTIME, s->span, "Unsupported expression statement: this expression statement has no effect");
   return NULL;
 }
 
@@ -645,7 +650,7 @@ static Node *resolve_stmt(Resolver *r, const Node *s, Pending *pl) {
     const Resolved *g = s->lhs ? global_of(r, s->lhs) : NULL;
     if (!g || g->kind != GK_BUILTIN || g->builtin != B_GPU) {
       err(r->p, DIAG_RUNTIME, s->lhs ? s->lhs->span : s->span,
-          "with-statements are only supported for 'parpy.gpu'");
+          "With statements are only supported for 'parpy.gpu'");
       return NULL;
     }
     Node *c = new_node(a, N_GPU, s->span);

@@ -1294,11 +1294,12 @@ static void ty_for(Typer *t, Node *s) {
     int64_t step;
     if (!const_int(s->step_expr, &step)) {
       terr(t, DIAG_RUNTIME, s->step_expr->span,
-           "the step of range() must be a constant: an integer literal or a scalar argument");
+           "Range step size must be an integer literal (or a constant: a scalar "
+           "argument)");
       return;
     }
     if (step == 0) {
-      terr(t, DIAG_RUNTIME, s->step_expr->span, "the step of range() must not be zero");
+      terr(t, DIAG_RUNTIME, s->step_expr->span, "Range step size must be non-zero");
       return;
     }
     s->step = step;

@@ -38,31 +38,28 @@ static const char *find_line(const char *text, int line, size_t *len) {
   return p;
 }
 
-void diag_format(const Diag *d, Buf *out) {
-  if (d->kind == DIAG_INTERNAL)
-    buf_puts(out, "internal compiler error (please report it): ");
-  buf_puts(out, d->msg ? d->msg : "unknown error");
-  const Source *src = d->span.src;
-  if (d->span.line <= 0 || !src)
-    return;
-  buf_printf(out, "\n\n  File \"%s\", line %d, column %d", src->file ? src->file : "?",
-             d->span.line, d->span.col + 1);
-  if (src->func)
-    buf_printf(out, ", in %s", src->func);
-  size_t len;
-  const char *text = src->text ? find_line(src->text, d->span.line, &len) : NULL;
-  if (!text)
-    return;
-  /* Strip the common indentation so the excerpt reads like a traceback. */
-  size_t skip = 0;
-  while (skip < len && (text[skip] == ' ' || text[skip] == '\t'))
-    skip++;
+/* Excerpts of statements longer than this show their first lines and "...". */
+enum { MAX_EXCERPT_LINES = 8 };
+
+static size_t indent_of(const char *text, size_t len) {
+  size_t n = 0;
+  while (n < len && (text[n] == ' ' || text[n] == '\t'))
+    n++;
+  return n;
+}
+
+/* One line of the excerpt, without `skip` columns of indentation, and the
+ * carets under columns [start, end) of the original line. */
+static void excerpt_line(Buf *out, const char *text, size_t len, size_t skip, int start,
+                         int end) {
+  if (skip > indent_of(text, len))
+    skip = indent_of(text, len);
   buf_puts(out, "\n    ");
   buf_put(out, text + skip, len - skip);
-  int start = d->span.col - (int)skip;
+  start -= (int)skip;
+  end -= (int)skip;
   if (start < 0)
     start = 0;
-  int end = d->span.end_line == d->span.line ? d->span.end_col - (int)skip : (int)(len - skip);
   if (end <= start)
     end = start + 1;
   buf_puts(out, "\n    ");
@@ -70,4 +67,40 @@ void diag_format(const Diag *d, Buf *out) {
     buf_putc(out, ' ');
   for (int i = start; i < end; i++)
     buf_putc(out, '^');
+}
+
+void diag_format(const Diag *d, Buf *out) {
+  if (d->kind == DIAG_INTERNAL)
+    buf_puts(out, "internal compiler error (please report it): ");
+  buf_puts(out, d->msg ? d->msg : "unknown error");
+  const Source *src = d->span.src;
+  if (d->span.line <= 0 || !src)
+    return;
+  int first = d->span.line, last = d->span.end_line > first ? d->span.end_line : first;
+  /* A statement over several lines is shown whole, as 0.1.3 did ("lines A-B"). */
+  if (last > first)
+    buf_printf(out, "\n\n  File \"%s\", lines %d-%d, column %d", src->file ? src->file : "?",
+               first, last, d->span.col + 1);
+  else
+    buf_printf(out, "\n\n  File \"%s\", line %d, column %d", src->file ? src->file : "?", first,
+               d->span.col + 1);
+  if (src->func)
+    buf_printf(out, ", in %s", src->func);
+  size_t len;
+  const char *text = src->text ? find_line(src->text, first, &len) : NULL;
+  if (!text)
+    return;
+  /* Strip the first line's indentation so the excerpt reads like a traceback. */
+  size_t skip = indent_of(text, len);
+  for (int l = first; l <= last; l++) {
+    if (l > first && !(text = find_line(src->text, l, &len)))
+      return;
+    if (l - first == MAX_EXCERPT_LINES && l < last) {
+      buf_printf(out, "\n    ... (%d more lines)", last - l + 1);
+      return;
+    }
+    int start = l == first ? d->span.col : (int)indent_of(text, len);
+    int end = l == last ? d->span.end_col : (int)len;
+    excerpt_line(out, text, len, skip, start, end);
+  }
 }

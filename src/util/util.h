@@ -70,6 +70,7 @@ typedef enum DiagKind {
   DIAG_VALUE,   /* ValueError: bad values (options, shapes, bounds) */
   DIAG_TYPE_RT,  /* TypeError that is also a RuntimeError: 0.1.3 raised RuntimeError */
   DIAG_VALUE_RT, /* ValueError that is also a RuntimeError, likewise */
+  DIAG_NAME_RT,  /* NameError that is also a RuntimeError, likewise */
   DIAG_INTERNAL /* a compiler bug: RuntimeError with "internal error" */
 } DiagKind;
 
