@@ -103,9 +103,9 @@ def axis_not_literal(x, y):
         y[0] = parpy.operators.sum(x[:, :], axis=k)  # ERR
 
 
-def matmul(x):
+def in_operator(x):
     with parpy.gpu:
-        x[0] = x[0] @ x[1]  # ERR
+        x[0] = x[0] in x  # ERR
 
 
 def is_operator(x):
@@ -167,12 +167,12 @@ CASES = [
     (bytes_literal, "Unsupported literal value", RuntimeError),
     (unknown_keyword, "Unsupported keyword argument in call: foo", RuntimeError),
     (axis_not_literal, "Expected integer literal value for 'axis' keyword argument", RuntimeError),
-    (matmul, "Unsupported binary operation", RuntimeError),
+    (in_operator, "Unsupported binary operation", RuntimeError),
     (is_operator, "Unsupported binary operation", RuntimeError),
     (expr_statement, "Unsupported expression statement", RuntimeError),
     (break_statement, "Unsupported statement", RuntimeError),
     (lambda_expr, "Unsupported expression", RuntimeError),
-    (call_unknown, "Call to unknown function not_defined_anywhere", RuntimeError),
+    (call_unknown, "Call to unknown function 'not_defined_anywhere'", RuntimeError),
     (call_target, "Unsupported call target type", RuntimeError),
     (no_parallelism, "does not contain any parallelism", RuntimeError),
     (step_not_literal, "Range step size must be an integer literal", RuntimeError),
@@ -242,8 +242,8 @@ def test_compound_statement_shows_every_line():
 
 def test_single_line_statement_keeps_line_format():
     with pytest.raises(RuntimeError) as info:
-        parpy.jit(matmul)(np.zeros(4), opts=opts())
-    assert f"line {marked_line(matmul)}, column" in str(info.value)
+        parpy.jit(in_operator)(np.zeros(4), opts=opts())
+    assert f"line {marked_line(in_operator)}, column" in str(info.value)
     assert "lines " not in str(info.value)
 
 
@@ -259,7 +259,7 @@ def test_undecorated_function_call_at_decoration():
         parpy.jit(calls_plain)  # no call needed
     e = info.value
     assert isinstance(e, parpy.ParPyRuntimeError)
-    assert e.message.startswith("Call to unknown function plain_helper: it is a function")
+    assert e.message.startswith("Call to unknown function 'plain_helper' (a function)")
     assert e.line == marked_line(calls_plain)
     assert "plain_helper(x[i])" in str(e) and "^^^^" in str(e)
 

@@ -15,6 +15,8 @@ import ast
 import linecache
 from typing import Any, Callable
 
+import numpy as np
+
 from . import _core, operators
 from ._resolve import _MISSING, _classify_builtin, _lookup
 from .errors import ParPyError, ParPyRuntimeError
@@ -126,9 +128,16 @@ def _check_call(w: _Where, node: ast.Call, local: set[str], own: str | None) -> 
     obj = _bound(w.fn, chain, local)
     if obj is _MISSING or _callable_here(obj):
         return
-    what = "constant" if isinstance(obj, (int, float, bool)) else type(obj).__name__
+    if isinstance(obj, (int, float, bool, np.generic)):
+        raise w.error(ParPyRuntimeError, f"Call to unknown function '{chain}': it is a constant; "
+                                         f"{_CALL_HELP}", node)
+    # The compiler's words for the same error (resolve.c).
     raise w.error(ParPyRuntimeError,
-                  f"Call to unknown function {chain}: it is a {what}; {_CALL_HELP}", node)
+                  f"Call to unknown function '{chain}' (a {type(obj).__name__}): ParPy functions "
+                  f"can call @parpy.jit functions, @parpy.external declarations and the supported "
+                  f"builtins: {_core.SUPPORTED_BUILTINS}. Rewrite the call with those (for example "
+                  f"a loop, or np.where(c, a, b) for a selection), move it out of the jitted "
+                  f"function, or declare the C function with @parpy.external", node)
 
 
 def check(fn: Callable[..., Any], fndef: ast.FunctionDef, file: str | None, line_off: int,

@@ -321,6 +321,7 @@ PyMODINIT_FUNC PyInit__core(void) {
       add_type(m, &CompiledType, "CompiledFunction") < 0 ||
       add_type(m, &BufferType, "BufferBase") < 0 ||
       PyModule_AddStringConstant(m, "VERSION", PARPY_VERSION) < 0 ||
+      PyModule_AddStringConstant(m, "SUPPORTED_BUILTINS", builtin_supported_list()) < 0 ||
       PyModule_AddIntConstant(m, "ANNOT_POINTER", 0x100) < 0)
     goto fail;
   PyObject *b = builtins_dict();

@@ -384,12 +384,12 @@ static Node *resolve_call(Resolver *r, const Node *n) {
   case GK_EXTERN: return resolve_extern_call(r, n, g->ext, name);
   case GK_UNDEFINED:
   case GK_UNRESOLVED:
-    err(r->p, DIAG_NAME_RT, callee->span, "Call to unknown function %s: %s", name,
+    err(r->p, DIAG_NAME_RT, callee->span, "Call to unknown function '%s': %s", name,
         g->what ? g->what : "name is not defined");
     return NULL;
   case GK_OTHER:
     err(r->p, DIAG_RUNTIME, n->span,
-        "unknown function '%s' (a %s): ParPy functions can call @parpy.jit functions, "
+        "Call to unknown function '%s' (a %s): ParPy functions can call @parpy.jit functions, "
         "@parpy.external declarations and the supported builtins: %s. Rewrite the call with those "
         "(for example a loop, or np.where(c, a, b) for a selection), move it out of the "
         "jitted function, or declare the C function with @parpy.external",
@@ -397,7 +397,7 @@ static Node *resolve_call(Resolver *r, const Node *n) {
     return NULL;
   default:
     err(r->p, DIAG_RUNTIME, n->span,
-        "Call to unknown function %s: it is a %s; only functions decorated with @parpy.jit, "
+        "Call to unknown function '%s': it is a %s; only functions decorated with @parpy.jit, "
         "parpy operators and math builtins can be called in a ParPy function",
         name, g->kind == GK_CONST ? "constant" : g->what ? g->what : "object");
     return NULL;
