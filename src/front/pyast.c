@@ -139,8 +139,8 @@ static Node *tuple_assign(Conv *c, PyObject *t, PyObject *v, Span sp) {
     int k = ast_kind(e, EXPRS);
     if (k != K_Name && k != K_Subscript)
       conv_error(c, DIAG_RUNTIME, ast_span(c, e, tsp),
-                 "in a tuple assignment each target must be a variable or an array element "
-                 "(no nested tuples or starred targets)");
+                 "Unsupported form of assignment: in a tuple assignment each target must be a "
+                 "variable or an array element (no nested tuples or starred targets)");
     else
       targets[i] = conv_expr(c, e, tsp);
   }
