@@ -296,6 +296,10 @@ void value_str(Value v, Buf *out) {
       buf_puts(out, "nan");
     else {
       char tmp[64];
+      /* In the "C" locale: generated code must not say 2,5 (the comma
+       * operator) because the process's locale says so. */
+      locale_t c = c_locale();
+      locale_t old = c ? uselocale(c) : (locale_t)0;
       snprintf(tmp, sizeof tmp, "%.17g", v.f);
       /* Shortest form that reads back exactly, with a visible decimal point. */
       for (int prec = 1; prec <= 17; prec++) {
@@ -303,6 +307,8 @@ void value_str(Value v, Buf *out) {
         if (strtod(tmp, NULL) == v.f)
           break;
       }
+      if (c)
+        uselocale(old);
       buf_puts(out, tmp);
       if (!strpbrk(tmp, ".eEn"))
         buf_puts(out, ".0");

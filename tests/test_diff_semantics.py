@@ -129,3 +129,120 @@ def test_names_of_library_symbols(tmp_path, name):
     static, so no Python name can reach another library's symbol."""
     run_named(tmp_path, "main", name, "helper", name)
     run_named(tmp_path, "helper", "kernel", name, "v")
+
+
+# --- 3. the process locale ----------------------------------------------------
+
+LOCALE_CHILD = '''
+import locale, sys
+import numpy as np
+import parpy
+
+@parpy.jit
+def add_const(x, y, a, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = x[i] + 2.5 * a + 0.125
+
+for name in ("de_DE.UTF-8", "de_DE.utf8", "de_DE", "fr_FR.UTF-8", "fr_FR"):
+    try:
+        locale.setlocale(locale.LC_ALL, name)
+        break
+    except locale.Error:
+        pass
+else:
+    print("skip: no decimal-comma locale")
+    sys.exit(0)
+assert locale.localeconv()["decimal_point"] == ",", locale.localeconv()
+opts = parpy.par({'N': parpy.threads(4)})
+x = np.arange(8, dtype=np.float64)
+y = np.zeros(8)
+code = parpy.print_compiled(add_const, [x, y, 1.5, 8], opts)
+assert "2,5" not in code and "2.5" in code, code
+add_const(x, y, 1.5, 8, opts=opts)
+assert np.array_equal(y, x + 2.5 * 1.5 + 0.125), y
+print("ok")
+'''
+
+
+def test_generated_code_ignores_the_locale(tmp_path):
+    """With a decimal-comma locale, printf printed 2.5 as 2,5 (the comma
+    operator in C: it added 2).  The child makes a de_DE locale with
+    localedef where the system has none."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    (tmp_path / "child.py").write_text(LOCALE_CHILD)
+    env = dict(os.environ, PARPY_CACHE_DIR=str(tmp_path / "cache"))
+    if shutil.which("localedef"):
+        subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8",
+                        str(tmp_path / "de_DE.UTF-8")], capture_output=True)
+        if (tmp_path / "de_DE.UTF-8").exists():
+            env["LOCPATH"] = str(tmp_path)
+    r = subprocess.run([sys.executable, str(tmp_path / "child.py")], capture_output=True,
+                       text=True, env=env, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    if r.stdout.startswith("skip"):
+        pytest.skip(r.stdout.strip())
+    assert r.stdout.strip() == "ok"
+
+
+# --- 7. Python int literal arithmetic in 64 bits and beyond -------------------
+
+@parpy.jit
+def literal_arith(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = 2147483647 * (-8) + x[i]
+        y[1, i] = 2147483647 + 1 + x[i]
+        y[2, i] = -int(-12) + x[i]
+        y[3, i] = (1 << 40) // 3 - x[i] % (-7)
+        y[4, i] = -9223372036854775808 + x[i]
+        y[5, i] = 2 ** 62 + 3 * 2 ** 61 // 2 - (18446744073709551615 - 2 ** 63) + x[i]
+        y[6, i] = ~2147483647 - 2147483647 * 2 + x[i]
+        y[7, i] = -(-9223372036854775807) + -x[i]
+
+
+def test_python_int_literal_arithmetic_is_exact(rng):
+    """C computes 2147483647 * -8 in 32-bit int (8); Python exactly."""
+    n = 50
+    check(literal_arith, [rng.rand(n, np.int64, 0, 100), np.empty((8, n), np.int64), n],
+          par(), outputs=[1])
+
+
+@parpy.jit
+def u64_literals(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = x[i] & 18446744073709551615
+        y[1, i] = x[i] ^ 18446744073709551615
+        y[2, i] = x[i] // 9223372036854775808
+        y[3, i] = x[i] % 18446744073709551557
+        y[4, i] = 18446744073709551615 - x[i]
+
+
+def test_literals_beyond_int64_with_uint64(rng):
+    n = 50
+    check(u64_literals, [rng.rand(n, np.uint64, 0, 2**64 - 1), np.empty((5, n), np.uint64), n],
+          par(), outputs=[1])
+
+
+def big_with_int64(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = x[i] + 18446744073709551615  # ERR
+
+
+def too_big(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = x[i] + 2 ** 64 * 3  # ERR
+
+
+def test_literals_outside_their_range_are_errors():
+    from test_errors import raises_at
+    x = np.zeros(10, np.int64)
+    raises_at(parpy.ParPyValueError, "Python integer 18446744073709551615 out of bounds for "
+              "int64", big_with_int64, (x, x, 10))
+    raises_at(parpy.ParPyValueError, "outside the 64-bit range", too_big, (x, x, 10))

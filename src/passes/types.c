@@ -115,7 +115,12 @@ static bool broadcasts_into(const Type *from, const Type *to) {
   return true;
 }
 
-static bool int_fits(int64_t v, Elem e) {
+/* Whether the integer literal `v` fits the type e (a Python int beyond
+ * int64 is held as a uint64: val.elem EL_U64). */
+static bool int_fits(Value val, Elem e) {
+  if (val.elem == EL_U64)
+    return e == EL_U64 || val.u <= (uint64_t)INT64_MAX;
+  int64_t v = val.i;
   if (e == EL_U64)
     return v >= 0;
   if (e == EL_I64)
@@ -140,14 +145,18 @@ static void convert(Typer *t, Node **np, const Type *to) {
   }
   bool literal = n->kind == N_INT || n->kind == N_FLOAT || n->kind == N_BOOL;
   if (literal && n->ty->weak) {
-    if (n->kind == N_INT && elem_is_int(target->elem) && !int_fits(n->val.i, target->elem)) {
-      terr(t, DIAG_VALUE, n->span, "Python integer %" PRId64 " out of bounds for %s", n->val.i,
+    if (n->kind == N_INT && elem_is_int(target->elem) && !int_fits(n->val, target->elem)) {
+      Buf v;
+      buf_init(&v);
+      value_str(n->val, &v);
+      terr(t, DIAG_VALUE, n->span, "Python integer %s out of bounds for %s", buf_cstr(&v),
            elem_name(target->elem));
+      buf_free(&v);
       return;
     }
     if (n->kind == N_INT && elem_is_float(target->elem)) {
       n->kind = N_FLOAT;
-      n->val.f = (double)n->val.i;
+      n->val.f = n->val.elem == EL_U64 ? (double)n->val.u : (double)n->val.i;
     } else if (n->kind == N_FLOAT && !elem_is_float(target->elem)) {
       goto wrap;
     }
@@ -190,8 +199,11 @@ static Type *ty_literal(Typer *t, Node *n) {
     return n->ty; /* a strong constant (a NumPy scalar from the enclosing scope) */
   Elem e = n->kind == N_BOOL ? EL_BOOL : n->kind == N_FLOAT ? t->p->opt.float_size
                                                              : t->p->opt.int_size;
-  if (n->kind == N_INT && n->val.elem == EL_U64 && e != EL_U64)
-    return terr(t, DIAG_VALUE, n->span, "the integer literal does not fit in %s", elem_name(e));
+  /* A Python int beyond int64 (up to 2**64 - 1) is a weak uint64: NumPy 2
+   * accepts it with uint64 operands (x & 18446744073709551615) and rejects
+   * it with any other integer type, as convert() does. */
+  if (n->kind == N_INT && n->val.elem == EL_U64)
+    e = EL_U64;
   return type_scalar(A(t), e, true);
 }
 
@@ -585,6 +597,94 @@ static bool binary_types(Typer *t, Node *n, Type *a, Type *b, Type **operand, Ty
   }
 }
 
+/* ---- arithmetic of Python int literals ----
+ * Python computes `2147483647 * -8` exactly; printed as is, C would compute
+ * it in 32-bit int.  So operations whose operands are all Python int
+ * literals are folded here, exactly (in 128 bits), into one literal; a
+ * result beyond [-2**63, 2**64) is an error (ParPy's ints have 64 bits).
+ * Division by zero and negative shifts are left to run time. */
+typedef __int128 i128;
+
+static bool is_py_int(const Node *n) {
+  return n->kind == N_INT && (!n->ty || n->ty->weak);
+}
+
+static i128 lit_value(const Node *n) {
+  return n->val.elem == EL_U64 ? (i128)n->val.u : (i128)n->val.i;
+}
+
+static bool int_pow(i128 a, i128 b, i128 *r) {
+  *r = 1;
+  for (i128 k = 0; k < b; k++)
+    if (__builtin_mul_overflow(*r, a, r))
+      return false;
+  return true;
+}
+
+/* r = a op b with Python's semantics; false where not folded or too large
+ * for 128 bits (then surely too large for 64). */
+static bool fold_int(Op op, i128 a, i128 b, i128 *r, bool *big) {
+  *r = 0;
+  *big = false;
+  switch (op) {
+  case OP_ADD: return !(*big = __builtin_add_overflow(a, b, r));
+  case OP_SUB: return !(*big = __builtin_sub_overflow(a, b, r));
+  case OP_MUL: return !(*big = __builtin_mul_overflow(a, b, r));
+  case OP_FLOORDIV:
+  case OP_MOD: {
+    if (b == 0)
+      return false;
+    i128 q = a / b, m = a % b;
+    if (m != 0 && ((m < 0) != (b < 0))) {
+      q--;
+      m += b;
+    }
+    *r = op == OP_MOD ? m : q;
+    return true;
+  }
+  case OP_POW:
+    if (b < 0 || (b > 200 && a != 0 && a != 1 && a != -1))
+      return !(*big = b >= 0);
+    return !(*big = !int_pow(a, b, r));
+  case OP_BITAND: *r = a & b; return true;
+  case OP_BITOR: *r = a | b; return true;
+  case OP_BITXOR: *r = a ^ b; return true;
+  case OP_SHL:
+    if (b < 0)
+      return false;
+    if (a != 0 && b > 64)
+      return !(*big = true);
+    *r = a * ((i128)1 << b);
+    return true;
+  case OP_SHR:
+    if (b < 0)
+      return false;
+    *r = b > 100 ? (a < 0 ? -1 : 0) : a >> b;
+    return true;
+  default: return false;
+  }
+}
+
+/* Replace *np by the literal r (a Python int), or report it too large. */
+static Type *int_literal_result(Typer *t, Node **np, i128 r, bool big) {
+  Node *n = *np;
+  if (big || r < (i128)INT64_MIN || r > (i128)UINT64_MAX)
+    return terr(t, DIAG_VALUE, n->span,
+                "this Python integer arithmetic gives a value outside the 64-bit range "
+                "[-2**63, 2**64) that ParPy's integers have");
+  Node *lit = new_node(A(t), N_INT, n->span);
+  lit->next = n->next;
+  if (r > (i128)INT64_MAX) {
+    lit->val.elem = EL_U64;
+    lit->val.u = (uint64_t)r;
+  } else {
+    lit->val.elem = EL_I64;
+    lit->val.i = (int64_t)r;
+  }
+  *np = lit;
+  return ty_literal(t, lit);
+}
+
 static Type *ty_binary(Typer *t, Node **np) {
   Node *n = *np;
   Type *a = ty_expr(t, &n->lhs), *b = ty_expr(t, &n->rhs);
@@ -603,6 +703,11 @@ static Type *ty_binary(Typer *t, Node **np) {
   Type *operand, *result;
   if (!binary_types(t, n, scalar_of(t, a), scalar_of(t, b), &operand, &result))
     return NULL;
+  i128 r = 0;
+  bool big;
+  if (is_py_int(n->lhs) && is_py_int(n->rhs) &&
+      (fold_int(n->op, lit_value(n->lhs), lit_value(n->rhs), &r, &big) || big))
+    return int_literal_result(t, np, r, big);
   convert(t, &n->lhs, operand);
   convert(t, &n->rhs, operand);
   return shaped(t, shape, result);
@@ -617,6 +722,11 @@ static Type *ty_unary(Typer *t, Node **np) {
     return terr(t, DIAG_TYPE, n->span, "the operator %s is not supported for %s",
                 op_symbol(n->op), tstr(t, a));
   Type *s = scalar_of(t, a);
+  if (is_py_int(n->lhs) && n->op != OP_NOT) {
+    i128 v = lit_value(n->lhs);
+    return int_literal_result(t, np, n->op == OP_NEG ? -v : n->op == OP_POS ? v : -v - 1,
+                              false);
+  }
   switch (n->op) {
   case OP_NEG:
   case OP_POS:

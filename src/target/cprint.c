@@ -415,15 +415,17 @@ static void print_unary(CPrinter *c, const Node *n, int min_prec) {
   else if (P_UNARY < min_prec)
     buf_puts(c->out, "(");
   buf_puts(c->out, op);
-  /* avoid "--x" */
-  const Node *a = n->lhs;
-  bool sep = n->op == OP_NEG && ((a->kind == N_UNARY && a->op == OP_NEG) ||
-                                 ((a->kind == N_INT || a->kind == N_FLOAT) && a->val.i < 0));
-  if (sep)
-    buf_puts(c->out, "(");
-  expr_prec(c, a, P_UNARY);
-  if (sep)
-    buf_puts(c->out, ")");
+  /* An operand printed with a leading sign (a negative literal, int(-12),
+   * another negation) goes in parentheses: "--12" is a decrement in C. */
+  Buf arg;
+  buf_init(&arg);
+  Buf *save = c->out;
+  c->out = &arg;
+  expr_prec(c, n->lhs, P_UNARY);
+  c->out = save;
+  bool sep = arg.len > 0 && (arg.data[0] == '-' || arg.data[0] == '+');
+  buf_printf(c->out, sep ? "(%s)" : "%s", buf_cstr(&arg));
+  buf_free(&arg);
   if (narrow || P_UNARY < min_prec)
     buf_puts(c->out, ")");
 }

@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,15 +241,11 @@ static bool parse_i64(Parser *p, int64_t *out) {
 }
 
 /* strtod in the "C" locale whatever the process's locale is. */
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-static void make_c_locale(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
-
 static double strtod_c(const char *s, char **end) {
-  pthread_once(&c_locale_once, make_c_locale);
-  locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
+  locale_t c = c_locale();
+  locale_t old = c ? uselocale(c) : (locale_t)0;
   double x = strtod(s, end);
-  if (c_locale)
+  if (c)
     uselocale(old);
   return x;
 }

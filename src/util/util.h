@@ -4,6 +4,7 @@
 #ifndef PARPY_UTIL_H
 #define PARPY_UTIL_H
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,6 +55,10 @@ char *buf_detach(Buf *b);             /* caller frees; buffer is reset */
 /* ---- intern.c: process-wide interned names -------------------------------
  * Names are compared by pointer.  The table lives for the whole process
  * (names are few and shared by every compilation). */
+/* The "C" locale (locale.c), for uselocale around printf/strtod of numbers;
+ * (locale_t)0 if it cannot be made, which uselocale reads as "no change". */
+locale_t c_locale(void);
+
 const char *intern(const char *s);
 const char *intern_n(const char *s, size_t n);
 
