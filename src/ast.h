@@ -335,7 +335,8 @@ struct Node {
   Extern *ext;               /* N_EXTCALL */
   Builtin builtin;           /* N_BUILTIN */
   Elem elem;                 /* N_BUILTIN B_CONVERT target */
-  bool weak_result;          /* N_BUILTIN from Python's math module */
+  bool weak_result;          /* N_BUILTIN from Python's math module; N_BINARY
+                              * OP_MAX/OP_MIN from Python's builtin max/min */
   bool has_axis;             /* N_BUILTIN reductions */
   int64_t axis;
   bool explicit_conv;        /* N_CONVERT */

@@ -246,3 +246,318 @@ def test_literals_outside_their_range_are_errors():
     raises_at(parpy.ParPyValueError, "Python integer 18446744073709551615 out of bounds for "
               "int64", big_with_int64, (x, x, 10))
     raises_at(parpy.ParPyValueError, "outside the 64-bit range", too_big, (x, x, 10))
+
+
+# --- 5. NaN in max/min ----------------------------------------------------------
+
+def with_nans(rng, shape, dt, frac=0.2):
+    x = rng.rand(shape, dt)
+    x[rng.np.random(x.shape) < frac] = np.nan
+    return x
+
+
+@parpy.jit
+def two_arg_max_min(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = max(x[0, i], x[1, i])
+        y[1, i] = min(x[0, i], x[1, i])
+        y[2, i] = np.maximum(x[0, i], x[1, i])
+        y[3, i] = np.minimum(x[0, i], x[1, i])
+        y[4, i] = parpy.operators.max(x[0, i], x[1, i])
+        y[5, i] = parpy.operators.min(x[0, i], x[1, i])
+        y[6, i] = max(x[0, i], 0.5)
+        y[7, i] = min(-0.5, x[1, i])
+
+
+@pytest.mark.parametrize("dt", FLOATS, ids=dtype_id)
+def test_builtin_max_min_compare_as_python(rng, dt):
+    """Python's max(a, b) is a unless b > a: it keeps a NaN only when it comes
+    first.  np.maximum and parpy.operators.max propagate NaN."""
+    n = 200
+    check(two_arg_max_min, [with_nans(rng, (2, n), dt), np.empty((8, n), dt), n], par(),
+          outputs=[1], **EXACT)
+
+
+@parpy.jit
+def labelled_max_min(x, out):
+    parpy.label('N')
+    out[0] = parpy.operators.max(x[:])
+    parpy.label('N')
+    out[1] = parpy.operators.min(x[:])
+    parpy.label('N')
+    out[2] = np.max(x[:])
+
+
+@parpy.jit
+def loop_builtin_max(x, out, N):
+    with parpy.gpu:
+        acc = -parpy.operators.inf
+        parpy.label('N')
+        for i in range(N):
+            acc = max(acc, x[i])
+        out[0] = acc
+
+
+@parpy.jit
+def loop_numpy_max(x, out, N):
+    with parpy.gpu:
+        acc = -parpy.operators.inf
+        parpy.label('N')
+        for i in range(N):
+            acc = np.maximum(acc, x[i])
+        out[0] = acc
+
+
+@pytest.mark.parametrize("dt", FLOATS, ids=dtype_id)
+@pytest.mark.parametrize("nthreads", [1, 7, 64])
+def test_parallel_max_min_propagate_nan(rng, dt, nthreads):
+    """OpenMP's reduction(max:) dropped NaN: [1, nan, 2] gave 2."""
+    for x in (np.array([1, np.nan, 2], dt), with_nans(rng, 1000, dt, 0.001),
+              rng.rand(1000, dt)):
+        n = len(x)
+        check(labelled_max_min, [x, np.empty(3, dt)], {'N': parpy.threads(nthreads)},
+              outputs=[1], **EXACT)
+        red = {'N': parpy.threads(nthreads).reduce()}
+        check(loop_numpy_max, [x, np.empty(1, dt), n], red, outputs=[1], **EXACT)
+        check(loop_builtin_max, [x, np.empty(1, dt), n], red, outputs=[1], **EXACT)
+
+
+# --- 10. bools ---------------------------------------------------------------------
+
+@parpy.jit
+def bool_ops(b, y, z, r, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = max(b[0, i], b[1, i])
+        y[1, i] = min(b[0, i], b[1, i])
+        y[2, i] = b[0, i] + b[1, i]
+        y[3, i] = b[0, i] * b[1, i]
+        y[4, i] = ~b[0, i]
+        y[5, i] = np.maximum(b[0, i], b[1, i]) + True
+        z[0, i] = b[0, i] // (b[1, i] | True)
+        z[1, i] = (b[0, i] + b[1, i]) * 3
+        z[2, i] = b[0, i] % True
+        r[0, i] = -True + i
+        r[1, i] = True + True + i
+        r[2, i] = True * False + ~True + i
+        r[3, i] = True // True + +True + i
+
+
+@parpy.jit
+def bool_reductions(b, out):
+    out[0] = max(b[:])
+    out[1] = min(b[:])
+    out[2] = np.max(b[:])
+    parpy.label('N')
+    out[3] = parpy.operators.min(b[:])
+
+
+def test_bool_arithmetic_as_numpy_and_python(rng):
+    n = 64
+    check(bool_ops, [rng.rand((2, n), np.bool_), np.empty((6, n), np.bool_),
+                     np.empty((3, n), np.int8), np.empty((4, n), np.int64), n], par(),
+          outputs=[1, 2, 3])
+
+
+def test_bool_reductions(rng):
+    for b in (rng.rand(50, np.bool_), np.ones(50, np.bool_), np.zeros(50, np.bool_)):
+        check(bool_reductions, [b, np.empty(4, np.bool_)], {'N': parpy.threads(8)},
+              outputs=[1])
+
+
+def bool_sub(b, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = b[i] - b[i]  # ERR
+
+
+def bool_neg(b, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = -b[i]  # ERR
+
+
+def test_numpy_bool_subtract_and_negate_are_errors():
+    from test_errors import raises_at
+    b = np.zeros(10, np.bool_)
+    raises_at(parpy.ParPyTypeError, "NumPy does not subtract booleans", bool_sub, (b, b, 10))
+    raises_at(parpy.ParPyTypeError, "NumPy does not support the unary - operator", bool_neg,
+              (b, b, 10))
+
+
+# --- 9. conversions and shifts that C leaves undefined ----------------------------
+
+EDGE_FLOATS = [-9.5, -1.0, -300.7, 300.7, 40000.5, 1e10, -1e10, 1e20, -1e20, np.nan, np.inf,
+               -np.inf, 2.0**63, 2.0**64, 5e9, 0.0, -0.0, 255.9, -128.5, 2.0**31, -2.0**31 - 1]
+
+
+@parpy.jit
+def float_to_uints(x, a, b, c, d, N):
+    parpy.label('N')
+    for i in range(N):
+        a[i] = x[i]
+        b[i] = x[i]
+        c[i] = x[i]
+        d[i] = x[i]
+
+
+@pytest.mark.parametrize("dt", FLOATS, ids=dtype_id)
+def test_float_to_unsigned_out_of_range_as_numpy(dt):
+    """NumPy (x86-64) gives 2**64 - 9 for -9.5 stored into uint64; a C cast
+    is undefined there.  (Storing an out-of-range float into a signed array
+    raises in NumPy, so only unsigned targets compare with the interpreter.)"""
+    x = np.array(EDGE_FLOATS, dt)
+    n = len(x)
+    with np.errstate(all="ignore"):
+        check(float_to_uints, [x] + [np.empty(n, t) for t in (np.uint8, np.uint16, np.uint32,
+                                                             np.uint64)] + [n],
+              par(), outputs=[1, 2, 3, 4])
+
+
+@parpy.jit
+def float_to_ints(x, a, b, c, d, N):
+    parpy.label('N')
+    for i in range(N):
+        a[i] = np.int8(x[i])
+        b[i] = np.int16(x[i])
+        c[i] = np.int32(x[i])
+        d[i] = np.int64(x[i])
+
+
+@pytest.mark.parametrize("dt", FLOATS, ids=dtype_id)
+def test_float_to_signed_out_of_range_as_numpy_astype(dt):
+    """Signed targets: NumPy's astype (the interpreter raises on a store)."""
+    x = np.array(EDGE_FLOATS, dt)
+    n = len(x)
+    outs = [np.empty(n, t) for t in (np.int8, np.int16, np.int32, np.int64)]
+    float_to_ints(x, *outs, n, opts=parpy.par(par()))
+    with np.errstate(all="ignore"):
+        for o in outs:
+            assert np.array_equal(o, x.astype(np.float64).astype(o.dtype)), (o.dtype, o)
+
+
+@parpy.jit
+def shifts(x, k, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = x[i] << k[i]
+        y[1, i] = x[i] >> k[i]
+        y[2, i] = x[i] << 3
+        y[3, i] = x[i] >> 2
+
+
+@pytest.mark.parametrize("dt", [np.int8, np.int32, np.int64, np.uint8, np.uint32, np.uint64],
+                         ids=dtype_id)
+def test_shifts_by_the_width_or_negative_as_numpy(rng, dt):
+    """x << 32 on int32 is 0 in NumPy (C: undefined), a negative count
+    shifts everything out, a negative x shifts left as its bits do."""
+    bits = 8 * np.dtype(dt).itemsize
+    n = 3 * bits
+    lo = -bits if np.dtype(dt).kind == "i" else 0
+    k = np.concatenate([np.arange(lo, bits + 5, dtype=dt), rng.rand(n, dt, lo, bits + 5)])
+    x = rng.rand(len(k), dt, -100 if lo else 0, 100)
+    with np.errstate(all="ignore"):
+        check(shifts, [x, k, np.empty((4, len(k)), dt), len(k)], par(), outputs=[2])
+
+
+@parpy.jit
+def negate_int_call(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = -int(-12) + x[i] - -x[i]
+
+
+def test_negation_of_a_negative_call_compiles(rng):
+    """-int(-12) was printed as --12, which does not compile."""
+    check(negate_int_call, [rng.rand(20, np.int64), np.empty(20, np.int64), 20], par(),
+          outputs=[1])
+
+
+# --- the generated code itself under UBSan ------------------------------------------
+
+# CompileOptions.extra_flags that build the generated code with UBSan, every
+# finding fatal (the process dies, so the tests run it in a child).
+UBSAN = ["-fsanitize=undefined", "-fno-sanitize-recover=undefined"]
+
+UBSAN_CHILD = '''
+import sys
+import numpy as np
+import parpy
+sys.path.insert(0, {tests!r})
+import test_diff_semantics as t
+
+def opts():
+    o = parpy.par({{'N': parpy.threads(4)}})
+    o.extra_flags = t.UBSAN
+    return o
+
+if {control!r}:
+    code = """#include "parpy_cpu.h"
+static int32_t f(int32_t *x) {{ x[0] = x[0] << x[1]; return 0; }}
+const char f__signature[] = "x:i32[2]";
+const char f__access[] = "w";
+int32_t f__entry(void **args) {{ return f((int32_t *)args[0]); }}
+"""
+    o = parpy.CompileOptions()
+    o.extra_flags = t.UBSAN
+    parpy.compile_string("f", code, o)(np.array([-5, 40], np.int32))
+    print("no finding")
+    sys.exit(0)
+
+x = np.array(t.EDGE_FLOATS, np.float64)
+n = len(x)
+for fn, dts in ((t.float_to_uints, (np.uint8, np.uint16, np.uint32, np.uint64)),
+                (t.float_to_ints, (np.int8, np.int16, np.int32, np.int64))):
+    for src in (np.float16, np.float32, np.float64):
+        fn(x.astype(src), *[np.empty(n, d) for d in dts], n, opts=opts())
+for dt in (np.int8, np.int32, np.int64, np.uint8, np.uint64):
+    bits = 8 * np.dtype(dt).itemsize
+    k = np.arange(-bits if np.dtype(dt).kind == "i" else 0, bits + 3).astype(dt)
+    xs = np.resize(np.array([-100, -1, 0, 1, 100, -128], np.int64), len(k)).astype(dt)
+    t.shifts(xs, k, np.empty((4, len(k)), dt), len(k), opts=opts())
+ints = np.array([np.iinfo(np.int64).min, -1, 0, 1, np.iinfo(np.int64).max], np.int64)
+t.int_edges(ints, np.empty((6, 5), np.int64), 5, opts=opts())
+t.literal_arith(np.arange(5, dtype=np.int64), np.empty((8, 5), np.int64), 5, opts=opts())
+print("ok")
+'''
+
+
+@parpy.jit
+def int_edges(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = x[i] // x[N - 1 - i]
+        y[1, i] = x[i] % x[N - 1 - i]
+        y[2, i] = -x[i]
+        y[3, i] = abs(x[i])
+        y[4, i] = x[i] * x[i] + x[i]
+        y[5, i] = x[i] ** 3
+
+
+def run_under_ubsan(tmp_path, control):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    env["PARPY_CACHE_DIR"] = str(tmp_path / "cache")
+    script = UBSAN_CHILD.format(tests=str(pathlib.Path(__file__).parent), control=control)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=400)
+
+
+def test_edge_values_are_free_of_undefined_behaviour(tmp_path):
+    """Float-to-int conversions out of range, shifts by the width or a
+    negative count, MIN // -1, -MIN, abs(MIN), overflowing products: the
+    generated code built with -fsanitize=undefined reports nothing.  The
+    control (a bare `x << 40` on int32) shows that UBSan does catch UB in
+    code built this way."""
+    control = run_under_ubsan(tmp_path, True)
+    if "no finding" in control.stdout or "sanitize" in control.stderr and \
+            "unrecognized" in control.stderr:
+        pytest.skip("the C compiler's UBSan does not work here: " + control.stderr[-300:])
+    assert control.returncode != 0 and "runtime error" in control.stderr, \
+        control.stdout + control.stderr
+    r = run_under_ubsan(tmp_path, False)
+    assert r.returncode == 0 and r.stdout.strip() == "ok" and "runtime error" not in r.stderr, \
+        r.stdout + r.stderr

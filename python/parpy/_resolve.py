@@ -30,8 +30,8 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         table.setdefault(id(obj), (obj, ("builtin", B[name], elem, weak)))
 
     for obj, name in [
-        (builtins.range, "range"), (builtins.abs, "abs"), (builtins.max, "max"),
-        (builtins.min, "min"), (builtins.len, "len"), (builtins.sum, "sum"),
+        (builtins.range, "range"), (builtins.abs, "abs"), (builtins.len, "len"),
+        (builtins.sum, "sum"),
         (operators.label, "label"), (operators.gpu, "gpu"),
         (operators.sum, "sum"), (operators.prod, "prod"), (operators.max, "max"),
         (operators.min, "min"),
@@ -61,6 +61,10 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         (operators.gamma, "gamma"), (operators.lgamma, "lgamma"),
     ]:
         add(obj, name)
+    # Python's max/min compare as Python does (a NaN second argument loses):
+    # `weak` marks them, as it marks the math module's functions.
+    add(builtins.max, "max", weak=True)
+    add(builtins.min, "min", weak=True)
     # Python's int()/float()/bool() return Python (weak) scalars.
     for obj, name in [(builtins.int, "int"), (builtins.float, "float"), (builtins.bool, "bool")]:
         add(obj, name, weak=True)

@@ -219,7 +219,9 @@ static bool eval_convert(Elem to, Value a, Value *out) {
   else if (elem_is_float(to))
     v.f = as_double(a);
   else if (elem_is_float(a.elem)) {
-    if (!isfinite(a.f))
+    /* only what C converts exactly: the generated code's parpy_to_<t>
+     * decides the rest (and the compiler must not do what C leaves undefined) */
+    if (!(a.f > -9223372036854775808.0 && a.f < 9223372036854775808.0))
       return false;
     v.i = (int64_t)a.f;
   } else

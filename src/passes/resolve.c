@@ -283,6 +283,7 @@ static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g)
       return err(r->p, DIAG_RUNTIME, n->span, "axis= is only allowed on reductions"), NULL;
     Node *m = new_node(a, N_BINARY, n->span);
     m->op = (b == B_MAX || b == B_MAXIMUM) ? OP_MAX : OP_MIN;
+    m->weak_result = g->weak_result; /* Python's builtin: Python's comparisons */
     m->lhs = args;
     m->rhs = args->next;
     m->lhs->next = NULL;

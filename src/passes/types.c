@@ -536,13 +536,16 @@ static bool binary_types(Typer *t, Node *n, Type *a, Type *b, Type **operand, Ty
   case OP_SUB:
   case OP_MUL:
     if (bools) {
+      /* Python's bools are ints; NumPy's add as `or` and multiply as
+       * `and`, and refuse to subtract. */
       if (a->weak && b->weak) {
         *operand = *result = type_scalar(ar, t->p->opt.int_size, true);
         return true;
       }
+      if (op != OP_SUB)
+        return true;
       terr(t, DIAG_TYPE, n->span,
-           "the operator %s is not supported between booleans; convert them with int(...) first",
-           op_symbol(op));
+           "NumPy does not subtract booleans (use ^ or convert them with int(...) first)");
       return false;
     }
     return true;
@@ -553,10 +556,11 @@ static bool binary_types(Typer *t, Node *n, Type *a, Type *b, Type **operand, Ty
   case OP_FLOORDIV:
   case OP_MOD:
   case OP_POW:
-    if (bools || kind_of(c->elem) == 0) {
-      terr(t, DIAG_TYPE, n->span, "the operator %s is not supported between booleans",
-           op_symbol(op));
-      return false;
+    if (bools) {
+      /* Python: ints; NumPy: np.True_ // np.True_ is int8 */
+      *operand = *result = a->weak && b->weak ? type_scalar(ar, t->p->opt.int_size, true)
+                                              : type_scalar(ar, EL_I8, false);
+      return true;
     }
     if (op == OP_POW && kind_of(c->elem) == 1) {
       int64_t e;
@@ -713,6 +717,13 @@ static Type *ty_binary(Typer *t, Node **np) {
   return shaped(t, shape, result);
 }
 
+/* -b, +b, ~b of a Python bool: the operation on the int 0 or 1. */
+static Type *python_bool_as_int(Typer *t, Node *n) {
+  Type *i = type_scalar(A(t), t->p->opt.int_size, true);
+  convert(t, &n->lhs, i);
+  return i;
+}
+
 static Type *ty_unary(Typer *t, Node **np) {
   Node *n = *np;
   Type *a = ty_expr(t, &n->lhs);
@@ -730,10 +741,12 @@ static Type *ty_unary(Typer *t, Node **np) {
   switch (n->op) {
   case OP_NEG:
   case OP_POS:
-    if (s->elem == EL_BOOL)
+    if (s->elem == EL_BOOL && !s->weak)
       return terr(t, DIAG_TYPE, n->span,
-                  "the unary %s operator is not supported for booleans; use 'not'",
+                  "NumPy does not support the unary %s operator for booleans; use 'not' or ~",
                   op_symbol(n->op));
+    if (s->elem == EL_BOOL) /* a Python bool is the int 0 or 1 */
+      return python_bool_as_int(t, n);
     return a;
   case OP_NOT:
     if (is_array(a))
@@ -741,8 +754,10 @@ static Type *ty_unary(Typer *t, Node **np) {
                   "'not' on an array is ambiguous; use ~ for an elementwise negation");
     return type_scalar(A(t), EL_BOOL, s->weak);
   case OP_INVERT:
-    if (elem_is_float(s->elem) || (s->elem == EL_BOOL && s->weak))
-      return terr(t, DIAG_TYPE, n->span, "the operator ~ needs an integer or boolean array operand");
+    if (elem_is_float(s->elem))
+      return terr(t, DIAG_TYPE, n->span, "the operator ~ needs an integer or boolean operand");
+    if (s->elem == EL_BOOL && s->weak) /* ~True is -2 in Python */
+      return python_bool_as_int(t, n);
     return a;
   default: return terr(t, DIAG_INTERNAL, n->span, "unexpected unary operator");
   }
@@ -804,8 +819,6 @@ static Type *ty_reduction(Typer *t, Node *n, Type *a) {
     return terr(t, DIAG_TYPE, n->span,
                 "%s() reduces an array or a slice such as x[i, :]; got a %s", builtin_name(n->builtin),
                 tstr(t, a));
-  if (a->elem == EL_BOOL && (n->builtin == B_MAX || n->builtin == B_MIN))
-    return terr(t, DIAG_TYPE, n->span, "%s() of booleans is not supported", builtin_name(n->builtin));
   Elem e = reduce_elem(n->builtin, a->elem);
   if (!n->has_axis) {
     if (type_numel(a) == 0 && (n->builtin == B_MAX || n->builtin == B_MIN))

@@ -342,20 +342,73 @@ static void math2(CPrinter *c, const char *fn, const Node *a, const Node *b, Ele
   }
 }
 
+/* A float converted to an integer: parpy_to_<t> gives NumPy's result
+ * where a C cast would be undefined (out of range, NaN). */
+static void float_to_int(CPrinter *c, Elem e, Elem from, const Node *a, const char *math) {
+  buf_printf(c->out, "parpy_to_%s(", elem_short(e));
+  if (math && from == EL_F16) { /* in float: no half argument to convert */
+    buf_printf(c->out, "%sf((float)", math);
+    expr_prec(c, a, P_UNARY);
+    buf_puts(c->out, ")");
+  } else if (math)
+    math1(c, math, a, from);
+  else if (from == EL_F16) {
+    buf_puts(c->out, "(float)");
+    expr_prec(c, a, P_UNARY);
+  } else
+    c_expr(c, a);
+  buf_puts(c->out, ")");
+}
+
 static void print_cast(CPrinter *c, Elem e, const Node *a) {
+  if (elem_is_int(e) && elem_is_float(ty_elem(a))) {
+    float_to_int(c, e, ty_elem(a), a, NULL);
+    return;
+  }
   buf_printf(c->out, "(%s)", c->d->type_name(e));
   expr_prec(c, a, P_UNARY);
+}
+
+/* Whether C's shift means NumPy's: a constant count below the width, and
+ * for <<, an unsigned operand (shifting a negative number left is UB). */
+static bool plain_shift(const Node *n) {
+  Elem e = ty_elem(n->lhs);
+  int64_t k;
+  if (!const_int(n->rhs, &k) || k < 0 || k >= 8 * elem_size(e))
+    return false;
+  return n->op == OP_SHR || elem_is_unsigned(e);
 }
 
 static void print_binary(CPrinter *c, const Node *n, int min_prec) {
   Elem oe = ty_elem(n->lhs);
   if (c->d->binary && c->d->binary(c, n))
     return;
+  if ((n->op == OP_ADD || n->op == OP_MUL) && ty_elem(n) == EL_BOOL) {
+    /* NumPy's bool + bool is `or` and bool * bool `and` (C would make 2) */
+    int p = n->op == OP_MUL ? P_AND : P_OR;
+    if (p < min_prec)
+      buf_puts(c->out, "(");
+    expr_prec(c, n->lhs, p);
+    buf_puts(c->out, n->op == OP_MUL ? " && " : " || ");
+    expr_prec(c, n->rhs, p + 1);
+    if (p < min_prec)
+      buf_puts(c->out, ")");
+    return;
+  }
   switch (n->op) {
   case OP_FLOORDIV: helper2(c, "floordiv", n); return;
   case OP_MOD: helper2(c, "mod", n); return;
-  case OP_MAX: helper2(c, "max", n); return;
-  case OP_MIN: helper2(c, "min", n); return;
+  case OP_SHL:
+  case OP_SHR:
+    if (!plain_shift(n)) {
+      helper2(c, n->op == OP_SHL ? "shl" : "shr", n);
+      return;
+    }
+    break;
+  /* weak_result marks Python's builtin max/min, which differ from NumPy's
+   * only when a float operand is NaN */
+  case OP_MAX: helper2(c, n->weak_result && elem_is_float(oe) ? "pymax" : "max", n); return;
+  case OP_MIN: helper2(c, n->weak_result && elem_is_float(oe) ? "pymin" : "min", n); return;
   case OP_POW:
     if (elem_is_float(oe))
       math2(c, "pow", n->lhs, n->rhs, oe);
@@ -544,8 +597,7 @@ static void print_builtin(CPrinter *c, const Node *n) {
       math1(c, n->builtin == B_FLOOR ? "floor" : "ceil", a, ae);
       return;
     }
-    buf_printf(c->out, "(%s)", c->d->type_name(e));
-    math1(c, n->builtin == B_FLOOR ? "floor" : "ceil", a, ae);
+    float_to_int(c, e, ae, a, n->builtin == B_FLOOR ? "floor" : "ceil");
     return;
   case B_ABS:
     if (ae == EL_BOOL || elem_is_unsigned(ae))

@@ -4,7 +4,8 @@
  * small functions give the generated code Python's meaning:
  *   - // and % round towards negative infinity (C truncates towards zero),
  *     and integer division by zero gives 0 as in NumPy instead of trapping;
- *   - max/min propagate NaN as numpy.maximum/minimum do;
+ *   - max/min propagate NaN as numpy.maximum/minimum do (parpy_pymax/pymin
+ *     compare as Python's builtin max/min do);
  *   - integer ** integer is an integer, as in NumPy.
  * Signed overflow wraps as in NumPy because the code is built with -fwrapv. */
 #ifndef PARPY_CPU_H
@@ -111,6 +112,53 @@ PARPY_INT_OPS(uint16_t, u16, 0)
 PARPY_INT_OPS(uint32_t, u32, 0)
 PARPY_INT_OPS(uint64_t, u64, 0)
 
+/* max/min of bools: True wins max, False wins min (NumPy: or, and). */
+static inline bool parpy_max_bool(bool a, bool b) { return a || b; }
+static inline bool parpy_min_bool(bool a, bool b) { return a && b; }
+
+/* ---- float to integer: NumPy's results on x86-64 ----
+ * C leaves a conversion of an out-of-range float (or NaN) undefined; x86's
+ * instructions, which NumPy's C casts compile to, give INT_MIN instead.
+ * int8/int16/uint8/uint16 go through int32 and uint32 through int64 (as
+ * compiled casts do), uint64 through int64 on each side of 2**63. */
+static inline int64_t parpy_to_i64(double d) {
+  return d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? (int64_t)d : INT64_MIN;
+}
+static inline int32_t parpy_to_i32(double d) {
+  return d > -2147483649.0 && d < 2147483648.0 ? (int32_t)d : INT32_MIN;
+}
+static inline int16_t parpy_to_i16(double d) { return (int16_t)parpy_to_i32(d); }
+static inline int8_t parpy_to_i8(double d) { return (int8_t)parpy_to_i32(d); }
+static inline uint32_t parpy_to_u32(double d) { return (uint32_t)parpy_to_i64(d); }
+static inline uint16_t parpy_to_u16(double d) { return (uint16_t)parpy_to_i32(d); }
+static inline uint8_t parpy_to_u8(double d) { return (uint8_t)parpy_to_i32(d); }
+static inline uint64_t parpy_to_u64(double d) {
+  if (d >= 9223372036854775808.0)
+    return (uint64_t)parpy_to_i64(d - 9223372036854775808.0) ^ ((uint64_t)1 << 63);
+  return (uint64_t)parpy_to_i64(d);
+}
+
+/* ---- shifts: NumPy's results where C's are undefined ----
+ * A count of the width or more, or a negative one, shifts everything out (0,
+ * or -1 for a negative number shifted right); a negative number shifted
+ * left shifts its bits as unsigned. */
+#define PARPY_SHIFTS(T, UT, S, BITS, IS_SIGNED)                                                  \
+  static inline T parpy_shl_##S(T a, T b) {                                                            \
+    return (uint64_t)b < (BITS) ? (T)((UT)a << b) : (T)0;                                       \
+  }                                                                                             \
+  static inline T parpy_shr_##S(T a, T b) {                                                            \
+    return (uint64_t)b < (BITS) ? (T)(a >> b) : (T)((IS_SIGNED) && a < (T)0 ? -1 : 0);          \
+  }
+
+PARPY_SHIFTS(int8_t, uint8_t, i8, 8, 1)
+PARPY_SHIFTS(int16_t, uint16_t, i16, 16, 1)
+PARPY_SHIFTS(int32_t, uint32_t, i32, 32, 1)
+PARPY_SHIFTS(int64_t, uint64_t, i64, 64, 1)
+PARPY_SHIFTS(uint8_t, uint8_t, u8, 8, 0)
+PARPY_SHIFTS(uint16_t, uint16_t, u16, 16, 0)
+PARPY_SHIFTS(uint32_t, uint32_t, u32, 32, 0)
+PARPY_SHIFTS(uint64_t, uint64_t, u64, 64, 0)
+
 /* ---- floats: the algorithm of NumPy's npy_divmod ---- */
 #define PARPY_FLOAT_OPS(T, S, FMOD, FLOOR, COPYSIGN)                                             \
   static inline T parpy_mod_##S(T a, T b) {                                                      \
@@ -143,7 +191,11 @@ PARPY_INT_OPS(uint64_t, u64, 0)
     return floordiv;                                                                             \
   }                                                                                              \
   static inline T parpy_max_##S(T a, T b) { return (a > b || a != a) ? a : b; }                  \
-  static inline T parpy_min_##S(T a, T b) { return (a < b || a != a) ? a : b; }
+  static inline T parpy_min_##S(T a, T b) { return (a < b || a != a) ? a : b; }                  \
+  /* Python's builtin max/min: the first argument unless the second compares \
+   * greater (smaller), so a NaN is kept only when it comes first. */        \
+  static inline T parpy_pymax_##S(T a, T b) { return b > a ? b : a; }                            \
+  static inline T parpy_pymin_##S(T a, T b) { return b < a ? b : a; }
 
 /* np.sign (NaN stays NaN), square, reciprocal, and radians/degrees with
  * NumPy's constants in the type's own precision (half computes in float). */
@@ -246,5 +298,22 @@ PARPY_ATOMIC_OMP(bool, bool, add, +=)
 PARPY_ATOMIC_OMP(bool, bool, and, &=)
 PARPY_ATOMIC_OMP(bool, bool, or, |=)
 PARPY_ATOMIC_OMP(bool, bool, xor, ^=)
+
+/* Parallel max/min of floats where cpu_reduction does not take the loop:
+ * OpenMP's reduction(max:) compares with > and drops NaN; NumPy's max
+ * propagates it.  max and min are idempotent, so each
+ * thread's copy may start from the original value. */
+#pragma omp declare reduction(parpy_max_f32 : float : omp_out = parpy_max_f32(omp_out, omp_in)) \
+    initializer(omp_priv = omp_orig)
+#pragma omp declare reduction(parpy_min_f32 : float : omp_out = parpy_min_f32(omp_out, omp_in)) \
+    initializer(omp_priv = omp_orig)
+#pragma omp declare reduction(parpy_max_f64 : double : omp_out = parpy_max_f64(omp_out, omp_in)) \
+    initializer(omp_priv = omp_orig)
+#pragma omp declare reduction(parpy_min_f64 : double : omp_out = parpy_min_f64(omp_out, omp_in)) \
+    initializer(omp_priv = omp_orig)
+#pragma omp declare reduction(parpy_max_f16 : half : omp_out = parpy_max_f16(omp_out, omp_in)) \
+    initializer(omp_priv = omp_orig)
+#pragma omp declare reduction(parpy_min_f16 : half : omp_out = parpy_min_f16(omp_out, omp_in)) \
+    initializer(omp_priv = omp_orig)
 
 #endif

@@ -87,6 +87,10 @@ PARPY_INT_MATH(uint16_t, u16, 0)
 PARPY_INT_MATH(uint32_t, u32, 0)
 PARPY_INT_MATH(uint64_t, u64, 0)
 
+/* max/min of bools: True wins max, False wins min (NumPy: or, and). */
+PARPY_FN bool parpy_max_bool(bool a, bool b) { return a || b; }
+PARPY_FN bool parpy_min_bool(bool a, bool b) { return a && b; }
+
 PARPY_INT_OPS(int8_t, i8, 1)
 PARPY_INT_OPS(int16_t, i16, 1)
 PARPY_INT_OPS(int32_t, i32, 1)
@@ -95,6 +99,49 @@ PARPY_INT_OPS(uint8_t, u8, 0)
 PARPY_INT_OPS(uint16_t, u16, 0)
 PARPY_INT_OPS(uint32_t, u32, 0)
 PARPY_INT_OPS(uint64_t, u64, 0)
+
+/* ---- float to integer: NumPy's results on x86-64 ----
+ * C leaves a conversion of an out-of-range float (or NaN) undefined; x86's
+ * instructions, which NumPy's C casts compile to, give INT_MIN instead.
+ * int8/int16/uint8/uint16 go through int32 and uint32 through int64 (as
+ * compiled casts do), uint64 through int64 on each side of 2**63. */
+PARPY_FN int64_t parpy_to_i64(double d) {
+  return d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? (int64_t)d : INT64_MIN;
+}
+PARPY_FN int32_t parpy_to_i32(double d) {
+  return d > -2147483649.0 && d < 2147483648.0 ? (int32_t)d : INT32_MIN;
+}
+PARPY_FN int16_t parpy_to_i16(double d) { return (int16_t)parpy_to_i32(d); }
+PARPY_FN int8_t parpy_to_i8(double d) { return (int8_t)parpy_to_i32(d); }
+PARPY_FN uint32_t parpy_to_u32(double d) { return (uint32_t)parpy_to_i64(d); }
+PARPY_FN uint16_t parpy_to_u16(double d) { return (uint16_t)parpy_to_i32(d); }
+PARPY_FN uint8_t parpy_to_u8(double d) { return (uint8_t)parpy_to_i32(d); }
+PARPY_FN uint64_t parpy_to_u64(double d) {
+  if (d >= 9223372036854775808.0)
+    return (uint64_t)parpy_to_i64(d - 9223372036854775808.0) ^ ((uint64_t)1 << 63);
+  return (uint64_t)parpy_to_i64(d);
+}
+
+/* ---- shifts: NumPy's results where C's are undefined ----
+ * A count of the width or more, or a negative one, shifts everything out (0,
+ * or -1 for a negative number shifted right); a negative number shifted
+ * left shifts its bits as unsigned. */
+#define PARPY_SHIFTS(T, UT, S, BITS, IS_SIGNED)                                                  \
+  PARPY_FN T parpy_shl_##S(T a, T b) {                                                            \
+    return (uint64_t)b < (BITS) ? (T)((UT)a << b) : (T)0;                                       \
+  }                                                                                             \
+  PARPY_FN T parpy_shr_##S(T a, T b) {                                                            \
+    return (uint64_t)b < (BITS) ? (T)(a >> b) : (T)((IS_SIGNED) && a < (T)0 ? -1 : 0);          \
+  }
+
+PARPY_SHIFTS(int8_t, uint8_t, i8, 8, 1)
+PARPY_SHIFTS(int16_t, uint16_t, i16, 16, 1)
+PARPY_SHIFTS(int32_t, uint32_t, i32, 32, 1)
+PARPY_SHIFTS(int64_t, uint64_t, i64, 64, 1)
+PARPY_SHIFTS(uint8_t, uint8_t, u8, 8, 0)
+PARPY_SHIFTS(uint16_t, uint16_t, u16, 16, 0)
+PARPY_SHIFTS(uint32_t, uint32_t, u32, 32, 0)
+PARPY_SHIFTS(uint64_t, uint64_t, u64, 64, 0)
 
 /* ---- floats: NumPy's npy_divmod ---- */
 #define PARPY_FLOAT_OPS(T, S, C)                                                                 \
@@ -136,7 +183,10 @@ PARPY_INT_OPS(uint64_t, u64, 0)
   PARPY_FN T parpy_min_##S(T a, T b) {                                                           \
     C x = (C)a, y = (C)b;                                                                        \
     return (x < y || x != x) ? a : b;                                                            \
-  }
+  }                                                                                              \
+  /* Python's builtin max/min: a NaN is kept only when it comes first. */                       \
+  PARPY_FN T parpy_pymax_##S(T a, T b) { return (C)b > (C)a ? b : a; }                           \
+  PARPY_FN T parpy_pymin_##S(T a, T b) { return (C)b < (C)a ? b : a; }
 
 /* np.sign (NaN stays NaN), square, reciprocal, and radians/degrees with
  * NumPy's constants in the type's own precision (half computes in float). */

@@ -72,13 +72,18 @@ static int collapse_depth(const Node *f) {
   return 1 + collapse_depth(g);
 }
 
-static void pragma(CPrinter *c, const Node *f, const char *red_var) {
+/* OpenMP's own max/min reductions drop NaN (they compare with < and >);
+ * NumPy's propagate it, so float max/min use the reductions parpy_cpu.h
+ * declares with parpy_max_<t>/parpy_min_<t>. */
+static void pragma(CPrinter *c, const Node *f, const char *red_var, Elem e) {
   c_line_start(c);
   buf_puts(c->out, "#pragma omp parallel for");
   int depth = collapse_depth(f);
   if (depth > 1)
     buf_printf(c->out, " collapse(%d)", depth);
-  if (red_var)
+  if (red_var && elem_is_float(e) && (f->red_op == OP_MAX || f->red_op == OP_MIN))
+    buf_printf(c->out, " reduction(parpy_%s_%s: %s)", cpu_omp_op(f->red_op), elem_short(e), red_var);
+  else if (red_var)
     buf_printf(c->out, " reduction(%s: %s)", cpu_omp_op(f->red_op), red_var);
   buf_puts(c->out, "\n");
 }
@@ -104,7 +109,7 @@ static void reduction_into_element(CPrinter *c, const Node *f) {
   buf_printf(c->out, " %s = ", acc->cname);
   c_expr(c, target);
   buf_puts(c->out, ";\n");
-  pragma(c, f, acc->cname);
+  pragma(c, f, acc->cname, acc->ty->elem);
   c_for_loop(c, &loop);
   c_line_start(c);
   c_expr(c, target);
@@ -133,8 +138,8 @@ static void cpu_for(CPrinter *c, const Node *f) {
     reduction_into_element(c, f);
     return;
   }
-  const char *red = f->par.reduce && f->red_target ? f->red_target->sym->cname : NULL;
-  pragma(c, f, red);
+  const Sym *red = f->par.reduce && f->red_target ? f->red_target->sym : NULL;
+  pragma(c, f, red ? red->cname : NULL, red && red->ty ? red->ty->elem : EL_I64);
   c_for_loop(c, f);
 }
 

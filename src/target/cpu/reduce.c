@@ -107,6 +107,11 @@ static bool match(const Node *f, Red *r) {
     return false;
   if (f->red_op != OP_NONE && rhs->op != f->red_op)
     return false;
+  /* Python's builtin max/min (parpy_pymax: a NaN second operand loses)
+   * must not become the NaN-propagating reduction below. */
+  if (rhs->weak_result && (rhs->op == OP_MAX || rhs->op == OP_MIN) &&
+      elem_is_float(acc->ty->elem))
+    return false;
   if (!simd_op(rhs->op, acc->ty->elem) || !simple_value(rhs->rhs) ||
       expr_mentions(rhs->rhs, acc->sym) || expr_mentions(f->lo, acc->sym) ||
       expr_mentions(f->hi, acc->sym))
