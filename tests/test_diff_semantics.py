@@ -561,3 +561,99 @@ def test_edge_values_are_free_of_undefined_behaviour(tmp_path):
     r = run_under_ubsan(tmp_path, False)
     assert r.returncode == 0 and r.stdout.strip() == "ok" and "runtime error" not in r.stderr, \
         r.stdout + r.stderr
+
+
+# --- 4. integers compared by value ---------------------------------------------------
+
+@parpy.jit
+def compare_with_python_ints(x, s, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = s >= x[i]
+        y[1, i] = x[i] < -1
+        y[2, i] = x[i] <= 300
+        y[3, i] = x[i] > -129
+        y[4, i] = x[i] == 256
+        y[5, i] = i - 3 < x[i]
+        y[6, i] = x[i] != -8
+        y[7, i] = -(2 ** 63) < x[i]
+
+
+@pytest.mark.parametrize("dt", [np.int8, np.uint8, np.uint16, np.int32, np.uint32, np.uint64],
+                         ids=dtype_id)
+def test_comparisons_with_python_ints_by_value(rng, dt):
+    """x_u16[i] < -1 was all True (-1 became 65535); x_u8[i] <= 300 was
+    rejected.  NumPy 2 compares the values."""
+    n = 40
+    x = rng.rand(n, dt, -100 if np.dtype(dt).kind == "i" else 0, 255)
+    for s in (-8, 5, 1000):
+        check(compare_with_python_ints, [x, s, np.empty((8, n), np.bool_), n], par(),
+              outputs=[2])
+
+
+@parpy.jit
+def compare_i64_u64(a, b, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = a[i] < b[i]
+        y[1, i] = a[i] >= b[i]
+        y[2, i] = b[i] == a[i]
+        y[3, i] = b[i] > a[i]
+        y[4, i] = a[i] <= 18446744073709551615
+        y[5, i] = b[i] > -1
+
+
+def test_int64_against_uint64_exactly(rng):
+    """Through float64 (NumPy's promotion) 2**63 - 1 and 2**63 compare equal."""
+    big = 2**63
+    a = np.array([big - 1, big - 2, -1, 0, 5, -big, big - 1, 7], np.int64)
+    b = np.array([big, big - 1, big + 5, 0, 5, 0, big - 1, 2**64 - 1], np.uint64)
+    check(compare_i64_u64, [a, b, np.empty((6, len(a)), np.bool_), len(a)], par(),
+          outputs=[2])
+
+
+# --- 8. NumPy functions of Python scalars are NumPy scalars ------------------------
+
+@parpy.jit
+def numpy_of_python_scalars(x8, x16, y, z, n, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = np.maximum(n, 1) * x8[i]
+        y[1, i] = max(n, 1) * x8[i]
+        y[2, i] = np.absolute(n) * x8[i]
+        y[3, i] = abs(n) * x8[i]
+        y[4, i] = np.floor(n) * x8[i]
+        y[5, i] = (not n) + x8[i]
+        y[6, i] = parpy.operators.max(n, 2) * x8[i]
+        z[0, i] = np.exp(True) + x16[i]
+        z[1, i] = np.sqrt(n) + x16[i]
+        z[2, i] = np.minimum(0.5, n) + x16[i]
+
+
+def test_numpy_functions_of_python_scalars_are_strong(rng):
+    """np.maximum(n, 1) of a Python int is np.int64: times an int8 it does not
+    wrap (200), where Python's max(n, 1) is a Python int and wraps in int8."""
+    n = 32
+    with np.errstate(all="ignore"):
+        check(numpy_of_python_scalars,
+              [rng.rand(n, np.int8, 1, 3), rng.rand(n, np.float16), np.empty((7, n), np.int64),
+               np.empty((3, n), np.float64), 100, n], par(), outputs=[2, 3])
+
+
+@parpy.jit
+def builtin_sums(x, b, out):
+    parpy.label('N')
+    out[0] = sum(x[:])
+    out[1] = np.sum(x[:])
+    parpy.label('N')
+    out[2] = sum(b[:])
+
+
+def test_builtin_sum_adds_as_python(rng):
+    """Python's sum adds np.uint8 elements to the int 0: in uint8 (NEP 50),
+    so 200 + 100 wraps to 44; np.sum accumulates in uint64."""
+    x = np.array([200, 100, 0, 255, 7], np.uint8)
+    b = rng.rand(9, np.bool_)
+    with np.errstate(all="ignore"):
+        check(builtin_sums, [x, b, np.empty(3, np.uint64)], {'N': parpy.threads(4)},
+              outputs=[2])

@@ -30,8 +30,7 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         table.setdefault(id(obj), (obj, ("builtin", B[name], elem, weak)))
 
     for obj, name in [
-        (builtins.range, "range"), (builtins.abs, "abs"), (builtins.len, "len"),
-        (builtins.sum, "sum"),
+        (builtins.range, "range"), (builtins.len, "len"),
         (operators.label, "label"), (operators.gpu, "gpu"),
         (operators.sum, "sum"), (operators.prod, "prod"), (operators.max, "max"),
         (operators.min, "min"),
@@ -63,8 +62,12 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         add(obj, name)
     # Python's max/min compare as Python does (a NaN second argument loses):
     # `weak` marks them, as it marks the math module's functions.
+    # So do abs (a Python int stays one) and sum (adds to the Python int 0
+    # one element at a time: in the elements' type, NEP 50).
     add(builtins.max, "max", weak=True)
     add(builtins.min, "min", weak=True)
+    add(builtins.abs, "abs", weak=True)
+    add(builtins.sum, "sum", weak=True)
     # Python's int()/float()/bool() return Python (weak) scalars.
     for obj, name in [(builtins.int, "int"), (builtins.float, "float"), (builtins.bool, "bool")]:
         add(obj, name, weak=True)

@@ -585,10 +585,15 @@ static bool binary_types(Typer *t, Node *n, Type *a, Type *b, Type **operand, Ty
     if ((op == OP_SHL || op == OP_SHR) && c->elem == EL_BOOL)
       *operand = *result = type_scalar(ar, t->p->opt.int_size, c->weak);
     return true;
-  case OP_AND:
-  case OP_OR:
   case OP_MAX:
-  case OP_MIN: return true;
+  case OP_MIN:
+    /* NumPy's maximum/minimum give NumPy scalars, also of Python scalars
+     * (np.maximum(n, 1) is np.int64); Python's max/min a Python scalar. */
+    if (!n->weak_result && c->weak)
+      *operand = *result = type_scalar(ar, c->elem, false);
+    return true;
+  case OP_AND:
+  case OP_OR: return true;
   case OP_EQ:
   case OP_NE:
   case OP_LT:
@@ -599,6 +604,44 @@ static bool binary_types(Typer *t, Node *n, Type *a, Type *b, Type **operand, Ty
     terr(t, DIAG_INTERNAL, n->span, "unexpected binary operator %d", op);
     return false;
   }
+}
+
+/* ---- comparisons of integers ----
+ * NumPy 2 and Python compare integers by value: x_u16[i] < -1 is False and
+ * x_u8[i] <= 300 True, although -1 and 300 are no uint8/uint16, and an
+ * int64 against a uint64 is exact (the promotion, float64, is not). */
+
+static bool is_cmp(Op op) { return op >= OP_EQ && op <= OP_GE; }
+
+/* Whether the operand n of type x (scalar) holds only values of type c. */
+static bool values_fit(const Node *n, const Type *x, Elem c) {
+  if (!x->weak)
+    return x->elem == c || promote_elem(x->elem, c) == c;
+  if (n->kind == N_INT)
+    return int_fits(n->val, c);
+  int64_t v;
+  if (x->elem != EL_U64 && const_int(n, &v))
+    return int_fits((Value){.elem = EL_I64, .i = v}, c);
+  return x->elem == c; /* a Python int known only at run time: any int64 */
+}
+
+/* The types to compare integers a and b in, when promote()'s type c cannot
+ * hold both: int64 where no uint64 is involved, else each side's own 64-bit
+ * type (the printer compares int64 with uint64 through parpy_cmp_*). */
+static bool int_compare_types(Node *n, const Type *a, const Type *b, const Type *c, Elem *ta,
+                              Elem *tb) {
+  if (!is_cmp(n->op) || kind_of(a->elem) != 1 || kind_of(b->elem) != 1)
+    return false;
+  if (kind_of(c->elem) == 1 && values_fit(n->lhs, a, c->elem) && values_fit(n->rhs, b, c->elem))
+    return false;
+  bool ua = a->elem == EL_U64, ub = b->elem == EL_U64;
+  if (!ua && !ub) {
+    *ta = *tb = EL_I64;
+    return true;
+  }
+  *ta = ua || (elem_is_unsigned(a->elem) && !a->weak) ? EL_U64 : EL_I64;
+  *tb = ub || (elem_is_unsigned(b->elem) && !b->weak) ? EL_U64 : EL_I64;
+  return true;
 }
 
 /* ---- arithmetic of Python int literals ----
@@ -712,6 +755,12 @@ static Type *ty_binary(Typer *t, Node **np) {
   if (is_py_int(n->lhs) && is_py_int(n->rhs) &&
       (fold_int(n->op, lit_value(n->lhs), lit_value(n->rhs), &r, &big) || big))
     return int_literal_result(t, np, r, big);
+  Elem ta, tb;
+  if (int_compare_types(n, scalar_of(t, a), scalar_of(t, b), operand, &ta, &tb)) {
+    convert(t, &n->lhs, type_scalar(A(t), ta, false));
+    convert(t, &n->rhs, type_scalar(A(t), tb, false));
+    return shaped(t, shape, result);
+  }
   convert(t, &n->lhs, operand);
   convert(t, &n->rhs, operand);
   return shaped(t, shape, result);
@@ -752,7 +801,7 @@ static Type *ty_unary(Typer *t, Node **np) {
     if (is_array(a))
       return terr(t, DIAG_VALUE, n->span,
                   "'not' on an array is ambiguous; use ~ for an elementwise negation");
-    return type_scalar(A(t), EL_BOOL, s->weak);
+    return type_scalar(A(t), EL_BOOL, true); /* `not` gives a Python bool */
   case OP_INVERT:
     if (elem_is_float(s->elem))
       return terr(t, DIAG_TYPE, n->span, "the operator ~ needs an integer or boolean operand");
@@ -792,13 +841,20 @@ static Type *ty_ifexp(Typer *t, Node **np) {
 /* ---- builtins ---- */
 
 /* NumPy's result type of a float ufunc (exp, sin, ...) for an operand. */
+/* The type x with a NumPy scalar's strength (a ufunc's result). */
+static Type *strong(Typer *t, Type *x) {
+  if (!x->weak)
+    return x;
+  return shaped(t, x, type_scalar(A(t), x->elem, false));
+}
+
 static Type *float_ufunc_type(Typer *t, const Type *s, bool weak_result) {
   Elem fs = t->p->opt.float_size;
   if (weak_result)
     return type_scalar(A(t), fs, true);
   if (elem_is_float(s->elem))
     return type_scalar(A(t), s->elem, false);
-  if (s->weak)
+  if (s->weak && s->elem != EL_BOOL) /* np.exp(True) is float16, as of np.bool_ */
     return type_scalar(A(t), fs, false);
   Elem e = s->elem == EL_BOOL || elem_size(s->elem) == 1 ? EL_F16
            : elem_size(s->elem) == 2                     ? EL_F32
@@ -806,8 +862,12 @@ static Type *float_ufunc_type(Typer *t, const Type *s, bool weak_result) {
   return type_scalar(A(t), e, false);
 }
 
-static Elem reduce_elem(Builtin b, Elem e) {
+/* python: Python's builtin sum, which adds to the int 0 one element at a
+ * time (NEP 50: in the elements' type, so uint8 wraps; bools count as ints). */
+static Elem reduce_elem(Builtin b, Elem e, bool python) {
   if (b == B_MAX || b == B_MIN || elem_is_float(e))
+    return e;
+  if (python && e != EL_BOOL)
     return e;
   if (e == EL_BOOL || elem_is_signed(e))
     return EL_I64;
@@ -819,7 +879,7 @@ static Type *ty_reduction(Typer *t, Node *n, Type *a) {
     return terr(t, DIAG_TYPE, n->span,
                 "%s() reduces an array or a slice such as x[i, :]; got a %s", builtin_name(n->builtin),
                 tstr(t, a));
-  Elem e = reduce_elem(n->builtin, a->elem);
+  Elem e = reduce_elem(n->builtin, a->elem, n->weak_result);
   if (!n->has_axis) {
     if (type_numel(a) == 0 && (n->builtin == B_MAX || n->builtin == B_MIN))
       return terr(t, DIAG_VALUE, n->span, "zero-size array to reduction operation %s which has no identity",
@@ -940,12 +1000,13 @@ static Type *ty_builtin(Typer *t, Node **np) {
   }
   case B_FLOOR:
   case B_CEIL:
-    if (!elem_is_float(s->elem))
-      return n->weak_result ? type_scalar(A(t), t->p->opt.int_size, true) : a;
+    if (!elem_is_float(s->elem)) /* np.floor(n) of a Python int is np.int64 */
+      return n->weak_result ? type_scalar(A(t), t->p->opt.int_size, true) : strong(t, a);
     if (n->weak_result)
       return type_scalar(A(t), t->p->opt.int_size, true);
     return a;
-  case B_ABS: return a;
+  case B_ABS: /* Python's abs keeps a Python int weak; np.absolute's is np.int64 */
+    return n->weak_result ? a : strong(t, a);
   case B_HYPOT:
   case B_COPYSIGN:
   case B_FMOD:

@@ -304,7 +304,11 @@ static void call2(CPrinter *c, const char *fn, const Node *a, const Node *b) {
 /* parpy_<op>_<type>(a, b) from the target header. */
 static void helper2(CPrinter *c, const char *op, const Node *n) {
   char name[48];
-  snprintf(name, sizeof name, "parpy_%s_%s", op, elem_short(ty_elem(n->lhs)));
+  if (strcmp(op, "cmp") == 0) /* parpy_cmp_i64_u64: both types */
+    snprintf(name, sizeof name, "parpy_%s_%s_%s", op, elem_short(ty_elem(n->lhs)),
+             elem_short(ty_elem(n->rhs)));
+  else
+    snprintf(name, sizeof name, "parpy_%s_%s", op, elem_short(ty_elem(n->lhs)));
   call2(c, name, n->lhs, n->rhs);
 }
 
@@ -393,6 +397,15 @@ static void print_binary(CPrinter *c, const Node *n, int min_prec) {
     expr_prec(c, n->rhs, p + 1);
     if (p < min_prec)
       buf_puts(c->out, ")");
+    return;
+  }
+  Elem re = ty_elem(n->rhs);
+  if (n->op >= OP_EQ && n->op <= OP_GE &&
+      ((oe == EL_I64 && re == EL_U64) || (oe == EL_U64 && re == EL_I64))) {
+    /* int64 against uint64: C would compare as uint64 (-1 > 0) */
+    buf_puts(c->out, "(");
+    helper2(c, "cmp", n);
+    buf_printf(c->out, " %s 0)", op_symbol(n->op));
     return;
   }
   switch (n->op) {

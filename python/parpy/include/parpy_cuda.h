@@ -100,6 +100,13 @@ PARPY_INT_OPS(uint16_t, u16, 0)
 PARPY_INT_OPS(uint32_t, u32, 0)
 PARPY_INT_OPS(uint64_t, u64, 0)
 
+/* int64 against uint64 by value (-1, 0 or 1); C would convert the int64
+ * to uint64, and NumPy's promotion, float64, rounds near 2**63. */
+PARPY_FN int parpy_cmp_i64_u64(int64_t a, uint64_t b) {
+  return a < 0 || (uint64_t)a < b ? -1 : (uint64_t)a > b;
+}
+PARPY_FN int parpy_cmp_u64_i64(uint64_t a, int64_t b) { return -parpy_cmp_i64_u64(b, a); }
+
 /* ---- float to integer: NumPy's results on x86-64 ----
  * C leaves a conversion of an out-of-range float (or NaN) undefined; x86's
  * instructions, which NumPy's C casts compile to, give INT_MIN instead.
