@@ -65,7 +65,8 @@ const char *builtin_name(Builtin b) {
       [B_LOGICAL_AND] = "logical_and", [B_LOGICAL_OR] = "logical_or",
       [B_LOGICAL_NOT] = "logical_not", [B_CLIP] = "clip", [B_WHERE] = "where",
       [B_DIVMOD] = "divmod",  [B_MEAN] = "mean",       [B_VAR] = "var",
-      [B_STD] = "std",        [B_DOT] = "dot",
+      [B_STD] = "std",        [B_DOT] = "dot",         [B_ZEROS] = "zeros",
+      [B_EMPTY] = "empty",
   };
   return b < B_COUNT && names[b] ? names[b] : "?";
 }
@@ -79,7 +80,7 @@ const char *builtin_supported_list(void) {
          "arctan2, arcsinh, arccosh, arctanh, absolute too) and rint round around sign square "
          "reciprocal deg2rad rad2deg add subtract multiply divide true_divide power mod remainder "
          "fmod floor_divide negative maximum minimum fmax fmin logical_and logical_or logical_not "
-         "clip where sum prod max min mean var std dot, the dtype conversions (np.float32(x), ...)";
+         "clip where sum prod max min mean var std dot zeros empty, the dtype conversions (np.float32(x), ...)";
 }
 
 const char *op_symbol(Op op) {

@@ -109,6 +109,7 @@ typedef enum Builtin {
   B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_NOT, B_CLIP, B_WHERE, B_DIVMOD,
   /* rewritten by types into sums over the slice */
   B_MEAN, B_VAR, B_STD, B_DOT,
+  B_ZEROS, B_EMPTY, /* np.zeros(shape, dtype): a local array (`elem`) */
   B_COUNT
 } Builtin;
 
@@ -240,6 +241,7 @@ struct Sym {
    * a pointer chosen at run time.  `binds` are the right-hand sides of its
    * bindings (whole arrays or contiguous views), for what may be written. */
   bool array_ref;
+  bool local_array;    /* owns its elements: tmp = np.zeros(K) or e = <array expression> */
   Node *first_bind;    /* the statement of its first binding (types pass) */
   int nbinds;
   Node **binds;

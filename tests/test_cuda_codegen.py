@@ -224,6 +224,20 @@ def scatter_args(dt):
             np.zeros(8, dt), np.zeros(8, dt), np.zeros(8, np.bool_), 64]
 
 
+@parpy.jit
+def local_arrays(x, y, N, M):
+    parpy.label('N')
+    for i in range(N):
+        counts = np.zeros(8, np.int32)
+        t = np.empty((2, 4), np.float16)
+        m = pmax(x[i, :])
+        e = exp(x[i, :] - m)
+        for j in range(M):
+            counts[j % 8] += 1
+            t[j % 2, j % 4] = x[i, j]
+        y[i, :] = e[:] / psum(e[:]) + counts[3] + t[1, 1]
+
+
 PROGRAMS = [
     ("axpy", axpy, [2.0, f32(3000), f32(3000), 3000], {'N': T(2048)}, {}),
     ("add2", add2, [f32(100, 70), f32(100, 70), 100, 70], {'N': T(100), 'M': T(64)}, {}),
@@ -282,6 +296,7 @@ PROGRAMS = [
                                        np.zeros(8, np.uint64), 64], {'N': T(64).reduce()}, {}),
     ("scatter_bits_int64", scatter_bits, [np.zeros(64, np.int32), np.zeros(64, np.int64),
                                        np.zeros(8, np.int64), 64], {'N': T(64).reduce()}, {}),
+    ("local_arrays", local_arrays, [f32(16, 40), f32(16, 40), 16, 40], {'N': T(16)}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
     # Array variables chosen at run time (issue 9): pointers on the host
     # passed to kernels, and pointers private to a thread.

@@ -579,17 +579,6 @@ def test_call_of_non_jitted_function():
     raises_at(parpy.ParPyRuntimeError, r"plain_helper", f, arrays() + (N,))
 
 
-def test_new_array_assigned_to_fresh_variable():
-    # `t = x[:]` is a view, as in NumPy (see test_diff_slices); arithmetic on
-    # a slice makes a new array, which a ParPy function cannot allocate.
-    def f(x, y, N):
-        t = x[:] + 1.0  # ERR
-        parpy.label('N')
-        for i in range(N):
-            y[i] = t[i]
-    raises_at(parpy.ParPyRuntimeError, r"new array", f, arrays() + (N,))
-
-
 def test_reduction_in_unsupported_position():
     def f(x, y, N):
         parpy.label('N')
@@ -756,3 +745,48 @@ def test_plain_store_in_a_loop_of_atomic_updates():
             x[i] = 0.0  # ERR
     raises_at(parpy.ParPyRuntimeError, r"atomically.*every array write.*hist\[b\[i\]\] \+= 1",
               f, arrays() + (N,), par={'N': parpy.threads(8).reduce()})
+
+
+def test_local_array_shape_must_be_constant():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            t = np.zeros(x[i])  # ERR
+            y[i] = t[0]
+    raises_at(parpy.ParPyRuntimeError, r"shape of zeros\(\) must be made of compile-time",
+              f, (np.ones(N, np.int64), np.zeros(N), N), at="call")
+
+
+def test_local_array_too_large():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            t = np.zeros((1000, 1000))  # ERR
+            y[i] = t[0, 0]
+    raises_at(parpy.ParPyValueError, r"local array 't'.*larger than 64 KiB", f,
+              (*arrays(), N), at="call")
+
+
+def test_local_array_bound_twice():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            t = np.zeros(3)
+            t = np.exp(x[0:3])  # ERR
+            y[i] = t[0]
+    raises_at(parpy.ParPyRuntimeError, r"'t' is a local array.*t\[:\] = \.\.\.", f,
+              (*arrays(), N), at="call")
+
+
+def test_local_array_outside_the_kernel_on_the_gpu():
+    def f(x, y, N):
+        acc = np.zeros(N)
+        parpy.label('N')
+        for i in range(N):
+            y[i] = acc[i] + x[i]  # ERR
+    opts = options(PAR)
+    opts.backend = parpy.CompileBackend.Cuda
+    with pytest.raises(parpy.ParPyRuntimeError) as info:
+        parpy.print_compiled(f, [*arrays(), N], opts)
+    check_exception(info.value, parpy.ParPyRuntimeError, r"local array 'acc'.*inside the loop",
+                    f, marked_lines(f))

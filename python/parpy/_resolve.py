@@ -56,7 +56,7 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         (np.logical_and, "logical_and"), (np.logical_or, "logical_or"),
         (np.logical_not, "logical_not"), (np.clip, "clip"), (np.where, "where"),
         (np.divmod, "divmod"), (np.mean, "mean"), (np.var, "var"), (np.std, "std"),
-        (np.dot, "dot"), (operators.erf, "erf"), (operators.erfc, "erfc"),
+        (np.dot, "dot"), (np.zeros, "zeros"), (np.empty, "empty"), (operators.erf, "erf"), (operators.erfc, "erfc"),
         (operators.gamma, "gamma"), (operators.lgamma, "lgamma"),
     ]:
         add(obj, name)

@@ -23,7 +23,7 @@ __all__ = ["sum", "prod", "max", "min", "abs", "atan2", "cos", "exp", "log", "si
            "trunc", "round", "sign", "square", "reciprocal", "isnan", "isinf", "isfinite",
            "add", "subtract", "multiply", "divide", "power", "pow", "mod", "floor_divide",
            "negative", "logical_and", "logical_or", "logical_not", "clip", "where", "mean",
-           "var", "std", "dot"]
+           "var", "std", "dot", "zeros", "empty"]
 
 def sum(x: Any, axis: int | None = None) -> Any:  # noqa: A001 - mirrors NumPy
     """Sum of the elements of ``x`` (along ``axis``)."""
@@ -111,6 +111,8 @@ mean = np.mean
 var = np.var
 std = np.std
 dot = np.dot
+zeros = np.zeros
+empty = np.empty
 
 
 def _float_ufunc(fn: Any, name: str, doc: str) -> Any:

@@ -354,10 +354,16 @@ static void keywords(Conv *c, PyObject *o, Node *call, Span sp) {
       conv_malformed(c, ksp, "keyword name is not a string");
     else if (strcmp(name, "axis") == 0)
       axis_kwarg(c, call, v, ksp);
+    else if (strcmp(name, "dtype") == 0) { /* np.zeros(K, dtype=...): the second argument */
+      Node *d = conv_expr(c, v, ksp);
+      if (d)
+        *list_tail(&call->args) = d;
+    }
     else
       conv_error(c, DIAG_RUNTIME, ksp,
                  "Unsupported keyword argument in call: %s (keyword arguments are not supported; "
-                 "pass arguments by position; only reductions accept 'axis=')",
+                 "pass arguments by position; only reductions accept 'axis=', and "
+                 "np.zeros/np.empty 'dtype=')",
                  name);
     Py_XDECREF(arg);
     Py_XDECREF(v);

@@ -161,6 +161,14 @@ static void params_expr(Builder *b, Node *n) {
     if (s->kind == SYM_PARAM) {
       if (array)
         add_param(b, n);
+    } else if (s->local_array) {
+      /* np.zeros(K) lives in the registers or local memory of a thread */
+      if (b->k->root->sym != s && !defined_inside(b->k->root->body, s))
+        err(b->p, DIAG_RUNTIME, n->span,
+            "the local array '%s' is created outside the parallel loop that uses it; on the GPU "
+            "a local array lives in one thread, so create it inside the loop (per iteration), "
+            "or pass an array argument for a buffer that the loop shares",
+            s->name);
     } else if ((array && !s->array_ref) ||
                (b->k->root->sym != s && !defined_inside(b->k->root->body, s))) {
       /* a temporary array, or a value (or an array chosen) on the host */

@@ -212,10 +212,32 @@ static bool check_write(Races *r, const Node *s, bool ctrl) {
   return true;
 }
 
+/* Is the statement `stmt` in `list` (nested statements too)? */
+static bool contains_stmt(const Node *list, const Node *stmt) {
+  for (const Node *s = list; s; s = s->next)
+    if (s == stmt || contains_stmt(s->body, stmt) || contains_stmt(s->then, stmt) ||
+        contains_stmt(s->els, stmt))
+      return true;
+  return false;
+}
+
+/* A local array created in the loop's body (np.zeros in the loop) belongs
+ * to one iteration: writes to it cannot race. */
+static bool private_array(const Races *r, const Node *w) {
+  while (w && w->kind == N_SUBSCRIPT)
+    w = w->lhs;
+  return w && w->kind == N_VAR && w->sym->local_array &&
+         contains_stmt(r->loop->body, w->sym->first_bind);
+}
+
 static bool check_writes(Races *r, const Node *list, bool ctrl) {
   for (const Node *s = list; s; s = s->next) {
     if (s->atomic)
       continue; /* an update of a .reduce() loop, done atomically */
+    if (s->kind == N_ASSIGN && s->lhs->kind == N_SUBSCRIPT && private_array(r, s->lhs)) {
+      collect_reads(r, s->rhs);
+      continue;
+    }
     if (s->kind == N_ASSIGN && s->lhs->kind == N_SUBSCRIPT) {
       push(r, &r->writes, &r->nwrites, &r->cap_w, s->lhs);
       if (!check_write(r, s, ctrl))

@@ -263,6 +263,47 @@ static Node *rewrite_builtin(Resolver *r, const Node *n, const Resolved *g, Node
   }
 }
 
+/* The dtype argument of np.zeros/np.empty: np.float32, parpy.types.F32 or
+ * 'float32'; EL_COUNT when it is none of those. */
+static Elem dtype_arg(Resolver *r, const Node *d) {
+  if (d->kind == N_STR) {
+    for (int e = 0; e < EL_COUNT; e++)
+      if (strcmp(d->str, elem_name((Elem)e)) == 0)
+        return (Elem)e;
+    return EL_COUNT;
+  }
+  const Resolved *g = d->kind == N_GLOBAL ? global_of(r, d) : NULL;
+  if (g && g->kind == GK_BUILTIN && g->builtin == B_CONVERT)
+    return g->elem;
+  if (g && g->kind == GK_BUILTIN && (g->builtin == B_FLOAT || g->builtin == B_INT))
+    return g->builtin == B_FLOAT ? EL_F64 : EL_I64;
+  if (g && g->kind == GK_BUILTIN && g->builtin == B_BOOL)
+    return EL_BOOL;
+  if (g && g->kind == GK_TYPE)
+    return g->elem;
+  return EL_COUNT;
+}
+
+/* np.zeros(shape[, dtype]) / np.empty: a local array, float64 by default. */
+static Node *resolve_alloc(Resolver *r, const Node *n, Builtin b) {
+  int nargs = list_len(n->args);
+  if (nargs < 1 || nargs > 2 || n->has_axis)
+    return err(r->p, DIAG_TYPE, n->span, "%s() takes a shape and a dtype, as np.%s((K, L), np.float32)",
+               builtin_name(b), builtin_name(b)),
+           NULL;
+  Elem e = EL_F64;
+  if (nargs == 2 && (e = dtype_arg(r, n->args->next)) == EL_COUNT)
+    return err(r->p, DIAG_TYPE, n->args->next->span,
+               "the dtype of %s() must be a NumPy type such as np.float32 (or its name as a string)",
+               builtin_name(b)),
+           NULL;
+  Node *c = new_node(&r->p->arena, N_BUILTIN, n->span);
+  c->builtin = b;
+  c->elem = e;
+  c->args = resolve_expr(r, n->args);
+  return failed(r->p) ? NULL : c;
+}
+
 static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g) {
   Arena *a = &r->p->arena;
   int nargs = list_len(n->args);
@@ -274,6 +315,8 @@ static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g)
                      : "as the iterable of a for-loop");
     return NULL;
   }
+  if (b == B_ZEROS || b == B_EMPTY)
+    return resolve_alloc(r, n, b);
   Node *args = resolve_args(r, n->args);
   if (failed(r->p))
     return NULL;

@@ -272,6 +272,10 @@ static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n,
       L->red_labels = (Labels){0};
       return scalarise_axis_reduction(L, e, idx, ext, n, pre, labels);
     }
+    if (e->builtin == B_ZEROS || e->builtin == B_EMPTY) { /* y[:] = np.zeros(K) */
+      Node *z = identity_of(A(L), OP_ADD, type_scalar(A(L), e->ty->elem, false), e->span);
+      return z;
+    }
     break;
   default: break;
   }

@@ -956,10 +956,39 @@ static Type *ty_same(Typer *t, Node *n, Type *a, Type *s) {
   return a;
 }
 
+/* np.zeros(shape, dtype) / np.empty: an array of compile-time extents. */
+static Type *ty_alloc(Typer *t, Node *n) {
+  Node *sh = n->args;
+  Node **dims = sh->kind == N_TUPLE ? &sh->args : &n->args;
+  int64_t shape[8];
+  int rank = 0;
+  for (Node **d = dims; *d; d = &(*d)->next) {
+    if (rank == 8)
+      return terr(t, DIAG_TYPE, n->span, "a local array has at most 8 dimensions");
+    Type *dt = ty_expr(t, d);
+    int64_t v;
+    if (!dt)
+      return NULL;
+    if (!is_scalar(dt) || !elem_is_int(dt->elem) || !const_int(*d, &v))
+      return terr(t, DIAG_RUNTIME, (*d)->span,
+                  "the shape of %s() must be made of compile-time integers (literals, scalar "
+                  "arguments, x.shape[k]) so that the array can live in registers or on the stack",
+                  builtin_name(n->builtin));
+    if (v < 0)
+      return terr(t, DIAG_VALUE, (*d)->span, "negative dimensions are not allowed");
+    shape[rank++] = v;
+    if (d == &n->args)
+      break; /* a single extent, not a tuple */
+  }
+  return type_array(A(t), n->elem, rank, shape);
+}
+
 static Type *ty_builtin(Typer *t, Node **np) {
   Node *n = *np;
   if (n->builtin >= B_MEAN && n->builtin <= B_DOT)
     return ty_stats(t, np);
+  if (n->builtin == B_ZEROS || n->builtin == B_EMPTY)
+    return ty_alloc(t, n);
   int nargs = list_len(n->args);
   int want = two_args(n->builtin) ? 2 : 1;
   if (nargs != want)
@@ -1340,11 +1369,76 @@ static void bind_array_local(Typer *t, Sym *sym, Node *s) {
   s->lhs->ty = sym->ty;
 }
 
+enum { LOCAL_ARRAY_MAX_BYTES = 64 * 1024 };
+
+static bool is_alloc(const Node *n) {
+  return n->kind == N_BUILTIN && (n->builtin == B_ZEROS || n->builtin == B_EMPTY);
+}
+
+/* `tmp = np.zeros(K)` or `e = np.exp(row - m)`: a local array of its own,
+ * on the stack (Cpu) or in the thread's registers/local memory (GPU); per
+ * iteration when bound inside a loop.  Final mode makes `e = <expression>`
+ * `e = np.empty(...)` followed by the elementwise `e[:] = <expression>`. */
+static void ty_local_array(Typer *t, Node *s, Sym *sym, Type *r) {
+  if (sym->ty && (!sym->local_array || sym->first_bind != s)) {
+    terr(t, DIAG_RUNTIME, s->span,
+         "'%s' is a local array, which one statement must create (once per iteration when in "
+         "a loop); assign into it (%s[:] = ...) instead of binding the name again",
+         sym->name, sym->name);
+    return;
+  }
+  Type *at = type_array(A(t), r->elem, r->rank, r->shape);
+  if (type_numel(at) * elem_size(at->elem) > LOCAL_ARRAY_MAX_BYTES) {
+    terr(t, DIAG_VALUE, s->span,
+         "the local array '%s' (%s) is larger than %d KiB, too large for the stack or a "
+         "thread's registers; pass an array argument for it instead",
+         sym->name, tstr(t, at), LOCAL_ARRAY_MAX_BYTES / 1024);
+    return;
+  }
+  if (!sym->ty) {
+    t->changed = true;
+    sym->first_bind = s;
+    sym->local_array = true;
+  }
+  sym->ty = at;
+}
+
+/* Final mode, `e = <expression>` of a local array: `e = np.empty(...)`
+ * then `e[:] = <expression>`, typed next as a statement of its own. */
+static void split_local_array(Typer *t, Node *s, Sym *sym) {
+  Type *at = sym->ty;
+  Node *fill = new_node(A(t), N_ASSIGN, s->span);
+  fill->lhs = new_node(A(t), N_SUBSCRIPT, s->span);
+  fill->lhs->lhs = new_var(t->p, sym, s->span);
+  Node **tail = &fill->lhs->args;
+  for (int k = 0; k < at->rank; k++) {
+    *tail = new_node(A(t), N_SLICE, s->span);
+    tail = &(*tail)->next;
+  }
+  fill->rhs = s->rhs;
+  fill->next = s->next;
+  s->next = fill;
+  Node *alloc = new_node(A(t), N_BUILTIN, s->span);
+  alloc->builtin = B_EMPTY;
+  alloc->elem = at->elem;
+  alloc->ty = at;
+  s->rhs = alloc;
+  s->lhs->ty = at;
+}
+
 static void ty_assign_local(Typer *t, Node *s) {
   Sym *sym = s->lhs->sym;
+  if (t->final && sym->local_array && sym->first_bind == s && !is_alloc(s->rhs)) {
+    split_local_array(t, s, sym);
+    return;
+  }
   Type *r = ty_expr(t, &s->rhs);
   if (!r)
     return;
+  if (is_array(r) && (sym->local_array || is_alloc(s->rhs) || !is_view_expr(s->rhs))) {
+    ty_local_array(t, s, sym, r);
+    return;
+  }
   if (is_array(r)) {
     if (!is_view_expr(s->rhs)) {
       terr(t, DIAG_RUNTIME, s->span,

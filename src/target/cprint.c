@@ -830,6 +830,14 @@ static void print_atomic(CPrinter *c, const Node *s) {
 static void print_assign(CPrinter *c, const Node *s) {
   c_line_start(c);
   const char *op;
+  if (s->lhs->kind == N_VAR && s->lhs->sym->local_array) {
+    /* tmp = np.zeros(K): the array itself, here (per iteration in a loop) */
+    const Sym *a = s->lhs->sym;
+    buf_printf(c->out, "%s %s[%" PRId64 "]%s;\n", c->d->type_name(a->ty->elem), a->cname,
+               type_numel(a->ty) > 0 ? type_numel(a->ty) : 1,
+               s->rhs->builtin == B_ZEROS ? " = {0}" : "");
+    return;
+  }
   if (s->atomic) {
     print_atomic(c, s);
     return;
