@@ -43,6 +43,15 @@ def mapped_from(cache) -> set[int]:
     return inodes
 
 
+def usage() -> tuple[int, int]:
+    """Mappings and resident memory (KiB) of this process."""
+    with open("/proc/self/maps") as f:
+        maps = sum(1 for _ in f)
+    with open("/proc/self/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+    return maps, rss
+
+
 def test_eviction_unloads_least_recently_used(own_cache, limit4):
     for a in range(1, 13):
         x = np.ones(8)
@@ -76,8 +85,10 @@ def test_hits_keep_an_entry_alive(own_cache, limit4):
 
 def test_many_specialisations_of_one_library_stay_bounded(own_cache, limit4):
     """Options that do not change the code (an unused label) make new
-    specialisations of one library: the table stays at the limit and the
-    library stays loaded while an entry uses it."""
+    specialisations of one library: over 3,000 of them the table stays at
+    the limit, the library stays loaded while an entry uses it, and the
+    process's mappings and memory stay flat (bench/cache_growth.py runs
+    20,000)."""
     def opts(k):
         o = parpy.par({"N": parpy.threads(8), f"unused{k}": parpy.threads(2)})
         o.backend = parpy.CompileBackend.Cpu
@@ -87,9 +98,15 @@ def test_many_specialisations_of_one_library_stay_bounded(own_cache, limit4):
         x = np.ones(8)
         scale(x, 2.0, 8, opts=opts(k))
         assert x.tolist() == [2.0] * 8
+    maps, rss = usage()
+    for k in range(40, 3000):
+        scale(x, 2.0, 8, opts=opts(k))
     assert scale._cache_size() == 4
     assert len(libraries(own_cache)) == 1
     assert len(mapped_from(own_cache)) == 1
+    maps2, rss2 = usage()
+    assert maps2 <= maps + 8, "mappings stay bounded"
+    assert rss2 - rss < 16 * 1024, "memory stays bounded (KiB)"
 
 
 def test_eviction_never_unloads_a_running_call(own_cache, limit4):
