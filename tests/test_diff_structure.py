@@ -1,6 +1,8 @@
 """Differential tests of program structure (issue 9): array variables chosen
 at run time (buffer swaps), range() bounds evaluated once, nested reductions
 under one label."""
+import math
+
 import numpy as np
 import pytest
 
@@ -231,3 +233,34 @@ def jacobi_1d(A, B, T, N):
 
 def test_jacobi_two_arrays_accepted(rng, nthreads):
     check(jacobi_1d, [rng.rand(40), rng.rand(40), 5, 40], {'N': parpy.threads(nthreads)})
+
+
+# ---- one label on a nested reduction; math.floor of big int64 (item 18) ----
+
+@parpy.jit
+def sum_of_row_maxima(x, out):
+    parpy.label('N')
+    out[0] = psum(pmax(x[:, :], axis=1))
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (3, 100), (40, 1)])
+def test_nested_reduction_with_one_label(rng, nthreads, shape):
+    check(sum_of_row_maxima, [rng.rand(shape), np.empty(1)], {'N': parpy.threads(nthreads)},
+          outputs=[1], reduction=True)
+
+
+@parpy.jit
+def floor_ceil_int64(x, lo, hi, N):
+    parpy.label('N')
+    for i in range(N):
+        lo[i] = math.floor(x[i])
+        hi[i] = math.ceil(x[i])
+
+
+def test_math_floor_of_int64_goes_through_double(rng):
+    """Python's math.floor of a NumPy int64 converts it to float first, so
+    values above 2**53 round; the compiled code does the same."""
+    x = np.array([2**53 + 1, 2**62 + 12345, -(2**60) - 7, 5, -3, 2**62 + 1], np.int64)
+    _, got = check(floor_ceil_int64, [x, np.empty(6, np.int64), np.empty(6, np.int64), 6],
+                   {'N': parpy.threads(4)}, outputs=[1, 2])
+    assert got[1][0] == 2**53  # not 2**53 + 1: through double, as Python

@@ -4,6 +4,7 @@ that overlap, dtypes ParPy has no type for."""
 import numpy as np
 
 import parpy
+from parpy.operators import max as pmax, sum as psum
 from test_errors import raises_at
 
 PAR = {'N': parpy.threads(4)}
@@ -125,3 +126,92 @@ def test_race_through_array_chosen_at_run_time():
             dst[i] = src[i - 1] * 2.0  # ERR
     raises_at(parpy.ParPyRuntimeError, r"reads a\[i - 1\] and writes dst\[i\]", f,
               (np.ones(10), np.zeros(10), 2, 10), PAR, at="call")
+
+
+# ---- labels that do nothing (item 14) ----
+
+def test_label_before_plain_assignment():
+    def f(x, y, N):
+        parpy.label('N')
+        s = 0.0  # ERR
+        parpy.label('N')
+        for i in range(N):
+            y[i] = x[i] + s
+    raises_at(parpy.ParPyRuntimeError, r"label 'N' is on an assignment that is neither a slice "
+              r"statement nor a reduction", f, (np.zeros(4), np.zeros(4), 4), PAR, at="call")
+
+
+def test_label_before_element_assignment():
+    def f(x, y, N):
+        parpy.label('N')
+        y[0] = x[0]  # ERR
+        parpy.label('N')
+        for i in range(N):
+            y[i] = x[i]
+    raises_at(parpy.ParPyRuntimeError, r"nothing for it to parallelise", f,
+              (np.zeros(4), np.zeros(4), 4), PAR, at="call")
+
+
+def test_no_label_of_opts_names_labels_and_suggests():
+    def f(x, y, N):
+        parpy.label('rows')
+        for i in range(N):  # ERR
+            parpy.label('cols')
+            for j in range(N):
+                y[i, j] = x[i, j]
+    e = raises_at(parpy.ParPyRuntimeError,
+                  r"does not contain any parallelism: none of its labels \('rows', 'cols'\) is in "
+                  r"opts.parallelize, which names 'N', 'row'\. Did you mean 'rows' \(for 'row'\)\?",
+                  f, (np.zeros((3, 3)), np.zeros((3, 3)), 3),
+                  {'row': parpy.threads(4), 'N': parpy.threads(2)}, at="call")
+    assert "'cols' (for" not in e.message
+
+
+def test_no_labels_at_all():
+    def f(x, y, N):  # ERR
+        for i in range(N):
+            y[i] = x[i]
+    raises_at(parpy.ParPyRuntimeError, r"does not contain any parallelism: it has no labels", f,
+              (np.zeros(3), np.zeros(3), 3), PAR, at="call")
+
+
+def test_labels_but_empty_opts():
+    def f(x, y, N):
+        parpy.label('M')
+        for i in range(N):  # ERR
+            y[i] = x[i]
+    raises_at(parpy.ParPyRuntimeError, r"none of its labels \('M'\) is in opts.parallelize, "
+              r"which is empty", f, (np.zeros(3), np.zeros(3), 3), {}, at="call")
+
+
+# ---- slicing a temporary (item 16) ----
+
+def test_slicing_an_expression():
+    def f(x, y, z):
+        parpy.label('N')
+        x[:] = (y[1:] + z[:-1])[1:-1]  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"slicing the result of an array expression is not "
+              r"supported; index its operands", f, (np.zeros(7), np.ones(10), np.ones(10)), PAR,
+              at="call")
+    with np.testing.assert_raises(parpy.ParPyRuntimeError):  # print_compiled refuses too
+        parpy.print_compiled(f, [np.zeros(7), np.ones(10), np.ones(10)],
+                             parpy.par({'N': parpy.threads(4)}))
+
+
+def test_indexing_an_expression():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] = (x[:] * 2.0)[i]  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"indexing or slicing the result of an array expression",
+              f, (np.zeros(4), np.zeros(4), 4), PAR, at="call")
+
+
+# ---- one label, several reductions (item 18) ----
+
+def test_one_label_two_reductions():
+    def f(x, out):
+        parpy.label('N')
+        out[0] = psum(x[:]) + pmax(x[:])  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"computes 2 reductions, and its label can only go to "
+              r"one of them", f, (np.zeros(4), np.zeros(1)), PAR, at="call")

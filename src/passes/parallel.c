@@ -6,6 +6,7 @@
  * (a label of the options or a `with parpy.gpu` block), as in ParPy 0.1.3,
  * so that a typo in a label does not silently run everything sequentially.
  * Each nest of parallel loops shares one threads-per-block value. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -267,6 +268,112 @@ static bool plan_helper(Prog *p, Fn *h, Node *list) {
   return true;
 }
 
+/* ---- no label of the options in the function ---- */
+
+typedef struct LabelSet {
+  int n;
+  const char *names[64];
+  Span first; /* the first labelled statement */
+} LabelSet;
+
+static void collect_labels(LabelSet *ls, const Node *list) {
+  for (const Node *s = list; s; s = s->next) {
+    for (int i = 0; i < s->labels.n; i++) {
+      bool seen = false;
+      for (int k = 0; k < ls->n; k++)
+        seen |= ls->names[k] == s->labels.names[i];
+      if (!seen && ls->n < (int)PP_COUNT(ls->names)) {
+        if (ls->n == 0)
+          ls->first = s->span;
+        ls->names[ls->n++] = s->labels.names[i];
+      }
+    }
+    collect_labels(ls, s->body);
+    collect_labels(ls, s->then);
+    collect_labels(ls, s->els);
+  }
+}
+
+/* Levenshtein distance, ignoring case (labels are short; longer ones are
+ * compared on their first 63 characters). */
+static int edit_distance(const char *a, const char *b) {
+  int la = (int)strlen(a), lb = (int)strlen(b);
+  la = la > 63 ? 63 : la;
+  lb = lb > 63 ? 63 : lb;
+  int prev[64], cur[64];
+  for (int j = 0; j <= lb; j++)
+    prev[j] = j;
+  for (int i = 1; i <= la; i++) {
+    cur[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      int sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+      int del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+    }
+    memcpy(prev, cur, sizeof(int) * (size_t)(lb + 1));
+  }
+  return prev[lb];
+}
+
+static void quoted_list(Buf *b, const char *const *names, int n) {
+  for (int i = 0; i < n; i++)
+    buf_printf(b, "%s'%s'", i ? ", " : "", names[i]);
+}
+
+/* "did you mean 'N' (for 'n')?": the closest function label of each option
+ * label within a distance of about a third of its length. */
+static void suggestions(Buf *b, const Options *o, const LabelSet *ls) {
+  bool any = false;
+  for (int i = 0; i < o->npar; i++) {
+    const char *best = NULL;
+    int best_d = 0, len = (int)strlen(o->par[i].label);
+    for (int k = 0; k < ls->n; k++) {
+      int d = edit_distance(o->par[i].label, ls->names[k]);
+      if (d <= (len > 3 ? len / 3 : 1) && (!best || d < best_d))
+        best = ls->names[k], best_d = d;
+    }
+    if (best) {
+      buf_printf(b, "%s'%s' (for '%s')", any ? ", " : " Did you mean ", best, o->par[i].label);
+      any = true;
+    }
+  }
+  if (any)
+    buf_puts(b, "?");
+}
+
+static bool no_parallelism(Prog *p) {
+  LabelSet ls = {0};
+  collect_labels(&ls, p->main->body);
+  const Options *o = &p->opt;
+  Buf b;
+  buf_init(&b);
+  buf_printf(&b, "The function '%s' does not contain any parallelism: ", p->main->name);
+  if (ls.n == 0) {
+    buf_puts(&b, "it has no labels. Put parpy.label('N') before a loop and pass "
+                 "opts=parpy.par({'N': parpy.threads(n)}), or wrap sequential code in "
+                 "'with parpy.gpu:'");
+  } else {
+    const char **opt_names = ARENA_ARRAY(&p->arena, const char *, o->npar > 0 ? o->npar : 1);
+    for (int i = 0; i < o->npar; i++)
+      opt_names[i] = o->par[i].label;
+    buf_puts(&b, "none of its labels (");
+    quoted_list(&b, ls.names, ls.n);
+    if (o->npar == 0)
+      buf_puts(&b, ") is in opts.parallelize, which is empty.");
+    else {
+      buf_puts(&b, ") is in opts.parallelize, which names ");
+      quoted_list(&b, opt_names, o->npar);
+      buf_puts(&b, ".");
+      suggestions(&b, o, &ls);
+    }
+    buf_puts(&b, " Pass opts=parpy.par({label: parpy.threads(n)}) with labels of the function, "
+                 "or wrap sequential code in 'with parpy.gpu:'");
+  }
+  err(p, DIAG_RUNTIME, ls.n ? ls.first : p->func->span, "%s", buf_cstr(&b));
+  buf_free(&b);
+  return false;
+}
+
 bool plan_parallel(Prog *p) {
   for (Fn *h = p->helpers; h; h = h->next)
     if (!plan_helper(p, h, h->body))
@@ -275,10 +382,6 @@ bool plan_parallel(Prog *p) {
   if (!plan_block(&pl, p->main->body, 0))
     return false;
   if (!pl.found)
-    return err(p, DIAG_RUNTIME, p->func->span,
-               "The function '%s' does not contain any parallelism: put parpy.label('N') before a loop "
-               "and pass opts=parpy.par({'N': parpy.threads(n)}), or wrap sequential code in "
-               "'with parpy.gpu:'",
-               p->main->name);
+    return no_parallelism(p);
   return true;
 }

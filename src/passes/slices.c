@@ -355,6 +355,22 @@ static int count_reductions(const Node *n) {
   return k;
 }
 
+/* Reductions not inside another one's argument: the ones a statement's
+ * label can go to (sum(max(x[:, :], axis=1)) has one, whose argument's
+ * reduction runs per element inside it). */
+static int count_outer_reductions(const Node *n) {
+  if (!n)
+    return 0;
+  if (is_reduction(n))
+    return 1;
+  int k = count_outer_reductions(n->lhs) + count_outer_reductions(n->rhs) +
+          count_outer_reductions(n->cond) + count_outer_reductions(n->then) +
+          count_outer_reductions(n->els);
+  for (const Node *a = n->args; a; a = a->next)
+    k += count_outer_reductions(a);
+  return k;
+}
+
 /* ---- aliasing: y[1:] = y[:-1] ---- */
 
 static const Node *base_of(const Node *n) {
@@ -508,22 +524,38 @@ static Node *lower_mapping(Lower *L, Node *s) {
 
 /* A scalar assignment whose right-hand side holds reductions. */
 static Node *lower_scalar(Lower *L, Node *s) {
-  int nred = count_reductions(s->rhs);
+  int nred = count_outer_reductions(s->rhs);
   Node *pre = NULL, **tail = &pre;
-  if (s->labels.n > 1 || (s->labels.n == 1 && nred != 1)) {
-    if (nred == 0)
-      return s; /* a label on a plain assignment only marks it as parallel code */
+  int nall = count_reductions(s->rhs);
+  if (s->labels.n > 1) {
     err(L->p, DIAG_RUNTIME, s->span,
         "a reduction statement takes 0 or 1 labels (the label goes to the reduction), not %d",
         s->labels.n);
     return NULL;
+  }
+  if (s->labels.n == 1 && (nred != 1 || nall > 2)) {
+    err(L->p, DIAG_RUNTIME, s->span,
+        "this statement computes %d reductions, and its label can only go to one of them; "
+        "compute them in separate statements, each with its own label",
+        nred != 1 ? nred : nall);
+    return NULL;
+  }
+  /* sum(max(x[:, :], axis=1)): a parallel reduction's body is one update,
+   * so the label goes to the inner reduction, run for each element of the
+   * outer one. */
+  Labels labels = s->labels;
+  if (labels.n == 1 && nall == 2) {
+    L->red_labels = labels;
+    labels = (Labels){0};
   }
   /* s = sum(...): accumulate straight into s when it is a plain local. */
   Sym *into = NULL;
   if (is_reduction(s->rhs) && s->lhs->kind == N_VAR && !expr_mentions(s->rhs, s->lhs->sym) &&
       s->lhs->sym->ty->elem == s->rhs->ty->elem)
     into = s->lhs->sym;
-  if (!hoist_labelled(L, &s->rhs, &tail, s->labels, into))
+  bool ok = hoist_labelled(L, &s->rhs, &tail, labels, into);
+  L->red_labels = (Labels){0};
+  if (!ok)
     return NULL;
   if (into)
     return on_device(L, pre, s->span); /* the reduction already stored into the local */
@@ -629,6 +661,14 @@ static Node *lower_stmt(Lower *L, Node *s) {
       return lower_mapping(L, s);
     if (count_reductions(s->rhs))
       return lower_scalar(L, s);
+    if (s->labels.n) {
+      err(L->p, DIAG_RUNTIME, s->span,
+          "the label '%s' is on an assignment that is neither a slice statement nor a "
+          "reduction, so there is nothing for it to parallelise; put it before a for-loop, a "
+          "slice statement (y[:] = ...) or a reduction (s = sum(x[:]))",
+          s->labels.names[0]);
+      return NULL;
+    }
     return s;
   case N_FOR:
     if (!hoist(L, &s->lo, &tail) || !hoist(L, &s->hi, &tail) || !lower_block(L, &s->body))

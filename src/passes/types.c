@@ -483,6 +483,13 @@ static Type *ty_dict_field(Typer *t, Node **np, const Type *dt) {
   return terr(t, DIAG_TYPE, key->span, "the dict argument '%s' has no key '%s'", base_name(n), k);
 }
 
+/* An argument array, a view of one, or a local naming one. */
+static bool is_view_expr(const Node *n) {
+  while (n && n->kind == N_SUBSCRIPT)
+    n = n->lhs;
+  return n && (n->kind == N_VAR || n->kind == N_FIELD);
+}
+
 static Type *ty_subscript(Typer *t, Node **np) {
   Node *n = *np;
   Type *base = ty_expr(t, &n->lhs);
@@ -507,6 +514,11 @@ static Type *ty_subscript(Typer *t, Node **np) {
   }
   if (!is_array(base))
     return terr(t, DIAG_TYPE, n->span, "a %s cannot be indexed", tstr(t, base));
+  if (!is_view_expr(n->lhs))
+    return terr(t, DIAG_RUNTIME, n->span,
+                "indexing or slicing the result of an array expression is not supported; index "
+                "its operands instead (for example, (a[1:] + b[:-1])[1:-1] is a[2:-1] + "
+                "b[1:-2])");
   Type *r = index_array(t, n, base);
   if (!r || !t->final)
     return r;
@@ -1029,6 +1041,12 @@ static Type *ty_builtin(Typer *t, Node **np) {
   }
   case B_FLOOR:
   case B_CEIL:
+    if (n->weak_result && !elem_is_float(s->elem) && !s->weak && is_scalar(a)) {
+      /* Python's math.floor of a NumPy integer converts it to float first
+       * (it has no __floor__), so int64 values above 2**53 round: the same. */
+      convert(t, &n->args, type_scalar(A(t), EL_F64, false));
+      return type_scalar(A(t), t->p->opt.int_size, true);
+    }
     if (!elem_is_float(s->elem)) /* np.floor(n) of a Python int is np.int64 */
       return n->weak_result ? type_scalar(A(t), t->p->opt.int_size, true) : strong(t, a);
     if (n->weak_result)
@@ -1339,11 +1357,6 @@ static const Sym *target_param(const Node *n) {
   return n && n->kind == N_VAR && n->sym->kind == SYM_PARAM ? n->sym : NULL;
 }
 
-static bool is_view_expr(const Node *n) {
-  while (n && n->kind == N_SUBSCRIPT)
-    n = n->lhs;
-  return n && (n->kind == N_VAR || n->kind == N_FIELD);
-}
 
 /* Final mode: a local bound to one view aliases it (its uses read through
  * the view); one bound several times is a pointer, so each binding must be
