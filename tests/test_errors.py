@@ -496,11 +496,14 @@ def test_function_without_labels():
 
 
 def test_no_label_in_the_parallel_specification():
-    def f(x, y, N):  # ERR
-        parpy.label('N')  # ERR
-        for i in range(N):
+    # The position is the first labelled statement; the message names both
+    # sides (tests/test_errors_structure.py checks "did you mean").
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):  # ERR
             y[i] = x[i]
-    raises_at(parpy.ParPyRuntimeError, r"parallel", f, arrays() + (N,),
+    raises_at(parpy.ParPyRuntimeError, r"parallelism: none of its labels \('N'\) is in "
+              r"opts.parallelize, which names 'Other'", f, arrays() + (N,),
               par={'Other': parpy.threads(4)}, at="call")
 
 
