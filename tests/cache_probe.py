@@ -100,8 +100,11 @@ def plant(path, data: bytes) -> None:
 
 
 def probe_env(cache, env=None) -> dict:
-    e = dict(os.environ, PARPY_CACHE_DIR=str(cache),
-             PYTHONPATH=os.pathsep.join([str(ROOT / "python"), str(HERE)]))
+    # The parpy this process imported (the in-place build, or CI's
+    # sanitizer build), then what the environment had.
+    paths = [str(Path(_core.__file__).resolve().parent.parent), str(HERE)]
+    paths += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    e = dict(os.environ, PARPY_CACHE_DIR=str(cache), PYTHONPATH=os.pathsep.join(paths))
     e.update(env or {})
     return e
 

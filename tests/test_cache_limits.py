@@ -106,7 +106,8 @@ def test_many_specialisations_of_one_library_stay_bounded(own_cache, limit4):
     assert len(mapped_from(own_cache)) == 1
     maps2, rss2 = usage()
     assert maps2 <= maps + 8, "mappings stay bounded"
-    assert rss2 - rss < 16 * 1024, "memory stays bounded (KiB)"
+    if not os.environ.get("PARPY_SANITIZE"):  # ASan keeps freed memory in quarantine
+        assert rss2 - rss < 16 * 1024, "memory stays bounded (KiB)"
 
 
 def test_eviction_never_unloads_a_running_call(own_cache, limit4):
