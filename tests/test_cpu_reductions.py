@@ -222,3 +222,65 @@ def test_collapse_only_when_the_outer_loop_is_short(n, m, collapsed):
     a = np.zeros((n, m), np.float32)
     src = code(jacobi, [a, a.copy(), n, m], {'i': parpy.threads(n), 'j': parpy.threads(m)})
     assert ("collapse(2)" in src) == collapsed
+
+
+# ---- scatter updates of one small array: an OpenMP array reduction ----
+
+@parpy.jit
+def histogram(b, hist, N):
+    parpy.label('N')
+    for i in range(N):
+        hist[b[i]] += 1
+
+
+@parpy.jit
+def weighted_histogram(b, w, hist, N):
+    parpy.label('N')
+    for i in range(N):
+        hist[b[i]] += w[i]
+
+
+@parpy.jit
+def sum_and_squares(x, acc, N):
+    parpy.label('N')
+    for i in range(N):
+        acc[0] += x[i]
+        acc[1] += x[i] * x[i]
+
+
+SCATTER = {'N': parpy.threads(1024).reduce()}
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16], ids=dtype_id)
+def test_histogram_as_array_reduction(rng, dtype):
+    n = 70_000
+    b = rng.rand(n, np.uint8, 0, 255)
+    check(histogram, [b, rng.rand(256, dtype, 0, 50), n], SCATTER)
+    src = code(histogram, [b, np.zeros(256, dtype), n], SCATTER)
+    assert "#pragma omp parallel for reduction(+: hist[:256])" in src
+    assert "parpy_atomic" not in src
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+def test_weighted_histogram_as_array_reduction(rng, dtype):
+    n = 70_000
+    b = rng.rand(n, np.int64, 0, 99)
+    w = exact_values(rng, n, dtype)
+    check(weighted_histogram, [b, w, exact_values(rng, 100, dtype), n], SCATTER, reduction=True)
+
+
+def test_several_accumulators_as_array_reduction(rng):
+    n = 70_000
+    x = exact_values(rng, n, np.float64)
+    check(sum_and_squares, [x, np.zeros(2), n], SCATTER, reduction=True)
+    assert "reduction(+: acc[:2])" in code(sum_and_squares, [x, np.zeros(2), n], SCATTER)
+
+
+def test_large_or_rarely_updated_arrays_stay_atomic(rng):
+    # Too many bins (a private copy per thread would cost more than the
+    # atomics), or too few updates per bin: atomic updates as before.
+    b = np.zeros(70_000, np.int64)
+    big = code(histogram, [b, np.zeros(10_000, np.int64), 70_000], SCATTER)
+    assert "parpy_atomic_add_i64" in big and "reduction(" not in big
+    few = code(histogram, [b, np.zeros(4096, np.int64), 40_000], SCATTER)
+    assert "parpy_atomic_add_i64" in few and "reduction(" not in few

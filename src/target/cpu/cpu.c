@@ -7,6 +7,7 @@
  * The thread counts of labels say how many GPU threads to use; here OpenMP
  * uses one thread per core, which computes the same result.  tpb, clusters
  * and graphs have no meaning on a CPU and are ignored. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,135 @@ static void reduction_into_element(CPrinter *c, const Node *f) {
   buf_puts(c->out, "}\n");
 }
 
+/* ---- scatter updates of one small array ---- */
+
+/* The .reduce() loop of a histogram (`hist[b[i]] += 1`) updates elements
+ * atomically.  When all its updates go to one small array with one
+ * operator, an OpenMP array reduction gives each thread a private copy
+ * instead, combined at the end: no atomic per update, no cache line
+ * bouncing between cores.  Up to this many elements (each thread zeroes
+ * and adds a copy), and only with 16 times as many iterations. */
+#define ARRAY_REDUCTION_MAX 4096
+#define SCATTER_MAX 16
+
+typedef struct Scatter {
+  const Sym *array;
+  Op op;
+  int n;
+  Node *updates[SCATTER_MAX];
+} Scatter;
+
+static bool mentions_sym(const Node *n, const Sym *s);
+
+static bool list_mentions(const Node *list, const Sym *s) {
+  for (const Node *x = list; x; x = x->next)
+    if (mentions_sym(x, s))
+      return true;
+  return false;
+}
+
+static bool mentions_sym(const Node *n, const Sym *s) {
+  if (!n)
+    return false;
+  if ((n->kind == N_VAR || n->kind == N_FOR || n->kind == N_DECL) && n->sym == s)
+    return true;
+  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->lo, n->hi, n->step_expr};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (mentions_sym(kids[i], s))
+      return true;
+  return list_mentions(n->args, s) || list_mentions(n->then, s) || list_mentions(n->els, s) ||
+         list_mentions(n->body, s);
+}
+
+static bool array_reduction_op(Op op, Elem e) {
+  if (e == EL_BOOL || e == EL_F16)
+    return false;
+  switch (op) {
+  case OP_ADD:
+  case OP_MUL: return true;
+  case OP_MAX:
+  case OP_MIN: /* OpenMP's float max/min would drop NaN */
+  case OP_BITAND:
+  case OP_BITOR:
+  case OP_BITXOR: return elem_is_int(e);
+  default: return false;
+  }
+}
+
+/* Collect the atomic updates of `list`; false if they are not all
+ * `A[...] op= v` of one array parameter A with one operator. */
+static bool collect_updates(Node *list, Scatter *sc) {
+  for (Node *s = list; s; s = s->next) {
+    if (s->kind == N_ASSIGN && s->atomic) {
+      const Node *t = s->lhs;
+      if (t->kind != N_SUBSCRIPT || t->lhs->kind != N_VAR || sc->n == SCATTER_MAX)
+        return false;
+      if (sc->n && (t->lhs->sym != sc->array || s->op != sc->op))
+        return false;
+      sc->array = t->lhs->sym;
+      sc->op = s->op;
+      sc->updates[sc->n++] = s;
+    }
+    if (!collect_updates(s->body, sc) || !collect_updates(s->then, sc) ||
+        !collect_updates(s->els, sc))
+      return false;
+  }
+  return true;
+}
+
+/* The array is only ever updated, never read otherwise: each thread's
+ * copy starts from the identity, not from the array's values. */
+static bool only_updated(const Node *list, const Scatter *sc) {
+  for (const Node *s = list; s; s = s->next) {
+    bool update = false;
+    for (int i = 0; i < sc->n; i++)
+      update |= sc->updates[i] == s;
+    if (update) {
+      const Node *u = s->rhs;
+      while (u->kind == N_CONVERT)
+        u = u->lhs;
+      if (list_mentions(s->lhs->args, sc->array) || mentions_sym(u->rhs, sc->array))
+        return false;
+      continue;
+    }
+    if (mentions_sym(s->lhs, sc->array) || mentions_sym(s->rhs, sc->array) ||
+        mentions_sym(s->cond, sc->array) || mentions_sym(s->lo, sc->array) ||
+        mentions_sym(s->hi, sc->array) || list_mentions(s->args, sc->array) ||
+        !only_updated(s->body, sc) || !only_updated(s->then, sc) || !only_updated(s->els, sc))
+      return false;
+  }
+  return true;
+}
+
+static int64_t array_elems(const Sym *a) {
+  const Type *t = a->ty;
+  if (!t || t->kind != TY_ARRAY)
+    return -1;
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++)
+    n *= t->shape[i];
+  return n;
+}
+
+static bool scatter_loop(CPrinter *c, const Node *f) {
+  Scatter sc = {0};
+  if (!collect_updates(f->body, &sc) || sc.n == 0 || sc.array->kind != SYM_PARAM ||
+      !array_reduction_op(sc.op, sc.array->ty->elem) || !only_updated(f->body, &sc))
+    return false;
+  int64_t size = array_elems(sc.array), trips = cpu_trip_count(f);
+  if (size < 1 || size > ARRAY_REDUCTION_MAX || (trips >= 0 && trips < 16 * size))
+    return false;
+  c_line_start(c);
+  buf_printf(c->out, "#pragma omp parallel for reduction(%s: %s[:%" PRId64 "])\n",
+             cpu_omp_op(sc.op), sc.array->cname, size);
+  for (int i = 0; i < sc.n; i++)
+    sc.updates[i]->atomic = false; /* each thread updates its own copy */
+  c_for_loop(c, f);
+  for (int i = 0; i < sc.n; i++)
+    sc.updates[i]->atomic = true;
+  return true;
+}
+
 static void cpu_for(CPrinter *c, const Node *f) {
   if (!f->par_outer) {
     if (!cpu_reduction(c, f, false))
@@ -138,6 +268,8 @@ static void cpu_for(CPrinter *c, const Node *f) {
     reduction_into_element(c, f);
     return;
   }
+  if (!f->par.reduce && scatter_loop(c, f))
+    return;
   const Sym *red = f->par.reduce && f->red_target ? f->red_target->sym : NULL;
   pragma(c, f, red ? red->cname : NULL, red && red->ty ? red->ty->elem : EL_I64);
   c_for_loop(c, f);
