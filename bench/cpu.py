@@ -1,6 +1,7 @@
 """The Cpu backend against hand-written C + OpenMP, Numba and NumPy.
 
-    python3 bench/cpu.py [--reps 7] [--threads 1 2] [--quick] [--out bench/results]
+    python3 bench/cpu.py [--reps 7] [--threads 1 2] [--quick] [--kernels NAME...]
+                         [--out bench/results] [--tag TAG] [--from-json FILE]
 
 Kernels: row sum and row softmax (8192 x 1024 float32), Jacobi 2-D (2048^2
 float64, 10 sweeps), a 256-bin histogram of 2^26 uint8, N-body (4096 bodies,
@@ -20,8 +21,8 @@ shows medians (an implementation taking over SLOW_S seconds runs once); every im
 first.  Writes cpu-<date>.json and cpu-<date>.png (if matplotlib is
 installed) into --out.
 
-The histogram needs `.reduce()` on a scatter update (issue 13); until ParPy
-compiles it, its ParPy column says why it was skipped.
+The histogram uses `.reduce()` on a scatter update (issue 13); a ParPy
+that cannot compile it shows why under the table instead of a time.
 """
 from __future__ import annotations
 
@@ -407,7 +408,7 @@ def make_kernels(quick, pp, pk, nb, c):
     if f:
         add(k, "ParPy", lambda f=f: (hp.fill(0), f()), lambda: hp)
     else:
-        k.skipped["ParPy"] = ("needs .reduce() on a scatter update (issue 13): "
+        k.skipped["ParPy"] = ("this ParPy has no .reduce() on a scatter update (issue 13): "
                               + k.skipped.get("ParPy", ""))
     add(k, "C", lambda h=hists["C"]: (h.fill(0), c.histogram(ptr(hx), ptr(h), I64(nh))),
         lambda: hists["C"])
@@ -546,15 +547,18 @@ def child(args):
         ks = make_kernels(args.quick, pp, pk, nb, c)
         out = {"kernels": {}, "checks": {}}
         for k in ks:
+            if args.kernels and k.name not in args.kernels:
+                continue
             slow = set()
-            for impl, run in k.run.items():  # warm-up, compile (Numba), check
+            for impl, run in k.run.items():  # compile (Numba), check, warm up
+                run()
+                ok, why = check(k, impl)
+                if not ok:
+                    k.skipped[impl] = f"WRONG RESULT: {why}"
                 t0 = time.perf_counter()
                 run()
                 if time.perf_counter() - t0 > SLOW_S:
                     slow.add(impl)
-                ok, why = check(k, impl)
-                if not ok:
-                    k.skipped[impl] = f"WRONG RESULT: {why}"
             times = {impl: [] for impl in k.run if impl not in k.skipped}
             for rep in range(args.reps):
                 for impl in times:
@@ -580,6 +584,8 @@ def run_threads(n, args):
     env = dict(os.environ, OMP_NUM_THREADS=str(n), NUMBA_NUM_THREADS=str(n),
                OPENBLAS_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--reps", str(args.reps)]
+    if args.kernels:
+        cmd += ["--kernels", *args.kernels]
     if args.quick:
         cmd.append("--quick")
     r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, check=True)
@@ -657,6 +663,9 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--quick", action="store_true", help="inputs 4x smaller in each size")
+    ap.add_argument("--kernels", nargs="+", metavar="NAME",
+                    help="only these (row_sum softmax jacobi histogram nbody axpy spmv "
+                         "mandelbrot matmul)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--tag", default="", help="added to the result file names")
     ap.add_argument("--from-json", metavar="FILE",
