@@ -194,8 +194,12 @@ static Node *rewrite(Reducer *r, Node *f, Node *prev, bool more) {
   } else {
     acc = fn_temp(p, p->main, "acc", ty);
     first = assign(p, new_var(p, acc, f->span), identity_of(&p->arena, f->red_op, ty, f->span));
-    f->body = assign(p, new_var(p, acc, s->span),
-                     binop(p, f->red_op, new_var(p, acc, s->span), bin->rhs, ty));
+    Node *step = binop(p, f->red_op, new_var(p, acc, s->span), bin->rhs, ty);
+    /* Python's builtin max/min (parpy_pymax) stay so per element: each
+     * thread's partial then never is NaN, and the partials combine alike
+     * with either semantics. */
+    step->weak_result = bin->weak_result;
+    f->body = assign(p, new_var(p, acc, s->span), step);
     f->red_target = f->body->lhs;
     bin->rhs = new_var(p, acc, s->span);
     epilogue = s;
