@@ -1,0 +1,1543 @@
+#!/usr/bin/env python3
+"""Differential fuzzer: random well-typed ParPy programs, interpreted vs compiled.
+
+    python3 tools/fuzz.py --count 1000 --seed 1 --jobs 2 --out /tmp/fuzz-out
+    python3 tools/fuzz.py --count 200 --ubsan             # generated C under UBSan
+    python3 tools/fuzz.py --backend Cuda --count 2000     # on a machine with a GPU
+
+Each program is a Python module (jitted kernel, helpers, a `make_args(seed)`
+and a small runner) written to a work directory and run in a worker
+subprocess: first in the interpreter (`kernel(*args, seq=True)`), then
+compiled, with write-only outputs poisoned (NaN / 0xA5 bytes / True).  The
+outcome is one of
+
+    match      same dtypes, shapes and values (floats: see `compare`)
+    mismatch   compiled and interpreted results differ
+    rejected   compilation raised a ParPyError (allowed, counted)
+    invalid    the interpreter itself raised (the program is not valid
+               Python/NumPy for these inputs, e.g. an int out of a dtype's range)
+    ub-cast    a mismatch in a program that converts an out-of-range float to
+               an integer (NumPy warns "invalid value encountered in cast"):
+               undefined territory, issue 9 item 9, counted separately
+    error      the compiled call raised something that is not a ParPyError
+    crash      the worker process died (signal) or hung past --timeout
+    ubsan      (--ubsan) the compiled code printed an UBSan "runtime error"
+
+Every program that is not match/rejected/invalid is copied to --out as a
+standalone reproducer: `python3 REPRO.py [--backend Cuda] [--ubsan]` runs it
+again and prints the outcome.  docs/fuzzing.md describes what is generated
+and what is skipped (KNOWN_BUGS) and why.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Known open bug classes: the generator avoids each construct listed here
+# until the fix lands on main (then delete the entry).  Value: the issue item
+# it waits for.  `--enable NAME` generates it anyway (to check a fix).
+
+KNOWN_BUGS = {
+    "unsigned_vs_negative": "issue 9 item 4: unsigned vs negative Python int, "
+                            "int64 vs uint64 comparisons",
+    "nan_maxmin": "issue 9 item 5: NaN in max/min (inputs hold no NaN/inf)",
+    "builtin_maxmin": "issue 9 item 5: builtin max/min on floats",
+    "range_bounds": "issue 9 item 6: range bounds read from arrays the loop writes",
+    "big_literals": "issue 9 item 7: literal arithmetic beyond 32 bits, literals beyond int64",
+    "numpy_weak": "issue 9 item 8: NumPy functions of Python scalars only, `not e` "
+                  "as a value, builtin sum",
+    "float_to_int": "issue 9 item 9: float to integer conversions (out of range is UB)",
+    "shift_ub": "issue 9 item 9: shift counts outside [0, bits) and of negative values",
+    "bool_arith": "issue 9 item 10: arithmetic, negation, max/min of bools",
+    "array_rebind": "issue 9 item 15: array locals rebound inside an if",
+    "nested_reduce_label": "issue 9 item 18: nested reductions with one label",
+}
+
+INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+FLOATS = ["float16", "float32", "float64"]
+DTYPES = ["bool"] + INTS + FLOATS
+PYTYPES = ["py_bool", "py_int", "py_float"]
+
+ANNOT = {"bool": "Bool", "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
+         "uint8": "U8", "uint16": "U16", "uint32": "U32", "uint64": "U64",
+         "float16": "F16", "float32": "F32", "float64": "F64"}
+
+# ---------------------------------------------------------------------------
+# Types.  A type is a dtype name (a strong NumPy value) or py_bool / py_int /
+# py_float (a weak Python scalar).  The result type of an operation is found
+# by doing it on NumPy: on sample values of the operand types -- the
+# interpreter is the specification, so the generator asks it.
+
+
+def sample(t):
+    if t == "py_bool":
+        return True
+    if t == "py_int":
+        return 1
+    if t == "py_float":
+        return 1.0
+    return np.dtype(t).type(1)
+
+
+def type_of(v):
+    if isinstance(v, np.generic):   # before float: np.float64 is a float
+        return v.dtype.name if v.dtype.name in DTYPES else None
+    if isinstance(v, bool):
+        return "py_bool"
+    if isinstance(v, int):
+        return "py_int"
+    if isinstance(v, float):
+        return "py_float"
+    if isinstance(v, np.generic) and v.dtype.name in DTYPES:
+        return v.dtype.name
+    if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.name in DTYPES:
+        return v.dtype.name
+    return None
+
+
+def result_type(fn, *types):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                return type_of(fn(*[sample(t) for t in types]))
+    except Exception:
+        return None
+
+
+def kind(t):
+    if t in ("py_bool", "bool"):
+        return "b"
+    if t == "py_int":
+        return "i"
+    if t == "py_float":
+        return "f"
+    return np.dtype(t).kind
+
+
+def weak(t):
+    return t.startswith("py_")
+
+
+def bits(t):
+    return 64 if weak(t) else np.dtype(t).itemsize * 8
+
+
+BINOPS = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b, "//": lambda a, b: a // b, "%": lambda a, b: a % b,
+    "**": lambda a, b: a ** b, "&": lambda a, b: a & b, "|": lambda a, b: a | b,
+    "^": lambda a, b: a ^ b, "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b,
+}
+CMPOPS = ["<", "<=", ">", ">=", "==", "!="]
+MATH1 = ["exp", "log", "sin", "cos", "tan", "sqrt", "tanh", "floor", "ceil"]
+MATHMOD = {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
+           "sqrt": "sqrt", "tanh": "tanh", "floor": "floor", "ceil": "ceil"}
+
+
+# ---------------------------------------------------------------------------
+# Program model
+
+
+class Arr:
+    """An array argument: name, dtype, concrete shape, and its role."""
+
+    def __init__(self, name, dtype, shape, role):
+        self.name, self.dtype, self.shape, self.role = name, dtype, tuple(shape), role
+        self.ready = role == "in"   # fully written: any element may be read
+
+
+class Scope:
+    """What an expression may use at one point of the program."""
+
+    def __init__(self, parent=None):
+        self.parent = parent
+        self.loopvars = []   # (name, lo, hi): values in [lo, hi)
+        self.locals = []     # (name, type)
+        self.own = {}        # array name -> index string this iteration owns
+        self.par = False     # inside a parallel loop
+        self.helper = False  # inside an expression helper: parameters only
+
+    def all(self, attr):
+        s, out = self, []
+        while s is not None:
+            out = getattr(s, attr) + out
+            s = s.parent
+        return out
+
+    def owned(self):
+        s, out = self, {}
+        while s is not None:
+            for k, v in s.own.items():
+                out.setdefault(k, v)
+            s = s.parent
+        return out
+
+    def in_helper(self):
+        s = self
+        while s is not None:
+            if s.helper:
+                return True
+            s = s.parent
+        return False
+
+    def in_par(self):
+        s = self
+        while s is not None:
+            if s.par:
+                return True
+            s = s.parent
+        return False
+
+
+class Gen:
+    def __init__(self, seed, index, backend="Cpu", skip=frozenset(KNOWN_BUGS)):
+        self.r = random.Random(f"{seed}:{index}")
+        self.seed, self.index, self.backend = seed, index, backend
+        self.skip = skip
+        self.arrays = []
+        self.scalars = []        # (name, type, value source)
+        self.par = {}            # label -> LoopPar source
+        self.nlabel = 0
+        self.nlocal = 0
+        self.nloop = 0
+        self.helpers = []        # source of expression helpers
+        self.helper_sigs = []    # (name, [param types], return type)
+        self.subs = []           # source of statement-call helpers
+        self.inexact = False     # math calls / float reductions: compare with a tolerance
+        self.reduction = False
+        self.f2u = False         # converts floats to unsigned ints somewhere
+        self.dims = [self.r.choice([1, 2, 3, 5, 8, 13, 16, 24, 33]),
+                     self.r.choice([1, 2, 4, 7, 16, 17, 32])]
+        self.lines = []
+        self.types_seen = set()
+
+    # -- helpers ------------------------------------------------------------
+    def chance(self, p):
+        return self.r.random() < p
+
+    def new_label(self, reduce=False, par=True):
+        name = f"L{self.nlabel}"
+        self.nlabel += 1
+        if par:
+            n = self.r.choice([1, 2, 3, 7, 16, 32, 64, 128, 1024])
+            self.par[name] = f"parpy.threads({n})" + (".reduce()" if reduce else "")
+        return name
+
+    def new_local(self):
+        self.nlocal += 1
+        return f"t{self.nlocal}"
+
+    def new_loopvar(self):
+        self.nloop += 1
+        return f"i{self.nloop}"
+
+    def array(self, dtype, shape, role):
+        a = Arr(f"a{len(self.arrays)}", dtype, shape, role)
+        self.arrays.append(a)
+        return a
+
+    def rand_dtype(self, kinds="biuf"):
+        return self.r.choice([d for d in DTYPES if np.dtype(d).kind in kinds])
+
+    def emit(self, depth, text):
+        self.lines.append("    " * depth + text)
+
+    # -- literals -----------------------------------------------------------
+    def literal(self, k, partner=None):
+        """A Python literal of kind k ('b', 'i', 'f'); small enough for `partner`."""
+        if k == "b":
+            return self.r.choice(["True", "False"]), "py_bool"
+        if k in "iu":
+            lo = -9
+            if k == "u" or (partner is not None and kind(partner) in "ub"):
+                lo = 0
+            if partner is not None and kind(partner) == "u" and "unsigned_vs_negative" not in self.skip:
+                lo = -9
+            v = self.r.randint(lo, 9)
+            if self.chance(0.05) and "big_literals" not in self.skip:
+                v = self.r.choice([2**31 - 1, 2**31, -2**31, 2**40, 2**63 - 1])
+            return (f"({v})" if v < 0 else str(v)), "py_int"
+        v = self.r.choice([0.5, 1.5, 2.0, 0.25, 3.75, 1.0, 0.125, 10.0, 0.1])
+        if self.chance(0.3):
+            v = -v
+        return (f"({v!r})" if v < 0 else repr(v)), "py_float"
+
+    # -- indices ------------------------------------------------------------
+    def index_for(self, scope, n):
+        """An index expression valid for a dimension of extent n."""
+        cands = []
+        for name, lo, hi in scope.all("loopvars"):
+            if lo >= 0 and hi <= n:
+                cands += [name, name, f"{n - 1} - {name}"]
+            if lo >= 0:
+                c = self.r.randint(0, n - 1)
+                cands.append(f"({name} + {c}) % {n}")
+                cands.append(f"({name} * {self.r.randint(1, 3)}) % {n}")
+        cands.append(str(self.r.randint(0, n - 1)))
+        cands.append(str(-self.r.randint(1, n)))
+        return self.r.choice(cands)
+
+    def element(self, scope, arr):
+        owned = scope.owned()
+        if arr.name in owned:
+            return f"{arr.name}[{owned[arr.name]}]"
+        idx = [self.index_for(scope, n) for n in arr.shape]
+        if len(idx) == 2 and self.chance(0.2):
+            return f"{arr.name}[{idx[0]}][{idx[1]}]"
+        return f"{arr.name}[{', '.join(idx)}]"
+
+    # -- expressions --------------------------------------------------------
+    def readable(self, scope):
+        owned = scope.owned()
+        return [a for a in self.arrays
+                if a.ready or (a.name in owned and a.role == "inout")]
+
+    def leaf(self, scope, want, sl):
+        """want: None or a set of kinds; sl: None (scalar) or a SliceCtx."""
+        for _ in range(4):
+            c = self.r.random()
+            if scope.in_helper():
+                c = 0.5 if c < 0.6 else 0.99
+            if sl is not None and c < 0.55:
+                got = sl.operand(self, want)
+                if got:
+                    return got
+            elif sl is None and c < 0.45:
+                arrs = [a for a in self.readable(scope) if want is None or kind(a.dtype) in want]
+                if arrs:
+                    a = self.r.choice(arrs)
+                    return self.element(scope, a), a.dtype
+            elif c < 0.6 or scope.in_helper():
+                cands = [] if scope.in_helper() else [
+                    (n, t) for n, t, _ in self.scalars if want is None or kind(t) in want]
+                cands += [(n, t) for n, t in scope.all("locals") if want is None or kind(t) in want]
+                if sl is None and (want is None or "i" in want):
+                    cands += [(n, "py_int") for n, _, _ in scope.all("loopvars")]
+                if cands:
+                    return self.r.choice(cands)
+            elif c < 0.65 and (want is None or "i" in want) and self.arrays:
+                a = self.r.choice(self.arrays)
+                return self.r.choice([f"{a.name}.shape[0]", f"len({a.name})", "N0"]), "py_int"
+            elif c < 0.72 and sl is None and (want is None or kind_ok(want, "biuf")):
+                got = self.scalar_reduction(scope, want)
+                if got:
+                    return got
+        k = self.r.choice(sorted(want)) if want else self.r.choice("bif")
+        return self.literal("i" if k == "u" else k)
+
+    def scalar_reduction(self, scope, want):
+        """sum/prod/max/min of a row or whole array, as a value."""
+        arrs = [a for a in self.arrays if a.ready]
+        if not arrs:
+            return None
+        a = self.r.choice(arrs)
+        op = self.r.choice(["sum", "prod", "max", "min"])
+        if kind(a.dtype) == "b" and op in ("max", "min") and "bool_arith" in self.skip:
+            return None
+        if op == "prod" and kind(a.dtype) == "f":
+            return None
+        if len(a.shape) == 2:
+            i = self.index_for(scope, a.shape[0])
+            arg = f"{a.name}[{i}, :]"
+        else:
+            arg = self.r.choice([f"{a.name}[:]", a.name])
+        mod = self.r.choice(["parpy.operators", "np"])
+        npf = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min}[op]
+        t = result_type(lambda v: npf(np.array([v])), a.dtype)
+        if t is None or (want is not None and kind(t) not in want):
+            return None
+        if kind(t) == "f":
+            self.inexact = True
+        return f"{mod}.{op}({arg})", t
+
+    def cast_to(self, src, t, target):
+        """Convert an expression of type t to type target (which is a dtype or py_*)."""
+        if t == target:
+            return src
+        if kind(t) == "f" and kind(target) in "iub":
+            if kind(target) == "b":
+                pass
+            elif "float_to_int" in self.skip:
+                return None
+            elif kind(target) == "u":
+                self.f2u = True
+        if target == "py_int":
+            return f"int({src})"
+        if target == "py_float":
+            return f"float({src})"
+        if target == "py_bool":
+            return f"bool({src})"
+        mod = self.r.choice(["np", "parpy.operators"]) if target != "bool" else "np"
+        name = "bool_" if target == "bool" else target
+        if weak(t) and target != "bool":
+            # np.int8(300) raises in NumPy 2: only cast Python ints to wide types
+            if kind(t) == "i" and bits(target) < 64 and kind(target) != "f":
+                return None
+        return f"{mod}.{name}({src})"
+
+    def expr_of(self, scope, target, depth, sl=None):
+        """An expression of exactly type `target`."""
+        for _ in range(6):
+            src, t = self.expr(scope, depth, None if kind(target) == "f" else set("biu"), sl)
+            got = self.cast_to(src, t, target)
+            if got is not None:
+                return got
+        lit, lt = self.literal("i" if kind(target) in "iub" else "f")
+        if kind(target) == "b":
+            lit, lt = self.literal("b")
+        return self.cast_to(lit, lt, target) or lit
+
+    def expr(self, scope, depth, want=None, sl=None):
+        """A random expression; returns (source, type).  want: kinds allowed."""
+        for _ in range(8):
+            got = self.try_expr(scope, depth, want, sl)
+            if got is not None and got[1] is not None and (want is None or kind(got[1]) in want):
+                self.types_seen.add(got[1])
+                return got
+        return self.leaf(scope, want, sl)
+
+    def try_expr(self, scope, depth, want, sl):
+        if depth <= 0 or self.chance(0.25):
+            return self.leaf(scope, want, sl)
+        d = depth - 1
+        c = self.r.random()
+        if c < 0.30:
+            return self.arith(scope, d, want, sl)
+        if c < 0.40:
+            return self.bitwise(scope, d, want, sl)
+        if c < 0.52:
+            return self.compare(scope, d, sl)
+        if c < 0.58:
+            return self.unary(scope, d, want, sl)
+        if c < 0.66 and sl is None:
+            return self.logic(scope, d)
+        if c < 0.72 and sl is None:
+            return self.ifexp(scope, d, want)
+        if c < 0.84:
+            return self.call(scope, d, want, sl)
+        if c < 0.92:
+            target = self.rand_dtype() if self.chance(0.8) else self.r.choice(PYTYPES)
+            if sl is not None and weak(target):
+                target = self.rand_dtype()
+            src, t = self.expr(scope, d, None, sl)
+            got = self.cast_to(src, t, target)
+            return (got, target) if got else None
+        return self.helper_call(scope, d, sl)
+
+    def bool_ok(self, *types):
+        if "bool_arith" in self.skip and any(kind(t) == "b" for t in types):
+            return False
+        return True
+
+    def arith(self, scope, d, want, sl):
+        op = self.r.choice(["+", "-", "*", "*", "/", "//", "%", "**"])
+        a, ta = self.expr(scope, d, None, sl)
+        if op == "**":
+            if kind(ta) == "b":
+                return None
+            e = self.r.choice(["2", "3"] + (["2.0", "0.5"] if kind(ta) == "f" else []))
+            if kind(ta) == "f" or "." in e:
+                self.inexact = True
+            if weak(ta):
+                return None   # Python's ** of negative floats is complex
+            t = result_type(BINOPS[op], ta, "py_float" if "." in e else "py_int")
+            return (f"({a} ** {e})", t) if t else None
+        b, tb = self.expr(scope, d, None, sl)
+        if not self.bool_ok(ta, tb) and not (kind(ta) == "b") != (kind(tb) == "b"):
+            return None
+        if "bool_arith" in self.skip and kind(ta) == "b" and kind(tb) == "b":
+            return None
+        if op in ("//", "%"):
+            if kind(ta) == "b" or kind(tb) == "b":
+                return None
+            if kind(tb) in "iu":
+                b = f"({b} | 1)" if not b.isdigit() else (b if b != "0" else "1")
+        if op in ("/", "//", "%") and weak(ta) and weak(tb):
+            b, tb = self.r.choice(["2", "3", "4.0", "0.5"]), None
+            tb = "py_float" if "." in b else "py_int"
+        t = result_type(BINOPS[op], ta, tb)
+        if t is None:
+            return None
+        if kind(t) == "f" and kind(ta) in "iub" and kind(tb) in "iub" and op != "/":
+            return None
+        return f"({a} {op} {b})", t
+
+    def bitwise(self, scope, d, want, sl):
+        op = self.r.choice(["&", "|", "^", "<<", ">>"])
+        ints = set("biu") if op in "&|^" else set("iu")
+        a, ta = self.expr(scope, d, ints, sl)
+        if op in ("<<", ">>"):
+            if kind(ta) == "b":
+                return None
+            if self.chance(0.5):
+                b, tb = self.literal("i")
+                b = str(abs(int(b.strip("()"))) % 8)
+            else:
+                b, tb = self.expr(scope, d, set("iu"), sl)
+                b = f"({b} & 7)"
+            if "shift_ub" in self.skip:
+                if weak(ta):
+                    a = f"({a} & 255)"
+                elif kind(ta) == "i":
+                    a = f"({a} & np.{ta}(127))"   # C: shifting a negative value is UB
+        else:
+            b, tb = self.expr(scope, d, ints, sl)
+        t = result_type(BINOPS[op], ta, tb)
+        return (f"({a} {op} {b})", t) if t else None
+
+    def compare(self, scope, d, sl):
+        a, ta = self.expr(scope, d, None, sl)
+        b, tb = self.expr(scope, d, None, sl)
+        if "unsigned_vs_negative" in self.skip:
+            ku = [kind(ta) == "u", kind(tb) == "u"]
+            if ku[0] and weak(tb) and kind(tb) == "i":
+                b, tb = self.literal("u")
+            if ku[1] and weak(ta) and kind(ta) == "i":
+                a, ta = self.literal("u")
+            if {ta, tb} == {"int64", "uint64"}:
+                return None
+        op = self.r.choice(CMPOPS)
+        if sl is None and self.chance(0.15):
+            c, tc = self.expr(scope, d, None, sl)
+            if "unsigned_vs_negative" in self.skip and (kind(tc) == "u" or kind(tb) == "u"):
+                return None
+            op2 = self.r.choice(CMPOPS)
+            t = result_type(lambda x, y, z: x < y < z, ta, tb, tc)
+            return (f"({a} {op} {b} {op2} {c})", t) if t else None
+        t = result_type(lambda x, y: x < y, ta, tb)
+        return (f"({a} {op} {b})", t) if t else None
+
+    def unary(self, scope, d, want, sl):
+        op = self.r.choice(["-", "~", "+"])
+        a, ta = self.expr(scope, d, None if op != "~" else set("biu"), sl)
+        if kind(ta) == "b" and ("bool_arith" in self.skip or op == "-"):
+            return None
+        if op == "~" and kind(ta) == "f":
+            return None
+        if op == "~" and ta == "py_bool":
+            return None   # ~True is -2 in Python, deprecated
+        fn = {"-": lambda x: -x, "~": lambda x: ~x, "+": lambda x: +x}[op]
+        t = result_type(fn, ta)
+        return (f"({op}{a})", t) if t else None
+
+    def logic(self, scope, d):
+        c = self.r.random()
+        if c < 0.3 and "numpy_weak" not in self.skip:
+            a, ta = self.expr(scope, d, None)
+            return f"(not {a})", "py_bool"
+        a, _ = self.condition(scope, d)
+        b, _ = self.condition(scope, d)
+        op = self.r.choice(["and", "or"])
+        return f"({a} {op} {b})", "py_bool"
+
+    def condition(self, scope, d):
+        """A boolean-valued condition (a comparison, possibly combined)."""
+        c = self.r.random()
+        if c < 0.6 or d <= 0:
+            got = self.compare(scope, max(d, 0), None)
+            if got and got[1]:
+                return got
+            return "True", "py_bool"
+        if c < 0.8:
+            a, _ = self.condition(scope, d - 1)
+            b, _ = self.condition(scope, d - 1)
+            return f"({a} {self.r.choice(['and', 'or'])} {b})", "py_bool"
+        a, _ = self.condition(scope, d - 1)
+        return f"(not {a})", "py_bool"
+
+    def ifexp(self, scope, d, want):
+        cond, _ = self.condition(scope, d)
+        a, ta = self.expr(scope, d, want)
+        b = self.expr_of(scope, ta, d)
+        return f"({a} if {cond} else {b})", ta
+
+    def call(self, scope, d, want, sl):
+        c = self.r.random()
+        if c < 0.55:
+            fn = self.r.choice(MATH1 + ["abs", "abs"])
+            a, ta = self.expr(scope, d, None, sl)
+            if fn == "abs":
+                if kind(ta) == "b" and "bool_arith" in self.skip:
+                    return None
+                mods = ["abs", "np.abs", "parpy.operators.abs"]
+                m = self.r.choice(mods)
+                if sl is not None and m == "abs" and self.chance(0.5):
+                    m = "np.abs"
+                if weak(ta) and m != "abs" and "numpy_weak" in self.skip:
+                    m = "abs"
+                npf = abs if m == "abs" else np.abs
+                t = result_type(npf, ta)
+                return (f"{m}({a})", t) if t else None
+            self.inexact = True
+            if kind(ta) == "b" and "bool_arith" in self.skip:
+                return None
+            mods = ["np", "parpy.operators"] + (["math"] if sl is None else [])
+            m = self.r.choice(mods)
+            if m != "math" and weak(ta) and "numpy_weak" in self.skip:
+                m = "math" if sl is None else None
+                if m is None:
+                    return None
+            if m == "math":
+                t = "py_float" if fn not in ("floor", "ceil") else "py_int"
+                if fn in ("floor", "ceil") and kind(ta) == "f" and "float_to_int" in self.skip:
+                    return None
+                if kind(ta) == "b" or ta == "float16" and fn in ("floor", "ceil"):
+                    return None
+                return f"math.{MATHMOD[fn]}({a})", t
+            t = result_type(getattr(np, fn), ta)
+            return (f"{m}.{fn}({a})", t) if t else None
+        if c < 0.85:
+            # two-argument max/min (elementwise) and atan2
+            fn = self.r.choice(["max", "min", "atan2"])
+            a, ta = self.expr(scope, d, None, sl)
+            b, tb = self.expr(scope, d, None, sl)
+            if not self.bool_ok(ta, tb):
+                return None
+            if "unsigned_vs_negative" in self.skip and fn != "atan2":
+                if (kind(ta) == "u" and kind(tb) == "i") or (kind(tb) == "u" and kind(ta) == "i"):
+                    return None
+            if fn == "atan2":
+                self.inexact = True
+                m = self.r.choice(["np.arctan2", "parpy.operators.atan2"] + (["math.atan2"] if sl is None else []))
+                if m != "math.atan2" and weak(ta) and weak(tb) and "numpy_weak" in self.skip:
+                    m = "math.atan2" if sl is None else None
+                if m is None or kind(ta) == "b" or kind(tb) == "b":
+                    return None
+                if m == "math.atan2":
+                    return f"math.atan2({a}, {b})", "py_float"
+                t = result_type(np.arctan2, ta, tb)
+                return (f"{m}({a}, {b})", t) if t else None
+            choices = [f"np.{fn}imum", f"parpy.operators.{fn}"]
+            if sl is None:
+                choices.append(fn)
+            m = self.r.choice(choices)
+            if m == fn:
+                if "builtin_maxmin" in self.skip and (kind(ta) == "f" or kind(tb) == "f"):
+                    return None
+                if ta != tb:   # Python's max returns one of its operands, untouched
+                    return None
+                return f"{fn}({a}, {b})", ta
+            if weak(ta) and weak(tb) and "numpy_weak" in self.skip:
+                return None
+            t = result_type(getattr(np, fn + "imum"), ta, tb)
+            return (f"{m}({a}, {b})", t) if t else None
+        return None
+
+    def helper_call(self, scope, d, sl):
+        if sl is not None or scope.in_helper():
+            return None
+        if not self.helper_sigs or (self.chance(0.3) and len(self.helper_sigs) < 3):
+            self.make_helper()
+        name, ptypes, rt = self.r.choice(self.helper_sigs)
+        args = [self.expr_of(scope, t, d) for t in ptypes]
+        return f"{name}({', '.join(args)})", rt
+
+    def make_helper(self):
+        name = f"h{len(self.helper_sigs)}"
+        ptypes = [self.rand_dtype() for _ in range(self.r.randint(1, 3))]
+        if "bool_arith" in self.skip:
+            ptypes = [t if t != "bool" else "int32" for t in ptypes]
+        hs = Scope()
+        hs.helper = True
+        params = [f"p{k}" for k in range(len(ptypes))]
+        hs.locals = list(zip(params, ptypes))
+        if True:
+            body, rt = self.expr(hs, 2, None)
+            lines = [f"@parpy.jit",
+                     f"def {name}({', '.join(f'{p}: parpy.types.{ANNOT[t]}' for p, t in zip(params, ptypes))}):"]
+            if self.chance(0.4):
+                cond, _ = self.condition(hs, 1)
+                other = self.expr_of(hs, rt, 1)
+                lines += [f"    if {cond}:", f"        return {other}"]
+            lines.append(f"    return {body}")
+        if weak(rt):
+            # the interpreter would return a Python scalar: annotate nothing,
+            # but keep helpers strong so both sides agree
+            lines[-1] = f"    return {self.cast_to(body, rt, 'float64' if kind(rt) == 'f' else 'int64') or body}"
+            rt = "float64" if kind(rt) == "f" else "int64"
+            if kind(rt) == "b":
+                rt = "bool"
+        self.helpers.append("\n".join(lines))
+        self.helper_sigs.append((name, ptypes, rt))
+
+    # -- statements -----------------------------------------------------------
+    def assign_local(self, scope, depth, name=None, t=None):
+        if name is None:
+            t = self.rand_dtype() if self.chance(0.7) else self.r.choice(["py_int", "py_float"])
+            name = self.new_local()
+            self.emit(depth, f"{name} = {self.expr_of(scope, t, 2)}")
+            scope.locals.append((name, t))
+        else:
+            if self.chance(0.3) and kind(t) in "iuf" and not (kind(t) == "b"):
+                op = self.r.choice(["+=", "-=", "*="])
+                e = self.expr_of(scope, t, 1)
+                if weak(t) and op == "*=":
+                    op = "+="
+                self.emit(depth, f"{name} {op} {e}")
+            else:
+                self.emit(depth, f"{name} = {self.expr_of(scope, t, 2)}")
+
+    def body_stmts(self, scope, depth, budget):
+        """A few statements computing locals (no writes to arrays)."""
+        for _ in range(budget):
+            c = self.r.random()
+            if c < 0.45 or not scope.locals:
+                self.assign_local(scope, depth)
+            elif c < 0.62:
+                self.if_stmt(scope, depth)
+            elif c < 0.74:
+                self.while_stmt(scope, depth)
+            elif c < 0.88:
+                self.seq_for(scope, depth)
+            else:
+                self.reduction_local(scope, depth)
+
+    def mutable_local(self, scope):
+        loc = [(n, t) for n, t in scope.locals]
+        return self.r.choice(loc) if loc else None
+
+    def if_stmt(self, scope, depth):
+        target = self.mutable_local(scope)
+        if target is None:
+            return
+        cond, _ = self.condition(scope, 2)
+        self.emit(depth, f"if {cond}:")
+        self.assign_local(scope, depth + 1, *target)
+        for _ in range(self.r.randint(0, 2)):
+            cond, _ = self.condition(scope, 1)
+            self.emit(depth, f"elif {cond}:")
+            self.assign_local(scope, depth + 1, *target)
+        if self.chance(0.6):
+            self.emit(depth, "else:")
+            if self.chance(0.2):
+                self.emit(depth + 1, "pass")
+            else:
+                self.assign_local(scope, depth + 1, *self.mutable_local(scope))
+
+    def while_stmt(self, scope, depth):
+        target = self.mutable_local(scope)
+        if target is None:
+            return
+        k = self.new_local()
+        n = self.r.randint(0, 5)
+        self.emit(depth, f"{k} = 0")
+        cond = f"{k} < {n}"
+        if self.chance(0.5):
+            c, _ = self.condition(scope, 1)
+            # a reduction in a while condition is rejected (documented): rarely
+            reduces = any(f in c for f in ("sum(", "prod(", ".max(", ".min("))
+            if not reduces or self.chance(0.1):
+                cond = f"{cond} and {c}"
+        self.emit(depth, f"while {cond}:")
+        self.assign_local(scope, depth + 1, *target)
+        self.emit(depth + 1, f"{k} += 1")
+        scope.locals.append((k, "py_int"))
+
+    def range_src(self, n, full=False):
+        """A range over [0, n) or part of it: (source, lo, hi)."""
+        forms = [(f"range({n})", 0, n), (f"range(0, {n})", 0, n),
+                 (f"range({n} - 1, -1, -1)", 0, n)]
+        if not full:
+            s = self.r.randint(2, 3)
+            forms += [(f"range(1, {n})", 1, n), (f"range(0, {n}, {s})", 0, n),
+                      (f"range({n} - 1, 0, -{s})", 1, n)]
+        src, lo, hi = self.r.choice(forms)
+        src = src.replace(f"range({n})", f"range({self.size_name(n)})")
+        return src, lo, hi
+
+    def size_name(self, n):
+        if n == self.dims[0]:
+            return "N0"
+        if n == self.dims[1]:
+            return "N1"
+        return str(n)
+
+    def seq_for(self, scope, depth):
+        target = self.mutable_local(scope)
+        if target is None:
+            return
+        n = self.r.choice(self.dims)
+        src, lo, hi = self.range_src(n)
+        v = self.new_loopvar()
+        self.emit(depth, f"for {v} in {src}:")
+        inner = Scope(scope)
+        inner.loopvars.append((v, lo, hi))
+        if self.chance(0.3):
+            self.body_stmts(inner, depth + 1, 1)
+        self.assign_local(inner, depth + 1, *target)
+
+    def reduction_local(self, scope, depth):
+        got = self.scalar_reduction(scope, None)
+        if got is None:
+            return
+        src, t = got
+        if self.chance(0.5) and (self.backend != "Cuda" or scope.in_par()):
+            self.emit(depth, f"parpy.label('{self.new_label()}')")
+        name = self.new_local()
+        self.emit(depth, f"{name} = {src}")
+        scope.locals.append((name, t))
+
+    # -- blocks ---------------------------------------------------------------
+    def store(self, scope, arr, index, depth):
+        t = arr.dtype
+        want = None if kind(t) == "f" else set("biu")
+        if kind(t) in "iu" and "float_to_int" not in self.skip:
+            want = None
+        if kind(t) == "b":
+            want = set("b") if self.chance(0.7) else None
+        src, st = self.expr(scope, 3, want)
+        if kind(st) == "f" and kind(t) in "iu":
+            if kind(t) == "u":
+                self.f2u = True
+        if kind(st) == "f" and kind(t) == "b":
+            src = f"({src} > 0.5)"
+        op = "="
+        if arr.role == "inout" and self.chance(0.3) and kind(t) != "b" and kind(st) != "b":
+            op = self.r.choice(["+=", "-=", "*="])
+            # y[i] += e stores y[i] + e: uint64 + int8 is float64, whose
+            # conversion back to an integer may be out of range
+            if kind(result_type(BINOPS[op[0]], t, st) or "float64") == "f" and kind(t) != "f":
+                op = "="
+        self.emit(depth, f"{arr.name}[{index}] {op} {src}")
+
+    def par_loop_block(self, depth, scope):
+        twod = self.chance(0.5)
+        shape = (self.dims[0], self.dims[1]) if twod else (self.dims[0],)
+        out = self.array(self.rand_dtype(), shape, "out")
+        extra = self.array(self.rand_dtype(), shape, "inout") if self.chance(0.3) else None
+        src, lo, hi = self.range_src(self.dims[0], full=True)
+        v = self.new_loopvar()
+        lbl = self.new_label(par=self.chance(0.85))
+        self.emit(depth, f"parpy.label('{lbl}')")
+        self.emit(depth, f"for {v} in {src}:")
+        s = Scope(scope)
+        s.par = True
+        s.loopvars.append((v, lo, hi))
+        self.body_stmts(s, depth + 1, self.r.randint(0, 3))
+        if not twod:
+            s.own[out.name] = v
+            if extra:
+                s.own[extra.name] = v
+            self.store(s, out, v, depth + 1)
+            if extra:
+                if self.chance(0.5):
+                    cond, _ = self.condition(s, 1)
+                    self.emit(depth + 1, f"if {cond}:")
+                    self.store(s, extra, v, depth + 2)
+                else:
+                    self.store(s, extra, v, depth + 1)
+            return
+        if self.chance(0.25):
+            # a row as a slice statement
+            sl = SliceCtx(self, s, (self.dims[1],), row=(v, out))
+            if self.chance(0.5):
+                self.emit(depth + 1, f"parpy.label('{self.new_label()}')")
+            self.emit(depth + 1, f"{out.name}[{v}, :] = {sl.expr(self, out.dtype)}")
+            return
+        if self.chance(0.2) and len(self.subs) < 2:
+            self.statement_call(s, depth + 1, v, out)
+            return
+        src2, lo2, hi2 = self.range_src(self.dims[1], full=True)
+        w = self.new_loopvar()
+        if self.chance(0.6):
+            self.emit(depth + 1, f"parpy.label('{self.new_label()}')")
+        self.emit(depth + 1, f"for {w} in {src2}:")
+        s2 = Scope(s)
+        s2.loopvars.append((w, lo2, hi2))
+        s2.own[out.name] = f"{v}, {w}"
+        if extra:
+            s2.own[extra.name] = f"{v}, {w}"
+        self.body_stmts(s2, depth + 2, self.r.randint(0, 2))
+        self.store(s2, out, f"{v}, {w}", depth + 2)
+        if extra:
+            self.store(s2, extra, f"{v}, {w}", depth + 2)
+
+    def statement_call(self, scope, depth, v, out):
+        """out[v] = row computed by an inlined jitted function."""
+        name = f"row{len(self.subs)}"
+        ins = [a for a in self.arrays if a.ready and a.shape == out.shape and
+               not (kind(a.dtype) == "f" and kind(out.dtype) in "iu" and "float_to_int" in self.skip)]
+        src_arr = self.r.choice(ins) if ins else None
+        n = self.dims[1]
+        lbl = self.new_label()
+        k = self.r.choice([2, 3])
+        rhs = f"x[j] * {k}" if src_arr is not None else f"j % {k} + M"
+        if src_arr is not None and kind(src_arr.dtype) == "b":
+            rhs = f"x[j] & (j > 2)"
+            if kind(out.dtype) != "b":
+                rhs = f"(x[j] & (j > 2)) + 1"
+        if kind(out.dtype) == "b":
+            rhs = f"({rhs}) > 1"
+        if src_arr is not None and kind(src_arr.dtype) == "f" and kind(out.dtype) == "u":
+            self.f2u = True
+        self.subs.append("\n".join([
+            "@parpy.jit",
+            f"def {name}({'x, ' if src_arr is not None else ''}y, M):",
+            f"    parpy.label('{lbl}')",
+            "    for j in range(M):",
+            f"        y[j] = {rhs}"]))
+        xarg = f"{src_arr.name}[{v}], " if src_arr is not None else ""
+        self.emit(depth, f"{name}({xarg}{out.name}[{v}], {n})")
+
+    def slice_block(self, depth, scope):
+        twod = self.chance(0.4)
+        shape = (self.dims[0], self.dims[1]) if twod else (self.dims[0],)
+        c = self.r.random()
+        if c < 0.15 and not twod and self.dims[0] > 1:
+            out = self.array(self.rand_dtype(), shape, "inout")
+            target = f"{out.name}[1:]"
+            tshape = (self.dims[0] - 1,)
+        elif c < 0.3 and twod:
+            # an axis reduction into a 1D output
+            return self.axis_reduction(depth, scope)
+        else:
+            out = self.array(self.rand_dtype(), shape, "out")
+            target = f"{out.name}[{', '.join(':' for _ in shape)}]" if self.chance(0.85) else f"{out.name}[:]"
+            if twod and target.endswith("[:]"):
+                target = f"{out.name}[:, :]"
+            tshape = shape
+        nl = len(tshape)
+        if self.chance(0.6):
+            for _ in range(nl):
+                self.emit(depth, f"parpy.label('{self.new_label()}')")
+        sl = SliceCtx(self, scope, tshape)
+        self.emit(depth, f"{target} = {sl.expr(self, out.dtype)}")
+
+    def axis_reduction(self, depth, scope):
+        ins = [a for a in self.arrays if a.role == "in" and len(a.shape) == 2]
+        if not ins:
+            return self.full_reduction_block(depth, scope)
+        a = self.r.choice(ins)
+        axis = self.r.choice([0, 1])
+        op = self.r.choice(["sum", "prod", "max", "min"])
+        if kind(a.dtype) == "b" and op in ("max", "min", "prod") and "bool_arith" in self.skip:
+            op = "sum"
+        if op == "prod" and kind(a.dtype) == "f":
+            op = "sum"
+        npf = getattr(np, op)
+        t = result_type(lambda x: npf(np.array([x])), a.dtype)
+        n = a.shape[1 - axis]
+        out = self.array(t, (n,), "out")
+        if kind(t) == "f":
+            self.reduction = True
+        nlab = self.r.choice([0, 1, 2])
+        for _ in range(nlab):
+            self.emit(depth, f"parpy.label('{self.new_label()}')")
+        mod = self.r.choice(["parpy.operators", "np"])
+        self.emit(depth, f"{out.name}[:] = {mod}.{op}({a.name}[:, :], axis={axis})")
+
+    def full_reduction_block(self, depth, scope):
+        ins = [a for a in self.arrays if a.role == "in"]
+        a = self.r.choice(ins)
+        op = self.r.choice(["sum", "prod", "max", "min"])
+        if kind(a.dtype) == "b" and op in ("max", "min") and "bool_arith" in self.skip:
+            op = "sum"
+        if op == "prod" and kind(a.dtype) == "f":
+            op = "sum"
+        npf = getattr(np, op)
+        t = result_type(lambda x: npf(np.array([x])), a.dtype)
+        if kind(t) == "f":
+            self.reduction = True
+        out = self.array(t, (1,), "out")
+        if self.chance(0.6):
+            self.emit(depth, f"parpy.label('{self.new_label()}')")
+        arg = f"{a.name}[{', '.join(':' for _ in a.shape)}]" if self.chance(0.8) else a.name
+        mod = self.r.choice(["parpy.operators", "np"])
+        if self.chance(0.3):
+            name = self.new_local()
+            self.emit(depth, f"{name} = {mod}.{op}({arg})")
+            scope.locals.append((name, t))
+            self.emit(depth, f"{out.name}[0] = {name}")
+        else:
+            self.emit(depth, f"{out.name}[0] = {mod}.{op}({arg})")
+
+    def reduce_loop_block(self, depth, scope):
+        """A .reduce() loop: acc = acc op e(i), exactly typed."""
+        ins = [a for a in self.arrays if a.role == "in" and len(a.shape) == 1]
+        if not ins:
+            return self.full_reduction_block(depth, scope)
+        a = self.r.choice(ins)
+        t = a.dtype
+        k = kind(t)
+        ops = {"b": ["and", "or", "&", "|", "^"], "i": ["+", "*", "max", "min", "&", "|", "^"],
+               "u": ["+", "*", "max", "min", "&", "|", "^"], "f": ["+", "max", "min"]}[k]
+        op = self.r.choice(ops)
+        if k == "f":
+            self.reduction = True
+        init = {"+": "0", "*": "1", "&": "-1" if k == "i" else "0", "|": "0", "^": "0",
+                "and": "True", "or": "False"}
+        out = self.array(t, (1,), "out")
+        acc = self.new_local()
+        if op in ("max", "min"):
+            self.emit(depth, f"{acc} = {a.name}[0]")
+        elif k == "b":
+            self.emit(depth, f"{acc} = np.bool_({init[op]})")
+        else:
+            if op == "&" and k == "u":
+                self.emit(depth, f"{acc} = ~np.{t}(0)")
+            else:
+                self.emit(depth, f"{acc} = np.{t}({init[op]})")
+        v = self.new_loopvar()
+        lbl = self.new_label(reduce=True)
+        self.emit(depth, f"parpy.label('{lbl}')")
+        self.emit(depth, f"for {v} in range({self.size_name(a.shape[0])}):")
+        e = f"{a.name}[{v}]"
+        if op in ("max", "min"):
+            fn = self.r.choice(["np." + op + "imum", "parpy.operators." + op] +
+                               ([op] if k != "f" or "builtin_maxmin" not in self.skip else []))
+            self.emit(depth + 1, f"{acc} = {fn}({acc}, {e})")
+        elif op in ("and", "or"):
+            self.emit(depth + 1, f"{acc} = {acc} {op} {e}")
+        elif self.chance(0.5):
+            self.emit(depth + 1, f"{acc} {op}= {e}")
+        else:
+            self.emit(depth + 1, f"{acc} = {acc} {op} {e}")
+        self.emit(depth, f"{out.name}[0] = {acc}")
+        scope.locals.append((acc, t))
+
+    def time_loop_block(self, depth, scope):
+        """A sequential loop (or while) around a parallel loop updating an inout array."""
+        z = self.array(self.r.choice(["float32", "float64", "int32", "int64"]), (self.dims[0],), "inout")
+        T = self.r.randint(1, 3)
+        if self.chance(0.7):
+            t = self.new_loopvar()
+            self.emit(depth, f"for {t} in range({T}):")
+            inner = Scope(scope)
+            inner.loopvars.append((t, 0, T))
+        else:
+            t = self.new_local()
+            self.emit(depth, f"{t} = 0")
+            self.emit(depth, f"while {t} < {T}:")
+            inner = Scope(scope)
+        lbl = self.new_label()
+        v = self.new_loopvar()
+        self.emit(depth + 1, f"parpy.label('{lbl}')")
+        self.emit(depth + 1, f"for {v} in range(N0):")
+        s = Scope(inner)
+        s.par = True
+        s.loopvars.append((v, 0, self.dims[0]))
+        s.own[z.name] = v
+        e = self.expr_of(s, z.dtype, 2)
+        if kind(z.dtype) == "f":
+            self.emit(depth + 2, f"{z.name}[{v}] = {z.name}[{v}] * 0.5 + {e}")
+        else:
+            self.emit(depth + 2, f"{z.name}[{v}] = ({z.name}[{v}] ^ {e}) + 1")
+        if not t.startswith("i"):
+            self.emit(depth + 1, f"{t} += 1")
+
+    # -- program ------------------------------------------------------------
+    def program(self):
+        nin = self.r.randint(1, 4)
+        for _ in range(nin):
+            shape = self.r.choice([(self.dims[0],), (self.dims[0], self.dims[1]), (self.dims[1],)])
+            self.array(self.rand_dtype(), shape, "in")
+        for k in range(self.r.randint(0, 3)):
+            t = self.r.choice(PYTYPES + ["float32", "int16", "uint8", "float16"])
+            self.scalars.append((f"s{k}", t, scalar_value(self.r, t)))
+        scope = Scope()
+        nblocks = self.r.randint(1, 3)
+        blocks = [self.par_loop_block, self.par_loop_block, self.par_loop_block,
+                  self.slice_block, self.slice_block, self.full_reduction_block,
+                  self.reduce_loop_block, self.time_loop_block]
+        for _ in range(nblocks):
+            if self.chance(0.2):
+                self.body_stmts(scope, 1, 1)
+            self.r.choice(blocks)(1, scope)
+            for a in self.arrays:
+                a.ready = True
+        if not self.par:
+            # at least one label must be in the dict
+            labels = [ln for ln in self.lines if "parpy.label(" in ln]
+            if labels:
+                lbl = labels[0].split("'")[1]
+                self.par[lbl] = "parpy.threads(4)"
+            else:
+                self.lines.insert(0, "    parpy.label('Lz')")
+                self.lines.insert(1, "    for iz in range(1):")
+                self.lines.insert(2, "        pass")
+                self.par["Lz"] = "parpy.threads(1)"
+        return self.render()
+
+    def render(self):
+        params = [a.name for a in self.arrays] + [n for n, _, _ in self.scalars] + ["N0", "N1"]
+        out = [f"# ParPy fuzz program: seed {self.seed}, index {self.index}, backend {self.backend}.",
+               "# Generated by tools/fuzz.py; run `python3 THIS_FILE` to replay it.",
+               "import math", "import sys", "import warnings", "", "import numpy as np", "",
+               "import parpy", "", ""]
+        for h in self.helpers + self.subs:
+            out += [h, "", ""]
+        # the kernel's name: sometimes one of C's or one with a reserved prefix
+        # (issue 9 items 0 and 2: such names hung or bound to libc)
+        kname = self.r.choice(["kernel"] * 6 + ["select", "step", "index", "time", "random",
+                                                "sleep", "advance", "parpy_kernel", "_Kernel",
+                                                "__k", "main", "exit", "abort", "omp_k", "printf"])
+        out.append("@parpy.jit")
+        out.append(f"def {kname}({', '.join(params)}):")
+        out += self.lines or ["    pass"]
+        out += ["", ""]
+        if kname != "kernel":
+            out += [f"kernel = {kname}", "", ""]
+        out.append("PAR = {" + ", ".join(f"'{k}': {v}" for k, v in self.par.items()) + "}")
+        out.append(f"OUTPUTS = {[k for k, a in enumerate(self.arrays) if a.role == 'out']}")
+        out.append(f"INEXACT = {self.inexact}")
+        out.append(f"REDUCTION = {self.reduction}")
+        seen = self.types_seen | {a.dtype for a in self.arrays} | {t for _, ts, r in self.helper_sigs for t in ts + [r]}
+        out.append(f"LEAST_FLOAT = {next((t for t in FLOATS if t in seen), 'float64')!r}")
+        out.append(f"FLOAT_TO_UNSIGNED = {self.f2u}")
+        out.append(f"ARGS_SEED = {self.r.randint(0, 2**31)}")
+        out += ["", "", "def make_args(seed=ARGS_SEED):", "    r = np.random.default_rng(seed)",
+                "    return ["]
+        for a in self.arrays:
+            out.append(f"        values(r, {a.dtype!r}, {a.shape!r}),  # {a.name}: {a.role}")
+        for n, t, v in self.scalars:
+            out.append(f"        {v},  # {n}")
+        out.append(f"        {self.dims[0]}, {self.dims[1]},  # N0, N1")
+        out.append("    ]")
+        out += ["", ""]
+        out.append(RUNNER)
+        return "\n".join(out) + "\n"
+
+
+def kind_ok(want, kinds):
+    return any(k in want for k in kinds)
+
+
+def scalar_value(r, t):
+    if t == "py_bool":
+        return r.choice(["True", "False"])
+    if t == "py_int":
+        return str(r.randint(-5, 9))
+    if t == "py_float":
+        return repr(r.choice([0.5, -1.25, 2.0, 3.5, -0.75]))
+    if np.dtype(t).kind == "f":
+        return f"np.{t}({r.choice([0.5, -1.25, 2.0, 3.5])!r})"
+    return f"np.{t}({r.randint(0, 9)})"
+
+
+class SliceCtx:
+    """Leaves of an elementwise slice expression of a given target shape."""
+
+    def __init__(self, g, scope, shape, row=None):
+        self.scope, self.shape, self.row = scope, tuple(shape), row
+
+    def views(self, g, arr):
+        n = self.shape
+        out = []
+        s = arr.shape
+        name = arr.name
+        if len(n) == 1:
+            (m,) = n
+            if s == (m,):
+                out += [f"{name}[:]", name]
+            if len(s) == 1 and s[0] == m + 1:
+                out += [f"{name}[1:]", f"{name}[:-1]"]
+            if len(s) == 1 and (s[0] + 1) // 2 == m and s[0] > 1:
+                out.append(f"{name}[::2]")
+            if len(s) == 1 and s[0] > m:
+                out.append(f"{name}[{s[0] - m}:]")
+            if len(s) == 2 and s[1] == m:
+                out.append(f"{name}[{self.index(g, s[0])}, :]")
+            if len(s) == 2 and s[0] == m:
+                out.append(f"{name}[:, {g.r.randint(0, s[1] - 1)}]")
+        else:
+            if s == n:
+                out += [f"{name}[:, :]", name]
+            if len(s) == 1 and s[0] == n[1]:
+                out.append(f"{name}[:]")
+        return out
+
+    def index(self, g, n):
+        if self.row is not None and n == g.dims[0]:
+            return self.row[0]
+        return str(g.r.randint(0, n - 1))
+
+    def operand(self, g, want):
+        arrs = [a for a in g.arrays if a.role == "in" and (want is None or kind(a.dtype) in want)]
+        cands = []
+        for a in arrs:
+            cands += [(v, a.dtype) for v in self.views(g, a)]
+        if not cands:
+            return None
+        return g.r.choice(cands)
+
+    def expr(self, g, target):
+        for _ in range(6):
+            src, t = g.expr(self.scope, 3, None if kind(target) == "f" else set("biu"), self)
+            if "[" in src or any(a.name in src for a in g.arrays):
+                if kind(t) == "f" and kind(target) in "iu":
+                    if "float_to_int" in g.skip:
+                        continue
+                    if kind(target) == "u":
+                        g.f2u = True
+                if kind(t) == "f" and kind(target) == "b":
+                    src = f"({src} > 0.5)"
+                return src
+        got = self.operand(g, None if kind(target) == "f" else set("biu"))
+        if got is None:
+            lit, _ = g.literal("i" if kind(target) in "biu" else "f")
+            return lit if kind(target) != "b" else "True"
+        return got[0]
+
+
+# ---------------------------------------------------------------------------
+# The runner embedded in every program (so a reproducer is standalone).
+
+RUNNER = r'''def values(r, dtype, shape):
+    """Inputs: small ints, floats that are multiples of 1/8 (sums are exact)."""
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        return r.integers(0, 2, size=shape).astype(bool)
+    if dt.kind == "f":
+        return (r.integers(-32, 33, size=shape) / 8).astype(dt)
+    lo = -20 if dt.kind == "i" else 0
+    return r.integers(lo, 21, size=shape).astype(dt)
+
+
+def poison(a):
+    if a.dtype.kind == "f":
+        a.fill(np.nan)
+    elif a.dtype.kind == "b":
+        a.fill(True)
+    else:
+        a.fill(np.frombuffer(b"\xa5" * a.itemsize, dtype=a.dtype)[0])
+
+
+TOL = {"float16": 4e-3, "float32": 2e-5, "float64": 1e-12}
+
+
+def compare(name, ref, got, exact):
+    if got.dtype != ref.dtype or got.shape != ref.shape:
+        return f"{name}: {got.dtype}{got.shape} instead of {ref.dtype}{ref.shape}"
+    if ref.dtype.kind != "f" or exact:
+        same = (ref == got) | (np.isnan(ref) & np.isnan(got)) if ref.dtype.kind == "f" else ref == got
+        if ref.dtype.kind == "f":
+            same &= np.signbit(ref) == np.signbit(got)
+    else:
+        r64, g64 = ref.astype(np.float64), got.astype(np.float64)
+        # math functions round differently (NumPy has its own SIMD versions),
+        # and an error made in the narrowest float type of the program reaches
+        # wider results: the tolerance is that type's
+        tol = max(TOL[ref.dtype.name], TOL[LEAST_FLOAT]) * (10 if REDUCTION else 1)
+        scale = np.maximum(1.0, np.abs(r64))
+        with np.errstate(all="ignore"):
+            same = (np.abs(r64 - g64) <= tol * scale) | (r64 == g64) | (np.isnan(r64) & np.isnan(g64))
+    if np.all(same):
+        return None
+    bad = np.argwhere(~np.asarray(same))
+    k = tuple(bad[0])
+    return (f"{name}: {len(bad)} of {ref.size} elements differ; at {list(k)}: "
+            f"compiled {got[k]!r}, interpreted {ref[k]!r}")
+
+
+def run(backend="Cpu", extra_flags=(), seed=ARGS_SEED, exact=None):
+    """Returns (outcome, detail): match / mismatch / ub-cast / rejected / invalid / error."""
+    args = make_args(seed)
+    ref = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    for k in OUTPUTS:
+        ref[k].fill(0)
+        poison(got[k])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="warn"):
+            try:
+                kernel(*ref, seq=True)
+            except Exception as e:
+                return "invalid", f"interpreter raised {type(e).__name__}: {e}"
+    cast_ub = any("cast" in str(w.message) for w in caught)
+    opts = parpy.par(dict(PAR))
+    opts.backend = getattr(parpy.CompileBackend, backend)
+    opts.extra_flags = list(extra_flags)
+    try:
+        kernel(*got, opts=opts)
+    except parpy.ParPyError as e:
+        return "rejected", f"{type(e).__name__}: {e}"
+    except Exception as e:
+        return "error", f"compiled call raised {type(e).__name__}: {e}"
+    if exact is None:
+        exact = not INEXACT and not REDUCTION
+    names = None  # arrays come first: argument k is a{k}
+    for k, (r, g) in enumerate(zip(ref, got)):
+        if isinstance(r, np.ndarray):
+            msg = compare(f"a{k}", r, g, exact)
+            if msg:
+                return ("ub-cast" if cast_ub or FLOAT_TO_UNSIGNED else "mismatch"), msg
+    return "match", ""
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="Replay one fuzz program.")
+    ap.add_argument("--backend", default="Cpu")
+    ap.add_argument("--ubsan", action="store_true")
+    ap.add_argument("--exact", action="store_true", help="compare floats bit for bit")
+    ap.add_argument("--print", action="store_true", help="print the generated code")
+    a = ap.parse_args()
+    flags = ["-fsanitize=undefined,float-cast-overflow"] if a.ubsan else []
+    if a.print:
+        o = parpy.par(dict(PAR))
+        o.backend = getattr(parpy.CompileBackend, a.backend)
+        print(parpy.print_compiled(kernel, make_args(), o))
+    outcome, detail = run(a.backend, flags, exact=True if a.exact else None)
+    print(outcome, detail)
+    sys.exit(0 if outcome in ("match", "rejected", "invalid") else 1)
+'''
+
+# ---------------------------------------------------------------------------
+# Worker: runs programs, one JSON line per program on stdout.
+
+UBSAN_FLAGS = ["-fsanitize=undefined,float-cast-overflow"]
+
+
+def load(path, modname):
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+INJECTED = """import sys
+import warnings
+
+import numpy as np
+import parpy
+
+
+@parpy.jit
+def kernel(a0, a1, N0):
+    parpy.label('L0')
+    for i in range(N0):
+        a1[i] = a0[i] * 2.0
+
+
+PAR = {'L0': parpy.threads(4)}
+OUTPUTS = [1]
+INEXACT = REDUCTION = FLOAT_TO_UNSIGNED = False
+LEAST_FLOAT = 'float64'
+ARGS_SEED = 1
+
+
+def make_args(seed=ARGS_SEED):
+    r = np.random.default_rng(seed)
+    return [values(r, 'float64', (10,)), values(r, 'float64', (10,)), 10]
+
+
+""" + RUNNER
+
+
+def wrong_interpreter(kernel):
+    """The kernel, but its interpreted run changes one element afterwards
+    (--inject mismatch: the comparison must notice)."""
+    def run(*args, seq=False, opts=None):
+        if not seq:
+            return kernel(*args, opts=opts)
+        kernel(*args, seq=True)
+        a = next(x for x in args if isinstance(x, np.ndarray))
+        a.reshape(-1)[0] = not a.reshape(-1)[0] if a.dtype.kind == "b" else a.reshape(-1)[0] + 1
+    return run
+
+
+def worker(cfg):
+    out = sys.stdout
+    sys.stdout = sys.stderr   # programs' prints never reach the protocol stream
+    skip = frozenset(cfg["skip"])
+    work = cfg["work"]
+    for index in range(cfg["start"], cfg["stop"]):
+        path = os.path.join(work, f"prog_{index}.py")
+        try:
+            src = Gen(cfg["seed"], index, cfg["backend"], skip).program()
+        except Exception as e:
+            out.write(json.dumps({"index": index, "outcome": "generator",
+                                  "detail": f"generator raised {type(e).__name__}: {e}"}) + "\n")
+            out.flush()
+            continue
+        errpath = path[:-3] + ".stderr"
+        with open(path, "w") as f:
+            f.write(src)
+        out.write(json.dumps({"start": index}) + "\n")
+        out.flush()
+        inject = cfg.get("inject") or {}
+        if inject.get(str(index)) == "mismatch":
+            with open(path, "w") as f:   # a program known to match, made wrong below
+                f.write(INJECTED)
+        if inject.get(str(index)) == "crash":
+            os.abort()   # --inject: the supervisor must report a crash
+        if inject.get(str(index)) == "hang":
+            time.sleep(3600)
+        fd = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        saved = os.dup(2)
+        os.dup2(fd, 2)
+        os.close(fd)
+        try:
+            mod = load(path, f"fuzzprog_{index}")
+            if inject.get(str(index)) == "mismatch":
+                mod.kernel = wrong_interpreter(mod.kernel)
+            outcome, detail = mod.run(cfg["backend"], UBSAN_FLAGS if cfg["ubsan"] else [],
+                                      exact=None if cfg["exact"] else False)
+        except Exception as e:  # a generator bug: the program does not even load
+            outcome, detail = "generator", f"{type(e).__name__}: {e}"
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        with open(errpath, errors="replace") as f:
+            err = f.read()
+        if cfg["ubsan"] and "runtime error:" in err and outcome in ("match", "mismatch", "ub-cast"):
+            line = next(ln for ln in err.splitlines() if "runtime error:" in ln)
+            outcome, detail = "ubsan", line.split("runtime error:", 1)[1].strip() + "; " + detail
+        sys.modules.pop(f"fuzzprog_{index}", None)
+        out.write(json.dumps({"index": index, "outcome": outcome, "detail": detail[:2000]}) + "\n")
+        out.flush()
+
+
+# ---------------------------------------------------------------------------
+# Supervisor
+
+FAILURES = ("mismatch", "error", "crash", "ubsan", "generator")
+
+
+def supervise(args):
+    skip = sorted(set(KNOWN_BUGS) - set(args.enable))
+    work = tempfile.mkdtemp(prefix="parpy-fuzz-")
+    env = dict(os.environ)
+    env.setdefault("PARPY_CACHE_DIR", os.path.join(work, "cache"))
+    os.makedirs(args.out, exist_ok=True)
+    counts = {}
+    lo, hi = args.start, args.start + args.count
+    chunks = []
+    step = max(1, (hi - lo + args.jobs - 1) // args.jobs)
+    for a in range(lo, hi, step):
+        chunks.append([a, min(hi, a + step)])
+    inject = dict(x.split("@")[::-1] for x in args.inject)   # index -> kind
+    running = []   # [proc, chunk, current index, start time, next index]
+    t0 = time.time()
+
+    def spawn(chunk):
+        cfg = {"seed": args.seed, "start": chunk[0], "stop": chunk[1], "backend": args.backend,
+               "ubsan": args.ubsan, "skip": skip, "work": work, "inject": inject, "exact": not args.no_exact and "fma" not in skip}
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)]
+        if args.nice:
+            cmd = ["nice", "-n", str(args.nice)] + cmd
+        log = open(os.path.join(work, f"worker_{chunk[0]}.log"), "w")
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env,
+                             text=True, bufsize=1)
+        log.close()
+        running.append([p, chunk, None, time.time(), chunk[0]])
+
+    results = open(os.path.join(args.out, f"results_s{args.seed}_{lo}.jsonl"), "w")
+
+    def record(index, outcome, detail):
+        counts[outcome] = counts.get(outcome, 0) + 1
+        results.write(json.dumps({"index": index, "outcome": outcome, "detail": detail}) + "\n")
+        results.flush()
+        if outcome in FAILURES or outcome == "ub-cast" and args.keep_ubcast:
+            src = os.path.join(work, f"prog_{index}.py")
+            dst = os.path.join(args.out, f"{outcome}_s{args.seed}_{index}.py")
+            if os.path.exists(src):
+                with open(src) as f:
+                    text = f.read()
+                head = "".join(f"# {ln}\n" for ln in f"outcome: {outcome}: {detail}".splitlines())
+                with open(dst, "w") as f:
+                    f.write(head + text)
+            if not args.quiet:
+                print(f"[{index}] {outcome}: {detail}"[:3000],
+                      flush=True)
+        for suffix in (".py", ".stderr"):
+            p = os.path.join(work, f"prog_{index}{suffix}")
+            if os.path.exists(p) and outcome not in FAILURES:
+                os.unlink(p)
+
+    for c in chunks:
+        spawn(c)
+    while running:
+        fds = {r[0].stdout.fileno(): r for r in running}
+        ready, _, _ = select.select(list(fds), [], [], 1.0)
+        for fd in ready:
+            r = fds[fd]
+            line = r[0].stdout.readline()
+            if not line:
+                # the worker died: the program it was running crashed it
+                rc = r[0].wait()
+                running.remove(r)
+                if r[4] < r[1][1]:
+                    with open(os.path.join(work, f"worker_{r[1][0]}.log"), errors="replace") as f:
+                        tail = f.read()[-1500:]
+                    record(r[4], "crash", f"worker died with exit status {rc}\n{tail}")
+                    if r[4] + 1 < r[1][1]:
+                        spawn([r[4] + 1, r[1][1]])
+                continue
+            msg = json.loads(line)
+            if "start" in msg:
+                r[2], r[3] = msg["start"], time.time()
+            else:
+                r[2] = None
+                r[4] = msg["index"] + 1
+                record(msg["index"], msg["outcome"], msg["detail"])
+        for r in list(running):
+            if r[2] is not None and time.time() - r[3] > args.timeout:
+                r[0].kill()
+                r[0].wait()
+                running.remove(r)
+                r[4] = r[2]
+                record(r[2], "crash", f"hung for more than {args.timeout} s")
+                if r[2] + 1 < r[1][1]:
+                    spawn([r[2] + 1, r[1][1]])
+    summary = {"seed": args.seed, "start": lo, "count": args.count, "backend": args.backend,
+               "ubsan": args.ubsan, "seconds": round(time.time() - t0, 1),
+               "counts": dict(sorted(counts.items())), "skipped": skip}
+    shutil.rmtree(work, ignore_errors=True)
+    results.close()
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--count", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--start", type=int, default=0, help="index of the first program")
+    ap.add_argument("--backend", default="Cpu", choices=["Cpu", "Cuda"])
+    ap.add_argument("--out", default="fuzz-out", help="directory for reproducers")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--ubsan", action="store_true", help="build with -fsanitize=undefined")
+    ap.add_argument("--timeout", type=float, default=120, help="seconds before a program counts as hung")
+    ap.add_argument("--nice", type=int, default=0)
+    ap.add_argument("--enable", action="append", default=[], choices=sorted(KNOWN_BUGS),
+                    help="generate a known-bug construct anyway")
+    ap.add_argument("--no-exact", action="store_true",
+                    help="compare floats with a tolerance even where they should match bit for bit")
+    ap.add_argument("--keep-ubcast", action="store_true", help="save ub-cast programs too")
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--inject", action="append", default=[], metavar="KIND@INDEX",
+                    help="self-test: make program INDEX crash, hang or mismatch")
+    ap.add_argument("--print", type=int, metavar="INDEX", help="print program INDEX and exit")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(json.loads(args.worker))
+        return 0
+    if args.print is not None:
+        skip = frozenset(set(KNOWN_BUGS) - set(args.enable))
+        sys.stdout.write(Gen(args.seed, args.print, args.backend, skip).program())
+        return 0
+    s = supervise(args)
+    return 1 if any(s["counts"].get(k) for k in FAILURES) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
