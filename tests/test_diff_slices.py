@@ -247,3 +247,30 @@ def test_slices_promote_like_numpy(rng, da, db):
     b = rng.rand(64, db, 0, 11)
     c = np.empty(64, (a * b + 1).dtype)
     check(slice_mixed_dtypes, [a, b, c], {'N': parpy.threads(8)}, outputs=[2])
+
+
+@parpy.jit
+def slice_fast_powers(x, h, s, r, q, n):
+    parpy.label('N')
+    h[:] = x[:] ** 0.5
+    parpy.label('N')
+    s[:] = x[:] ** 2
+    parpy.label('N')
+    r[:] = x[:] ** -1.0
+    parpy.label('N')
+    q[:] = np.power(x[:], n)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64], ids=dtype_id)
+def test_slice_power_by_a_constant_is_numpys_fast_path(rng, dtype):
+    """NumPy's `array ** 0.5` is np.sqrt ((-inf) ** 0.5 is nan, (-0.0) ** 0.5
+    is -0.0, where pow() gives inf and 0.0), `** 2` np.square and `** -1`
+    np.reciprocal, all correctly rounded; found by tools/fuzz.py."""
+    x = rng.rand(200, dtype, -3.0, 3.0)
+    x[:6] = [-np.inf, -0.0, 0.0, np.inf, np.nan, -1.0]
+    outs = [np.empty(200, dtype) for _ in range(4)]
+    ref, got = check(slice_fast_powers, [x, *outs, 0.5], {'N': parpy.threads(16)},
+                     outputs=[1, 2, 3, 4], rtol=0, atol=0)
+    for k in range(1, 5):
+        np.testing.assert_array_equal(np.signbit(got[k]), np.signbit(ref[k]))
+        np.testing.assert_array_equal(got[k], ref[k])

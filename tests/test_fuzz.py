@@ -32,20 +32,20 @@ def assert_clean(summary, out):
 
 
 def test_short_seeded_run(tmp_path):
-    summary, out = fuzz(tmp_path, "--count", "120", "--seed", "20261201", "--jobs", "2")
+    summary, out = fuzz(tmp_path, "--count", "100", "--seed", "20261201", "--jobs", "2")
     assert_clean(summary, out)
 
 
 @pytest.mark.slow
 def test_longer_seeded_run(tmp_path):
-    summary, out = fuzz(tmp_path, "--count", "500", "--seed", "7", "--start", "1000",
+    summary, out = fuzz(tmp_path, "--count", "200", "--seed", "7", "--start", "1000",
                         "--jobs", "2")
     assert_clean(summary, out)
 
 
 @pytest.mark.slow
 def test_seeded_run_under_ubsan(tmp_path):
-    summary, out = fuzz(tmp_path, "--count", "60", "--seed", "3", "--jobs", "2", "--ubsan")
+    summary, out = fuzz(tmp_path, "--count", "40", "--seed", "3", "--jobs", "2", "--ubsan")
     assert_clean(summary, out)
 
 

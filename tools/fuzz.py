@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import random
 import select
@@ -55,14 +56,12 @@ KNOWN_BUGS = {
                             "int64 vs uint64 comparisons",
     "nan_maxmin": "issue 9 item 5: NaN in max/min (inputs hold no NaN/inf)",
     "builtin_maxmin": "issue 9 item 5: builtin max/min on floats",
-    "range_bounds": "issue 9 item 6: range bounds read from arrays the loop writes",
     "big_literals": "issue 9 item 7: literal arithmetic beyond 32 bits, literals beyond int64",
     "numpy_weak": "issue 9 item 8: NumPy functions of Python scalars only, `not e` "
                   "as a value, builtin sum",
     "float_to_int": "issue 9 item 9: float to integer conversions (out of range is UB)",
     "shift_ub": "issue 9 item 9: shift counts outside [0, bits) and of negative values",
     "bool_arith": "issue 9 item 10: arithmetic, negation, max/min of bools",
-    "array_rebind": "issue 9 item 15: array locals rebound inside an if",
     "nested_reduce_label": "issue 9 item 18: nested reductions with one label",
 }
 
@@ -143,9 +142,16 @@ BINOPS = {
     "^": lambda a, b: a ^ b, "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b,
 }
 CMPOPS = ["<", "<=", ">", ">=", "==", "!="]
-MATH1 = ["exp", "log", "sin", "cos", "tan", "sqrt", "tanh", "floor", "ceil"]
-MATHMOD = {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
-           "sqrt": "sqrt", "tanh": "tanh", "floor": "floor", "ceil": "ceil"}
+# one-argument functions with NumPy, parpy.operators and (where it has them)
+# math spellings; MATH_ONLY exist in math and parpy.operators but not NumPy
+MATH1 = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "sin",
+         "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+         "atanh", "radians", "degrees", "deg2rad", "rad2deg", "rint", "floor", "ceil", "trunc",
+         "sign", "square", "reciprocal", "isnan", "isinf", "isfinite", "round"]
+MATH_ONLY = ["erf", "erfc", "gamma", "lgamma"]
+MATH_INT = ("floor", "ceil", "trunc")       # math.floor & co return Python ints
+MATH_BOOL = ("isnan", "isinf", "isfinite")  # and math.isnan & co bools
+MATH2 = ["atan2", "hypot", "copysign", "fmod", "fmax", "fmin"]
 
 
 # ---------------------------------------------------------------------------
@@ -345,18 +351,23 @@ class Gen:
         if not arrs:
             return None
         a = self.r.choice(arrs)
-        op = self.r.choice(["sum", "prod", "max", "min"])
+        op = self.r.choice(["sum", "prod", "max", "min", "sum", "max", "mean", "var", "std"])
         if kind(a.dtype) == "b" and op in ("max", "min") and "bool_arith" in self.skip:
             return None
         if op == "prod" and kind(a.dtype) == "f":
             return None
+        if op in ("mean", "var", "std"):
+            if kind(a.dtype) == "b":
+                return None
+            self.inexact = True
+            self.reduction = True
         if len(a.shape) == 2:
             i = self.index_for(scope, a.shape[0])
             arg = f"{a.name}[{i}, :]"
         else:
             arg = self.r.choice([f"{a.name}[:]", a.name])
-        mod = self.r.choice(["parpy.operators", "np"])
-        npf = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min}[op]
+        mod = self.r.choice(["parpy.operators", "np"]) if op not in ("mean", "var", "std") else "np"
+        npf = getattr(np, op)
         t = result_type(lambda v: npf(np.array([v])), a.dtype)
         if t is None or (want is not None and kind(t) not in want):
             return None
@@ -384,9 +395,16 @@ class Gen:
         mod = self.r.choice(["np", "parpy.operators"]) if target != "bool" else "np"
         name = "bool_" if target == "bool" else target
         if weak(t) and target != "bool":
-            # np.int8(300) raises in NumPy 2: only cast Python ints to wide types
+            # np.int8(300) raises in NumPy 2: only cast Python ints to wide
+            # types, or literals that fit
             if kind(t) == "i" and bits(target) < 64 and kind(target) != "f":
-                return None
+                try:
+                    v = int(src.strip("()"))
+                except ValueError:
+                    return None
+                info = np.iinfo(target)
+                if not info.min <= v <= info.max:
+                    return None
         return f"{mod}.{name}({src})"
 
     def expr_of(self, scope, target, depth, sl=None):
@@ -396,10 +414,12 @@ class Gen:
             got = self.cast_to(src, t, target)
             if got is not None:
                 return got
-        lit, lt = self.literal("i" if kind(target) in "iub" else "f")
+        lit, lt = self.literal("u" if kind(target) in "ub" else "i" if kind(target) == "i" else "f")
         if kind(target) == "b":
             lit, lt = self.literal("b")
-        return self.cast_to(lit, lt, target) or lit
+        got = self.cast_to(lit, lt, target)
+        assert got is not None, (lit, target)
+        return got
 
     def expr(self, scope, depth, want=None, sl=None):
         """A random expression; returns (source, type).  want: kinds allowed."""
@@ -568,7 +588,7 @@ class Gen:
     def call(self, scope, d, want, sl):
         c = self.r.random()
         if c < 0.55:
-            fn = self.r.choice(MATH1 + ["abs", "abs"])
+            fn = self.r.choice(MATH1 + MATH_ONLY + ["abs"] * 4)
             a, ta = self.expr(scope, d, None, sl)
             if fn == "abs":
                 if kind(ta) == "b" and "bool_arith" in self.skip:
@@ -582,27 +602,10 @@ class Gen:
                 npf = abs if m == "abs" else np.abs
                 t = result_type(npf, ta)
                 return (f"{m}({a})", t) if t else None
-            self.inexact = True
-            if kind(ta) == "b" and "bool_arith" in self.skip:
-                return None
-            mods = ["np", "parpy.operators"] + (["math"] if sl is None else [])
-            m = self.r.choice(mods)
-            if m != "math" and weak(ta) and "numpy_weak" in self.skip:
-                m = "math" if sl is None else None
-                if m is None:
-                    return None
-            if m == "math":
-                t = "py_float" if fn not in ("floor", "ceil") else "py_int"
-                if fn in ("floor", "ceil") and kind(ta) == "f" and "float_to_int" in self.skip:
-                    return None
-                if kind(ta) == "b" or ta == "float16" and fn in ("floor", "ceil"):
-                    return None
-                return f"math.{MATHMOD[fn]}({a})", t
-            t = result_type(getattr(np, fn), ta)
-            return (f"{m}.{fn}({a})", t) if t else None
+            return self.math1(fn, a, ta, sl)
         if c < 0.85:
             # two-argument max/min (elementwise) and atan2
-            fn = self.r.choice(["max", "min", "atan2"])
+            fn = self.r.choice(["max", "min", "max", "min"] + MATH2 + ["where", "clip"])
             a, ta = self.expr(scope, d, None, sl)
             b, tb = self.expr(scope, d, None, sl)
             if not self.bool_ok(ta, tb):
@@ -610,6 +613,33 @@ class Gen:
             if "unsigned_vs_negative" in self.skip and fn != "atan2":
                 if (kind(ta) == "u" and kind(tb) == "i") or (kind(tb) == "u" and kind(ta) == "i"):
                     return None
+            if fn in ("where", "clip"):
+                if weak(ta) and weak(tb) and "numpy_weak" in self.skip:
+                    return None
+                if fn == "where":
+                    cond, _ = (self.condition(scope, d) if sl is None else self.compare(scope, d, sl))
+                    t = result_type(lambda x, y: np.where(np.True_, x, y), ta, tb)
+                    return (f"np.where({cond}, {a}, {b})", t) if t and cond else None
+                c2, tc = self.expr(scope, d, None, sl)
+                if "unsigned_vs_negative" in self.skip and "u" in (kind(ta), kind(tb), kind(tc)):
+                    return None
+                t = result_type(np.clip, ta, tb, tc)
+                return (f"np.clip({a}, {b}, {c2})", t) if t else None
+            if fn in MATH2 and fn != "atan2":
+                if kind(ta) == "b" or kind(tb) == "b":
+                    return None
+                if fn == "fmod" and kind(ta) != "f" and kind(tb) != "f":
+                    b = f"({b} | 1)"   # np.fmod by an integer zero: 0 and a warning
+                if fn in ("hypot", "copysign", "fmod"):
+                    self.inexact = True
+                ms = ["np", "parpy.operators"] + (["math"] if sl is None and hasattr(math, fn) else [])
+                m = self.r.choice(ms)
+                if m != "math" and weak(ta) and weak(tb) and "numpy_weak" in self.skip:
+                    return None
+                if m == "math":
+                    return f"math.{fn}({a}, {b})", "py_float"
+                t = result_type(getattr(np, fn), ta, tb)
+                return (f"{m}.{fn}({a}, {b})", t) if t else None
             if fn == "atan2":
                 self.inexact = True
                 m = self.r.choice(["np.arctan2", "parpy.operators.atan2"] + (["math.atan2"] if sl is None else []))
@@ -636,6 +666,37 @@ class Gen:
             t = result_type(getattr(np, fn + "imum"), ta, tb)
             return (f"{m}({a}, {b})", t) if t else None
         return None
+
+    def math1(self, fn, a, ta, sl):
+        if kind(ta) == "b" and "bool_arith" in self.skip:
+            return None
+        if fn not in ("isnan", "isinf", "isfinite", "sign", "square", "floor", "ceil",
+                      "trunc", "round", "rint") or kind(ta) == "f":
+            self.inexact = True
+        if fn == "reciprocal" and kind(ta) != "f":
+            return None   # NumPy's integer reciprocal truncates (and divides by zero)
+        mods = []
+        if fn not in MATH_ONLY:
+            mods += ["np", "parpy.operators"]
+        if sl is None and hasattr(math, fn) and fn != "round":
+            mods.append("math")
+        if not mods:
+            return None
+        m = self.r.choice(mods)
+        if m != "math" and weak(ta) and "numpy_weak" in self.skip:
+            if "math" not in mods:
+                return None
+            m = "math"
+        if m == "math":
+            if kind(ta) == "b" or (fn in MATH_INT and ta == "float16"):
+                return None
+            if fn in MATH_INT:
+                if kind(ta) == "f" and "float_to_int" in self.skip:
+                    return None
+                return f"math.{fn}({a})", "py_int"
+            return f"math.{fn}({a})", "py_bool" if fn in MATH_BOOL else "py_float"
+        t = result_type(getattr(np, fn), ta)
+        return (f"{m}.{fn}({a})", t) if t else None
 
     def helper_call(self, scope, d, sl):
         if sl is not None or scope.in_helper():
@@ -833,6 +894,11 @@ class Gen:
             if extra:
                 s.own[extra.name] = v
             self.store(s, out, v, depth + 1)
+            if extra and kind(extra.dtype) in "iu" and self.chance(0.3):
+                # range bounds are evaluated once, even when the body changes them
+                k = self.new_loopvar()
+                self.emit(depth + 1, f"for {k} in range({extra.name}[{v}] & 3):")
+                self.emit(depth + 2, f"{extra.name}[{v}] += 1")
             if extra:
                 if self.chance(0.5):
                     cond, _ = self.condition(s, 1)
@@ -961,6 +1027,9 @@ class Gen:
             name = self.new_local()
             self.emit(depth, f"{name} = {mod}.{op}({arg})")
             scope.locals.append((name, t))
+            if self.backend == "Cuda":
+                self.emit(depth, "with parpy.gpu:")
+                depth += 1
             self.emit(depth, f"{out.name}[0] = {name}")
         else:
             self.emit(depth, f"{out.name}[0] = {mod}.{op}({arg})")
@@ -982,8 +1051,10 @@ class Gen:
                 "and": "True", "or": "False"}
         out = self.array(t, (1,), "out")
         acc = self.new_local()
-        if op in ("max", "min"):
+        if op in ("max", "min") and self.backend != "Cuda":
             self.emit(depth, f"{acc} = {a.name}[0]")
+        elif op in ("max", "min"):
+            self.emit(depth, f"{acc} = np.{t}(0)")
         elif k == "b":
             self.emit(depth, f"{acc} = np.bool_({init[op]})")
         else:
@@ -1006,8 +1077,40 @@ class Gen:
             self.emit(depth + 1, f"{acc} {op}= {e}")
         else:
             self.emit(depth + 1, f"{acc} = {acc} {op} {e}")
+        if self.backend == "Cuda":
+            self.emit(depth, "with parpy.gpu:")
+            depth += 1
         self.emit(depth, f"{out.name}[0] = {acc}")
         scope.locals.append((acc, t))
+
+    def swap_block(self, depth, scope):
+        """Two buffers swapped every time step through array locals rebound in
+        an if (the HMM forward algorithm's pattern)."""
+        t = self.r.choice(["float32", "float64", "int32", "int64", "float16"])
+        x = self.array(t, (self.dims[0],), "inout")
+        y = self.array(t, (self.dims[0],), "inout")
+        src, dst = self.new_local(), self.new_local()
+        self.emit(depth, f"{src} = {x.name}")
+        self.emit(depth, f"{dst} = {y.name}")
+        T = self.r.randint(1, 4)
+        step = self.new_loopvar()
+        self.emit(depth, f"for {step} in range({T}):")
+        cond = self.r.choice([f"{step} % 2 == 1", f"{step} & 1", f"{step} > 1"])
+        self.emit(depth + 1, f"if {cond}:")
+        self.emit(depth + 2, f"{src} = {y.name}")
+        self.emit(depth + 2, f"{dst} = {x.name}")
+        if self.chance(0.7):
+            self.emit(depth + 1, "else:")
+            self.emit(depth + 2, f"{src} = {x.name}")
+            self.emit(depth + 2, f"{dst} = {y.name}")
+        v = self.new_loopvar()
+        self.emit(depth + 1, f"parpy.label('{self.new_label()}')")
+        self.emit(depth + 1, f"for {v} in range(N0):")
+        n = self.dims[0]
+        one = "1.0" if kind(t) == "f" else "1"
+        self.emit(depth + 2, f"{dst}[{v}] = {src}[{v}] + {src}[({v} + 1) % {n}] * 2 - {one}"
+                  if kind(t) != "f" else
+                  f"{dst}[{v}] = ({src}[{v}] + {src}[({v} + 1) % {n}]) * 0.5 + {one}")
 
     def time_loop_block(self, depth, scope):
         """A sequential loop (or while) around a parallel loop updating an inout array."""
@@ -1052,10 +1155,16 @@ class Gen:
         nblocks = self.r.randint(1, 3)
         blocks = [self.par_loop_block, self.par_loop_block, self.par_loop_block,
                   self.slice_block, self.slice_block, self.full_reduction_block,
-                  self.reduce_loop_block, self.time_loop_block]
+                  self.reduce_loop_block, self.time_loop_block, self.swap_block]
         for _ in range(nblocks):
             if self.chance(0.2):
-                self.body_stmts(scope, 1, 1)
+                # sequential code outside parallel loops; on a GPU it must be
+                # in `with parpy.gpu:` to touch array elements
+                if self.backend == "Cuda" or self.chance(0.2):
+                    self.emit(1, "with parpy.gpu:")
+                    self.body_stmts(scope, 2, 1)
+                else:
+                    self.body_stmts(scope, 1, 1)
             self.r.choice(blocks)(1, scope)
             for a in self.arrays:
                 a.ready = True
@@ -1074,6 +1183,14 @@ class Gen:
 
     def render(self):
         params = [a.name for a in self.arrays] + [n for n, _, _ in self.scalars] + ["N0", "N1"]
+        # some inputs travel in a dict argument: d0['a1'][i]
+        packed = [a.name for a in self.arrays if a.role == "in" and self.chance(0.15)]
+        if packed:
+            import re
+            pat = re.compile(r"\b(" + "|".join(packed) + r")\b")
+            self.lines = [pat.sub(lambda m: f"d0['{m.group(1)}']", ln) for ln in self.lines]
+            params = [p for p in params if p not in packed]
+            params.insert(len(self.arrays) - len(packed), "d0")
         out = [f"# ParPy fuzz program: seed {self.seed}, index {self.index}, backend {self.backend}.",
                "# Generated by tools/fuzz.py; run `python3 THIS_FILE` to replay it.",
                "import math", "import sys", "import warnings", "", "import numpy as np", "",
@@ -1092,17 +1209,25 @@ class Gen:
         if kname != "kernel":
             out += [f"kernel = {kname}", "", ""]
         out.append("PAR = {" + ", ".join(f"'{k}': {v}" for k, v in self.par.items()) + "}")
-        out.append(f"OUTPUTS = {[k for k, a in enumerate(self.arrays) if a.role == 'out']}")
+        out.append(f"NAMES = {params!r}")
+        out.append(f"OUTPUTS = {[params.index(a.name) for a in self.arrays if a.role == 'out']}")
         out.append(f"INEXACT = {self.inexact}")
         out.append(f"REDUCTION = {self.reduction}")
         seen = self.types_seen | {a.dtype for a in self.arrays} | {t for _, ts, r in self.helper_sigs for t in ts + [r]}
         out.append(f"LEAST_FLOAT = {next((t for t in FLOATS if t in seen), 'float64')!r}")
         out.append(f"FLOAT_TO_UNSIGNED = {self.f2u}")
         out.append(f"ARGS_SEED = {self.r.randint(0, 2**31)}")
+        # NaN, infinities and -0.0 among float inputs (only once NaN in max/min is fixed)
+        out.append(f"SPECIALS = {'nan_maxmin' not in self.skip and self.chance(0.3)}")
         out += ["", "", "def make_args(seed=ARGS_SEED):", "    r = np.random.default_rng(seed)",
                 "    return ["]
         for a in self.arrays:
-            out.append(f"        values(r, {a.dtype!r}, {a.shape!r}),  # {a.name}: {a.role}")
+            if a.name not in packed:
+                out.append(f"        values(r, {a.dtype!r}, {a.shape!r}),  # {a.name}: {a.role}")
+        if packed:
+            out.append("        {" + ", ".join(
+                f"{a.name!r}: values(r, {a.dtype!r}, {a.shape!r})" for a in self.arrays
+                if a.name in packed) + "},  # d0: in")
         for n, t, v in self.scalars:
             out.append(f"        {v},  # {n}")
         out.append(f"        {self.dims[0]}, {self.dims[1]},  # N0, N1")
@@ -1202,7 +1327,12 @@ RUNNER = r'''def values(r, dtype, shape):
     if dt.kind == "b":
         return r.integers(0, 2, size=shape).astype(bool)
     if dt.kind == "f":
-        return (r.integers(-32, 33, size=shape) / 8).astype(dt)
+        v = (r.integers(-32, 33, size=shape) / 8).astype(dt)
+        if SPECIALS:
+            flat = v.reshape(-1)
+            for k in r.integers(0, flat.size, size=max(1, flat.size // 8)):
+                flat[k] = r.choice([np.nan, np.inf, -np.inf, -0.0])
+        return v
     lo = -20 if dt.kind == "i" else 0
     return r.integers(lo, 21, size=shape).astype(dt)
 
@@ -1246,8 +1376,12 @@ def compare(name, ref, got, exact):
 def run(backend="Cpu", extra_flags=(), seed=ARGS_SEED, exact=None):
     """Returns (outcome, detail): match / mismatch / ub-cast / rejected / invalid / error."""
     args = make_args(seed)
-    ref = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    def copy(a):
+        if isinstance(a, dict):
+            return {k: copy(v) for k, v in a.items()}
+        return a.copy() if isinstance(a, np.ndarray) else a
+    ref = [copy(a) for a in args]
+    got = [copy(a) for a in args]
     for k in OUTPUTS:
         ref[k].fill(0)
         poison(got[k])
@@ -1270,10 +1404,15 @@ def run(backend="Cpu", extra_flags=(), seed=ARGS_SEED, exact=None):
         return "error", f"compiled call raised {type(e).__name__}: {e}"
     if exact is None:
         exact = not INEXACT and not REDUCTION
-    names = None  # arrays come first: argument k is a{k}
+    pairs = []
     for k, (r, g) in enumerate(zip(ref, got)):
+        if isinstance(r, dict):
+            pairs += [(f"{NAMES[k]}[{key!r}]", r[key], g[key]) for key in r]
+        else:
+            pairs.append((NAMES[k], r, g))
+    for name, r, g in pairs:
         if isinstance(r, np.ndarray):
-            msg = compare(f"a{k}", r, g, exact)
+            msg = compare(name, r, g, exact)
             if msg:
                 return ("ub-cast" if cast_ub or FLOAT_TO_UNSIGNED else "mismatch"), msg
     return "match", ""
@@ -1326,8 +1465,9 @@ def kernel(a0, a1, N0):
 
 
 PAR = {'L0': parpy.threads(4)}
+NAMES = ['a0', 'a1', 'N0']
 OUTPUTS = [1]
-INEXACT = REDUCTION = FLOAT_TO_UNSIGNED = False
+INEXACT = REDUCTION = FLOAT_TO_UNSIGNED = SPECIALS = False
 LEAST_FLOAT = 'float64'
 ARGS_SEED = 1
 

@@ -253,6 +253,37 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
   return new_var(L->p, acc, e->span);
 }
 
+/* NumPy computes `array ** scalar` with a ufunc chosen by the exponent's
+ * value (fast_scalar_power): 0.5 is np.sqrt, 2 np.square, -1 np.reciprocal.
+ * They differ from pow() for floats: (-inf) ** 0.5 is nan, not inf, and
+ * (-0.0) ** 0.5 is -0.0; squares and reciprocals are correctly rounded.
+ * Elementwise code follows it for a constant exponent.  (NumPy's scalars use
+ * pow(), which is what an element-by-element `x[i] ** 0.5` prints.) */
+static Node *numpy_fast_power(Lower *L, Node *c) {
+  const Node *r = c->rhs;
+  if (!elem_is_float(c->ty->elem) || (r->kind != N_FLOAT && r->kind != N_INT))
+    return c;
+  double v = r->kind == N_FLOAT ? r->val.f : (double)r->val.i;
+  Node *x = convert_to(L, c->lhs, c->ty);
+  if (v == 0.5) {
+    Node *s = new_node(A(L), N_BUILTIN, c->span);
+    s->builtin = B_SQRT;
+    s->args = x;
+    s->ty = c->ty;
+    return s;
+  }
+  if (v == -1.0) {
+    Node *one = new_node(A(L), N_FLOAT, c->span);
+    one->val.elem = c->ty->elem;
+    one->val.f = 1.0;
+    one->ty = c->ty;
+    return binop(L, OP_DIV, one, x, c->ty);
+  }
+  if (v == 2.0 && (x->kind == N_VAR || x->kind == N_SUBSCRIPT))
+    return binop(L, OP_MUL, x, clone_node(A(L), x), c->ty);
+  return c;
+}
+
 /* Element `idx` of the array expression `e` (or `e` itself if scalar). */
 static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n, Pre *pre) {
   if (!e || failed(L->p))
@@ -299,6 +330,8 @@ static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n,
   }
   c->args = head.next;
   c->ty = type_scalar(A(L), e->ty->elem, false);
+  if (c->kind == N_BINARY && c->op == OP_POW && !is_array(e->rhs->ty))
+    return numpy_fast_power(L, c);
   return c;
 }
 
