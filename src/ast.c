@@ -66,7 +66,7 @@ const char *builtin_name(Builtin b) {
       [B_LOGICAL_NOT] = "logical_not", [B_CLIP] = "clip", [B_WHERE] = "where",
       [B_DIVMOD] = "divmod",  [B_MEAN] = "mean",       [B_VAR] = "var",
       [B_STD] = "std",        [B_DOT] = "dot",         [B_ZEROS] = "zeros",
-      [B_EMPTY] = "empty",
+      [B_EMPTY] = "empty",    [B_PRINT] = "print",
   };
   return b < B_COUNT && names[b] ? names[b] : "?";
 }
@@ -342,7 +342,8 @@ bool expr_equal(const Node *a, const Node *b) {
   case N_BOOL: return a->val.i == b->val.i;
   case N_FIELD: return a->str == b->str && expr_equal(a->lhs, b->lhs);
   case N_SLICE:
-    return a->sl_start == b->sl_start && a->sl_step == b->sl_step && a->sl_len == b->sl_len;
+    return a->sl_start == b->sl_start && a->sl_step == b->sl_step && a->sl_len == b->sl_len &&
+           a->newaxis == b->newaxis;
   case N_CONVERT:
     return a->ty && b->ty && a->ty->elem == b->ty->elem && expr_equal(a->lhs, b->lhs);
   case N_BUILTIN:

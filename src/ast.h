@@ -110,6 +110,7 @@ typedef enum Builtin {
   /* rewritten by types into sums over the slice */
   B_MEAN, B_VAR, B_STD, B_DOT,
   B_ZEROS, B_EMPTY, /* np.zeros(shape, dtype): a local array (`elem`) */
+  B_PRINT,          /* print(...) as a statement: N_PRINT */
   B_COUNT
 } Builtin;
 
@@ -282,6 +283,7 @@ typedef enum NodeKind {
   N_RETURN,   /* return `lhs` */
   N_DECL,     /* declaration of `sym` with no initialiser (scope pass) */
   N_BLOCK,    /* `body`: a nested statement list (scope pass, lowering) */
+  N_PRINT,    /* print(`args`...): strings (N_STR) and scalars, one line */
   /* -- GPU targets (src/gpu) -- */
   N_SYNC,     /* barrier among the threads of a block (`cluster`: of a cluster) */
   N_FIRST,    /* expression: this thread is the first of those running the
@@ -359,6 +361,7 @@ struct Node {
    * (a slice of a slice is composed into one normalised slice). */
   int64_t sl_start, sl_step, sl_len;
   bool sl_norm;
+  bool newaxis;              /* N_SLICE: None / np.newaxis, a new dimension of extent 1 */
 
   /* N_ASSIGN after `scopes` */
   bool is_decl;              /* prints as a declaration of lhs->sym */
@@ -366,7 +369,8 @@ struct Node {
    * `t = t op v` of an array element is done atomically (`op`) */
   bool atomic;
 
-  /* N_GPU made by the compiler (a reduction at host level), not the user */
+  /* N_GPU made by the compiler (a reduction at host level), not the user;
+   * front end N_ASSIGN: a later target of a chained assignment */
   bool implicit;
 
   /* GPU targets */

@@ -238,6 +238,21 @@ def local_arrays(x, y, N, M):
         y[i, :] = e[:] / psum(e[:]) + counts[3] + t[1, 1]
 
 
+@parpy.jit
+def outer_products(A, u1, v1, B):
+    parpy.label('N')
+    parpy.label('M')
+    B[:, :] = A[:, :] + u1[:, None] * v1[None, :] + u1[:, np.newaxis] * v1[np.newaxis, :]
+
+
+@parpy.jit
+def prints(x, xi, xh, N):
+    print("start", N, 2.5)
+    parpy.label('N')
+    for i in range(N):
+        print("i =", i, x[i], xi[i], xh[i], x[i] > 0.5, "100%")
+
+
 PROGRAMS = [
     ("axpy", axpy, [2.0, f32(3000), f32(3000), 3000], {'N': T(2048)}, {}),
     ("add2", add2, [f32(100, 70), f32(100, 70), 100, 70], {'N': T(100), 'M': T(64)}, {}),
@@ -297,6 +312,10 @@ PROGRAMS = [
     ("scatter_bits_int64", scatter_bits, [np.zeros(64, np.int32), np.zeros(64, np.int64),
                                        np.zeros(8, np.int64), 64], {'N': T(64).reduce()}, {}),
     ("local_arrays", local_arrays, [f32(16, 40), f32(16, 40), 16, 40], {'N': T(16)}, {}),
+    ("outer_products", outer_products, [f32(40, 30), f32(40), f32(30), f32(40, 30)],
+     {'N': T(40), 'M': T(32)}, {}),
+    ("prints", prints, [f32(8), np.zeros(8, np.uint8), np.zeros(8, np.float16), 8],
+     {'N': T(8)}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
     # Array variables chosen at run time (issue 9): pointers on the host
     # passed to kernels, and pointers private to a thread.

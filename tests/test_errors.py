@@ -793,3 +793,13 @@ def test_local_array_outside_the_kernel_on_the_gpu():
         parpy.print_compiled(f, [*arrays(), N], opts)
     check_exception(info.value, parpy.ParPyRuntimeError, r"local array 'acc'.*inside the loop",
                     f, marked_lines(f))
+
+
+def test_new_axis_in_a_view_of_a_view():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            parpy.label('M')
+            y[i, :, :] = x[i][:, None] * 2.0  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"None \(np.newaxis\).*x\[i, :, None\]", f,
+              (np.zeros((N, 3)), np.zeros((N, 3, 1)), N), at="call")

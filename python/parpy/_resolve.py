@@ -39,7 +39,7 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
         (np.floor, "floor"), (np.ceil, "ceil"), (np.maximum, "maximum"),
         (np.minimum, "minimum"), (np.sum, "sum"), (np.prod, "prod"), (np.max, "max"),
         (np.amax, "max"), (np.min, "min"), (np.amin, "min"),
-        (builtins.pow, "power"), (builtins.divmod, "divmod"),
+        (builtins.pow, "power"), (builtins.print, "print"), (builtins.divmod, "divmod"),
         (np.log2, "log2"), (np.log10, "log10"), (np.log1p, "log1p"), (np.expm1, "expm1"),
         (np.exp2, "exp2"), (np.arcsin, "asin"), (np.arccos, "acos"), (np.arctan, "atan"),
         (np.sinh, "sinh"), (np.cosh, "cosh"), (np.arcsinh, "asinh"), (np.arccosh, "acosh"),

@@ -205,6 +205,7 @@ static Node *chained_assign(Conv *c, PyObject *ts, PyObject *o, Span sp) {
     if (!t)
       break;
     *tail = assign1(c, t, tmp ? clone_node(c->a, tmp) : clone_node(c->a, rhs), sp);
+    (*tail)->implicit = tmp != NULL || i > 0; /* labels before it name it too (resolve) */
     tail = &(*tail)->next;
   }
   return c->failed ? NULL : first;

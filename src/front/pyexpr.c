@@ -269,7 +269,24 @@ static Node *ifexp(Conv *c, PyObject *o, Span sp) {
 }
 
 /* One index of a subscript: an expression or a slice. */
+/* Is `o` the literal None? */
+static bool is_none(PyObject *o) {
+  if (!ast_is(o, K_Constant))
+    return false;
+  PyObject *v = PyObject_GetAttrString(o, "value");
+  if (!v)
+    PyErr_Clear();
+  bool r = v == Py_None;
+  Py_XDECREF(v);
+  return r;
+}
+
 static Node *index_expr(Conv *c, PyObject *o, Span parent) {
+  if (is_none(o)) { /* x[:, None]: a new axis */
+    Node *n = conv_node(c, N_SLICE, ast_span(c, o, parent));
+    n->newaxis = true;
+    return n;
+  }
   if (!ast_is(o, K_Slice))
     return conv_expr(c, o, parent);
   Span sp = ast_span(c, o, parent);

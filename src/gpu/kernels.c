@@ -193,6 +193,9 @@ static void params_list(Builder *b, Node *list) {
     params_expr(b, s->lo);
     params_expr(b, s->hi);
     params_expr(b, s->partial_at);
+    if (s->kind == N_PRINT)
+      for (Node *a = s->args; a; a = a->next)
+        params_expr(b, a);
     params_list(b, s->body);
     params_list(b, s->then);
     params_list(b, s->els);

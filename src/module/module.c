@@ -43,7 +43,7 @@ static const struct {
     {"multiply", B_MULTIPLY}, {"divide", B_DIVIDE}, {"power", B_POWER}, {"mod", B_MODULO},
     {"floor_divide", B_FLOOR_DIVIDE}, {"negative", B_NEGATIVE}, {"logical_and", B_LOGICAL_AND}, {"logical_or", B_LOGICAL_OR},
     {"logical_not", B_LOGICAL_NOT}, {"clip", B_CLIP}, {"where", B_WHERE}, {"divmod", B_DIVMOD},
-    {"mean", B_MEAN}, {"var", B_VAR}, {"std", B_STD}, {"dot", B_DOT}, {"zeros", B_ZEROS}, {"empty", B_EMPTY},
+    {"mean", B_MEAN}, {"var", B_VAR}, {"std", B_STD}, {"dot", B_DOT}, {"zeros", B_ZEROS}, {"empty", B_EMPTY}, {"print", B_PRINT},
 };
 
 static PyObject *builtins_dict(void) {

@@ -178,6 +178,10 @@ static void norm_slice(Printer *pr, const Node *n) {
 }
 
 static void slice(Printer *pr, const Node *n) {
+  if (n->newaxis) {
+    buf_puts(pr->out, "None");
+    return;
+  }
   if (n->sl_norm) {
     norm_slice(pr, n);
     return;
@@ -453,6 +457,16 @@ static void stmt(Printer *pr, const Node *n, int depth) {
   case N_WITH: block(pr, "with", n->lhs, n->body, depth); return;
   case N_GPU: block(pr, "with parpy.gpu", NULL, n->body, depth); return;
   case N_BLOCK: block(pr, "block", NULL, n->body, depth); return;
+  case N_PRINT:
+    indent(pr, depth);
+    buf_puts(pr->out, "print(");
+    for (const Node *a = n->args; a; a = a->next) {
+      if (a != n->args)
+        buf_puts(pr->out, ", ");
+      expr(pr, a, P_TEST);
+    }
+    buf_puts(pr->out, ")\n");
+    return;
   default: break;
   }
   indent(pr, depth);

@@ -153,6 +153,11 @@ static Node *global_value(Resolver *r, const Node *n) {
     return NULL;
   case GK_TYPE:
   case GK_OTHER:
+    if (g->kind == GK_OTHER && g->what && strcmp(g->what, "NoneType") == 0) {
+      Node *s = new_node(&r->p->arena, N_SLICE, n->span); /* np.newaxis */
+      s->newaxis = true;
+      return s;
+    }
     break;
   }
   err(r->p, DIAG_TYPE, n->span,
@@ -317,6 +322,8 @@ static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g)
   }
   if (b == B_ZEROS || b == B_EMPTY)
     return resolve_alloc(r, n, b);
+  if (b == B_PRINT)
+    return err(r->p, DIAG_RUNTIME, n->span, "print() can only be used as a statement"), NULL;
   Node *args = resolve_args(r, n->args);
   if (failed(r->p))
     return NULL;
@@ -629,6 +636,13 @@ static Node *resolve_expr_stmt(Resolver *r, const Node *s, Pending *pl) {
     c->args = resolve_args(r, e->args);
     return c;
   }
+  if (g && g->kind == GK_BUILTIN && g->builtin == B_PRINT) {
+    if (e->has_axis)
+      return err(r->p, DIAG_RUNTIME, e->span, "print() takes no axis="), NULL;
+    Node *c = new_node(&r->p->arena, N_PRINT, s->span);
+    c->args = resolve_args(r, e->args);
+    return failed(r->p) ? NULL : c;
+  }
   if (g && g->kind == GK_EXTERN) {
     err(r->p, DIAG_RUNTIME, e->span,
         "the external function '%s' can only be called in an expression whose value is used "
@@ -722,8 +736,15 @@ static Node *resolve_stmt(Resolver *r, const Node *s, Pending *pl) {
 static Node *resolve_block(Resolver *r, const Node *list) {
   Node head = {0}, *tail = &head;
   Pending pl = {0};
+  Labels chain = {0};
   for (const Node *s = list; s && !failed(r->p); s = s->next) {
     Node *c = resolve_stmt(r, s, &pl);
+    /* The targets of a chained assignment (y[:] = z[:] = 0.0) are
+     * statements of their own that share the labels before it. */
+    if (c && c->kind == N_ASSIGN && s->implicit && c->labels.n == 0)
+      c->labels = chain;
+    if (c && c->kind == N_ASSIGN)
+      chain = c->labels;
     if (c)
       tail = tail->next = c;
   }

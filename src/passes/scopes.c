@@ -104,6 +104,10 @@ static void visit_block(Scoper *sc, Node **list) {
       break;
     case N_GPU: visit_block(sc, &s->body); break;
     case N_RETURN: visit_expr(sc, s->lhs); break;
+    case N_PRINT:
+      for (Node *a = s->args; a; a = a->next)
+        visit_expr(sc, a);
+      break;
     default: break;
     }
   }

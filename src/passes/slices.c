@@ -112,6 +112,11 @@ static Node *scalarise_view(Lower *L, Node *e, Node **idx, const int64_t *ext, i
   int k = 0, b = 0; /* k: view dimension, b: base dimension */
   for (Node *a = args; a; a = a->next, b++) {
     Node *c;
+    if (a->kind == N_SLICE && a->newaxis) { /* a dimension of extent 1 of the view only */
+      k++;
+      b--;
+      continue;
+    }
     if (a->kind == N_SLICE) {
       Node *i = dim_index(L, idx, ext, n, t->rank, k, t->shape[k], a->span);
       c = affine(L, a->sl_start, a->sl_step, i);

@@ -352,7 +352,9 @@ static const char *base_name(const Node *n) {
 /* Index an array (or view) type: slices keep a dimension, integers drop it,
  * dimensions not indexed are kept whole. */
 static Type *index_array(Typer *t, Node *n, const Type *base) {
-  int nidx = list_len(n->args);
+  int nidx = 0, nnew = 0;
+  for (const Node *a = n->args; a; a = a->next)
+    a->kind == N_SLICE && a->newaxis ? nnew++ : nidx++;
   const char *name = base_name(n);
   if (nidx > base->rank)
     return terr(t, DIAG_TYPE, n->span,
@@ -360,8 +362,19 @@ static Type *index_array(Typer *t, Node *n, const Type *base) {
                 base->rank, nidx);
   int64_t shape[64];
   int rank = 0, k = 0;
+  if (nnew && n->lhs->kind == N_SUBSCRIPT)
+    return terr(t, DIAG_RUNTIME, n->span,
+                "None (np.newaxis) is only supported in a subscript of an array or a variable, "
+                "not of a view (x[i][:, None]); write x[i, :, None]");
   for (Node **ip = &n->args; *ip; ip = &(*ip)->next, k++) {
-    if ((*ip)->kind == N_SLICE) {
+    if ((*ip)->kind == N_SLICE && (*ip)->newaxis) {
+      Node *s = *ip;
+      s->sl_start = s->sl_step = 0;
+      s->sl_len = 1;
+      s->sl_norm = true;
+      shape[rank++] = 1;
+      k--; /* consumes no dimension of the base */
+    } else if ((*ip)->kind == N_SLICE) {
       if (!normalise_slice(t, *ip, base->shape[k], &shape[rank++]))
         return NULL;
     } else if (!ty_index(t, ip, base->shape[k], k, name))
@@ -525,6 +538,11 @@ static Type *ty_subscript(Typer *t, Node **np) {
   if (n->lhs->kind == N_SUBSCRIPT) {
     /* view[...]: compose into one subscript of the underlying array */
     Node *outer = n->lhs;
+    for (const Node *x = outer->args; x; x = x->next)
+      if (x->kind == N_SLICE && x->newaxis)
+        return terr(t, DIAG_RUNTIME, n->span,
+                    "a view made with None (np.newaxis) cannot be indexed again; index the "
+                    "array in one subscript");
     const Type *under = outer->lhs->ty;
     Node *c = compose(t, outer, n->args, under);
     c->next = n->next;
@@ -1635,6 +1653,17 @@ static void ty_stmt(Typer *t, Node *s) {
     break;
   case N_GPU: ty_block(t, &s->body); break;
   case N_RETURN: ty_return(t, s); break;
+  case N_PRINT:
+    for (Node **a = &s->args; *a; a = &(*a)->next) {
+      if ((*a)->kind == N_STR)
+        continue;
+      Type *at = ty_expr(t, a);
+      if (at && !is_scalar(at))
+        terr(t, DIAG_TYPE, (*a)->span,
+             "print() in a ParPy function prints strings and scalars, not a %s; print its "
+             "elements", tstr(t, at));
+    }
+    break;
   default: terr(t, DIAG_INTERNAL, s->span, "unexpected statement kind %d in types", s->kind);
   }
 }

@@ -827,6 +827,47 @@ static void print_atomic(CPrinter *c, const Node *s) {
   buf_puts(c->out, ");\n");
 }
 
+void c_string_contents(CPrinter *c, const char *s, bool percent) {
+  for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+    if (*q == '"' || *q == '\\')
+      buf_printf(c->out, "\\%c", *q);
+    else if (*q == '%' && percent)
+      buf_puts(c->out, "%%");
+    else if (*q < 32 || *q >= 127)
+      buf_printf(c->out, "\\%03o", *q);
+    else
+      buf_putc(c->out, (char)*q);
+  }
+}
+
+/* print(a, b): one line built per thread and written at once (parpy_cpu.h),
+ * each value formatted as Python prints it. */
+static void print_print(CPrinter *c, const Node *s) {
+  c_line_start(c);
+  buf_puts(c->out, "parpy_print_begin();\n");
+  for (const Node *a = s->args; a; a = a->next) {
+    c_line_start(c);
+    if (a->kind == N_STR) {
+      buf_puts(c->out, "parpy_print_str(\"");
+      c_string_contents(c, a->str, false);
+      buf_puts(c->out, "\");\n");
+      continue;
+    }
+    Elem e = ty_elem(a);
+    const char *fn = e == EL_BOOL            ? "bool"
+                     : elem_is_signed(e)     ? "i64"
+                     : elem_is_unsigned(e)   ? "u64"
+                     : e == EL_F16           ? "f16"
+                     : e == EL_F32           ? "f32"
+                                             : "f64";
+    buf_printf(c->out, "parpy_print_%s(", fn);
+    c_expr(c, a);
+    buf_puts(c->out, ");\n");
+  }
+  c_line_start(c);
+  buf_puts(c->out, "parpy_print_end();\n");
+}
+
 static void print_assign(CPrinter *c, const Node *s) {
   c_line_start(c);
   const char *op;
@@ -976,6 +1017,12 @@ void c_stmt(CPrinter *c, const Node *s) {
     buf_puts(o, "return ");
     c_expr(c, s->lhs);
     buf_puts(o, ";\n");
+    return;
+  case N_PRINT:
+    if (c->d->print_stmt)
+      c->d->print_stmt(c, s);
+    else
+      print_print(c, s);
     return;
   case N_BLOCK:
     c_line_start(c);

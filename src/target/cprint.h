@@ -18,6 +18,8 @@ typedef struct CDialect {
   void (*extra_expr)(CPrinter *c, const Node *n);
   /* A binary operation printed the target's way; false: the C way. */
   bool (*binary)(CPrinter *c, const Node *n);
+  /* print(...) the target's way (may be NULL: parpy_print_* of the Cpu header). */
+  void (*print_stmt)(CPrinter *c, const Node *s);
   /* The float (and, through float, half) version of a math function of
    * <math.h> ("exp" -> "expf" when NULL); Metal spells it "metal::exp". */
   const char *(*math_name)(const char *fn);
@@ -58,6 +60,11 @@ void c_line_start(CPrinter *c);              /* indentation of the current depth
 
 /* `for (T v = lo; v < hi; v++)`: the header of `f` as a C for-loop. */
 void c_for_header(CPrinter *c, const Node *f);
+
+/* The text of an N_STR as the contents of a C string literal; `percent`
+ * doubles '%' (for a printf format). */
+void c_string_contents(CPrinter *c, const char *s, bool percent);
+
 /* A sequential loop as a C for-loop, with its label comment and body. */
 void c_for_loop(CPrinter *c, const Node *f);
 /* A comment naming the loop's labels and parallelism, or nothing. */

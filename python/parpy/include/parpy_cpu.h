@@ -323,4 +323,113 @@ PARPY_ATOMIC_OMP(bool, bool, xor, ^=)
 #pragma omp declare reduction(parpy_min_f16 : half : omp_out = parpy_min_f16(omp_out, omp_in)) \
     initializer(omp_priv = omp_orig)
 
+/* ---- print(...) ----
+ * A line is built in a buffer of the thread and written with one call, so
+ * lines of different threads do not mix.  Floats print as Python and NumPy
+ * print them: the shortest digits that read back as the same value of the
+ * type, positional between 1e-4 and 1e16 (float32: 1e6, float16: 1e3). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PARPY_LINE = 4096 };
+static _Thread_local char parpy_line[PARPY_LINE];
+static _Thread_local int parpy_line_len, parpy_line_items;
+
+static inline void parpy_print_begin(void) { parpy_line_len = parpy_line_items = 0; }
+
+static inline void parpy_print_str(const char *s) {
+  size_t n = strlen(s);
+  if (parpy_line_items++ && parpy_line_len < PARPY_LINE - 1)
+    parpy_line[parpy_line_len++] = ' ';
+  if (n > (size_t)(PARPY_LINE - 1 - parpy_line_len))
+    n = (size_t)(PARPY_LINE - 1 - parpy_line_len);
+  memcpy(parpy_line + parpy_line_len, s, n);
+  parpy_line_len += (int)n;
+}
+
+static inline void parpy_print_end(void) {
+  parpy_line[parpy_line_len++] = '\n';
+  fwrite(parpy_line, 1, (size_t)parpy_line_len, stdout);
+  fflush(stdout);
+}
+
+static inline void parpy_print_i64(int64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "%lld", (long long)v);
+  parpy_print_str(b);
+}
+static inline void parpy_print_u64(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "%llu", (unsigned long long)v);
+  parpy_print_str(b);
+}
+static inline void parpy_print_bool(bool v) { parpy_print_str(v ? "True" : "False"); }
+
+/* kind 0: float64 (Python's repr), 1: float32, 2: float16 */
+static inline int parpy_reads_back(const char *s, double v, int kind) {
+  double r = strtod(s, NULL);
+  return kind == 2 ? (half)r == (half)v : kind == 1 ? (float)r == (float)v : r == v;
+}
+
+static inline void parpy_print_float(double v, int kind) {
+  char e[40], out[48], *o = out;
+  if (v != v) {
+    parpy_print_str("nan");
+    return;
+  }
+  if (isinf(v)) {
+    parpy_print_str(v < 0 ? "-inf" : "inf");
+    return;
+  }
+  for (int p = 1; p <= 17; p++) {
+    snprintf(e, sizeof e, "%.*e", p - 1, v);
+    if (parpy_reads_back(e, v, kind))
+      break;
+  }
+  char d[24];
+  int nd = 0;
+  const char *q = e;
+  if (*q == '-')
+    *o++ = '-', q++;
+  for (; *q && *q != 'e'; q++)
+    if (*q >= '0' && *q <= '9')
+      d[nd++] = *q;
+  int x = atoi(q + 1);
+  while (nd > 1 && d[nd - 1] == '0')
+    nd--;
+  double a = fabs(v), hi = kind == 2 ? 1e3 : kind == 1 ? 1e6 : 1e16;
+  int positional = kind == 0 ? (x >= -4 && x < 16) : (a == 0 || (a >= 1e-4 && a < hi));
+  if (positional && x >= 0) {
+    for (int i = 0; i <= x; i++)
+      *o++ = i < nd ? d[i] : '0';
+    *o++ = '.';
+    if (nd > x + 1)
+      for (int i = x + 1; i < nd; i++)
+        *o++ = d[i];
+    else
+      *o++ = '0';
+  } else if (positional) {
+    *o++ = '0';
+    *o++ = '.';
+    for (int i = 0; i < -x - 1; i++)
+      *o++ = '0';
+    for (int i = 0; i < nd; i++)
+      *o++ = d[i];
+  } else {
+    *o++ = d[0];
+    if (nd > 1) {
+      *o++ = '.';
+      for (int i = 1; i < nd; i++)
+        *o++ = d[i];
+    }
+    o += snprintf(o, 8, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+  }
+  *o = 0;
+  parpy_print_str(out);
+}
+static inline void parpy_print_f64(double v) { parpy_print_float(v, 0); }
+static inline void parpy_print_f32(float v) { parpy_print_float(v, 1); }
+static inline void parpy_print_f16(half v) { parpy_print_float((double)v, 2); }
+
 #endif

@@ -264,11 +264,56 @@ static bool half_binary(CPrinter *c, const Node *n) {
   return true;
 }
 
+/* print(...) as one printf (CUDA's device printf writes each call whole).
+ * Device code has no snprintf/strtod for the shortest digits of a float, so
+ * floats print with the digits that always read back (%.17g, %.9g, %.5g),
+ * which can be longer than Python's repr; ints and bools as Python. */
+static void cuda_print(CPrinter *c, const Node *s) {
+  c_line_start(c);
+  buf_puts(c->out, "printf(\"");
+  for (const Node *a = s->args; a; a = a->next) {
+    if (a != s->args)
+      buf_puts(c->out, " ");
+    if (a->kind == N_STR) {
+      c_string_contents(c, a->str, true);
+      continue;
+    }
+    Elem e = a->ty ? a->ty->elem : EL_F64;
+    buf_puts(c->out, e == EL_BOOL             ? "%s"
+                     : elem_is_signed(e)      ? "%lld"
+                     : elem_is_unsigned(e)    ? "%llu"
+                     : e == EL_F16            ? "%.5g"
+                     : e == EL_F32            ? "%.9g"
+                                              : "%.17g");
+  }
+  buf_puts(c->out, "\\n\"");
+  for (const Node *a = s->args; a; a = a->next) {
+    if (a->kind == N_STR)
+      continue;
+    Elem e = a->ty ? a->ty->elem : EL_F64;
+    buf_puts(c->out, ", ");
+    if (e == EL_BOOL) {
+      buf_puts(c->out, "(");
+      c_expr(c, a);
+      buf_puts(c->out, ") ? \"True\" : \"False\"");
+    } else {
+      buf_puts(c->out, elem_is_signed(e)     ? "(long long)("
+                       : elem_is_unsigned(e) ? "(unsigned long long)("
+                       : e == EL_F16         ? "(double)(float)("
+                                             : "(double)(");
+      c_expr(c, a);
+      buf_puts(c->out, ")");
+    }
+  }
+  buf_puts(c->out, ");\n");
+}
+
 static const CDialect device_dialect = {.type_name = c_type_name,
                                         .for_loop = device_for,
                                         .extra_stmt = device_stmt,
                                         .extra_expr = device_expr,
-                                        .binary = half_binary};
+                                        .binary = half_binary,
+                                        .print_stmt = cuda_print};
 
 static void print_param_decl(CPrinter *c, const Node *n) {
   const Type *t = n->ty;
@@ -344,7 +389,7 @@ static void host_for(CPrinter *c, const Node *f) {
 }
 
 static const CDialect host_dialect = {.type_name = c_type_name, .for_loop = host_for,
-                                      .binary = half_binary};
+                                      .binary = half_binary, .print_stmt = cuda_print};
 
 static void print_temps(CPrinter *c, bool alloc) {
   Prog *p = c->p;
