@@ -1255,6 +1255,21 @@ static bool fn_uses(const Fn *f, Elem e) {
   return f->ret && f->ret->kind == TY_SCALAR && f->ret->elem == e;
 }
 
+static bool list_prints(const Node *list) {
+  for (const Node *s = list; s; s = s->next)
+    if (s->kind == N_PRINT || list_prints(s->body) || list_prints(s->then) ||
+        list_prints(s->els))
+      return true;
+  return false;
+}
+
+bool c_uses_print(const Prog *p) {
+  for (const Fn *h = p->helpers; h; h = h->next)
+    if (list_prints(h->body))
+      return true;
+  return list_prints(p->main->body);
+}
+
 bool c_uses_elem(const Prog *p, Elem e) {
   for (const Fn *h = p->helpers; h; h = h->next)
     if (fn_uses(h, e))

@@ -80,6 +80,8 @@ void c_signature(Prog *p, Buf *out);
 /* `#include` lines for the headers of the externals the program calls,
  * once each, in order of first call: <h> as written, anything else in "". */
 void c_ext_headers(const Prog *p, Buf *out);
+/* Does the program call print()? */
+bool c_uses_print(const Prog *p);
 /* Does any value of the program have element type `e`? */
 bool c_uses_elem(const Prog *p, Elem e);
 /* C name of a flattened dict field parameter. */

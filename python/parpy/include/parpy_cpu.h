@@ -328,6 +328,7 @@ PARPY_ATOMIC_OMP(bool, bool, xor, ^=)
  * lines of different threads do not mix.  Floats print as Python and NumPy
  * print them: the shortest digits that read back as the same value of the
  * type, positional between 1e-4 and 1e16 (float32: 1e6, float16: 1e3). */
+#ifdef PARPY_PRINT /* defined by code that prints: stdio's names are not reserved otherwise */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,5 +432,6 @@ static inline void parpy_print_float(double v, int kind) {
 static inline void parpy_print_f64(double v) { parpy_print_float(v, 0); }
 static inline void parpy_print_f32(float v) { parpy_print_float(v, 1); }
 static inline void parpy_print_f16(half v) { parpy_print_float((double)v, 2); }
+#endif
 
 #endif
