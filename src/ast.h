@@ -387,6 +387,7 @@ typedef struct Param {
   const char *name;
   Span span;
   Type *annot; /* parpy type annotation, or NULL */
+  bool zero_d; /* indexed with () or ...: a 0-d array argument is passed as an array */
 } Param;
 
 /* A decorated function as parsed once at decoration time. */

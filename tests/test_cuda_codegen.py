@@ -253,6 +253,16 @@ def prints(x, xi, xh, N):
         print("i =", i, x[i], xi[i], xh[i], x[i] > 0.5, "100%")
 
 
+@parpy.jit
+def zero_d_out(x, t, N):
+    parpy.label('N')
+    for i in range(N):
+        x[i] = x[i] * t
+    with parpy.gpu:
+        t[()] += x[0]
+        t[...] = t * 2.0
+
+
 PROGRAMS = [
     ("axpy", axpy, [2.0, f32(3000), f32(3000), 3000], {'N': T(2048)}, {}),
     ("add2", add2, [f32(100, 70), f32(100, 70), 100, 70], {'N': T(100), 'M': T(64)}, {}),
@@ -316,6 +326,7 @@ PROGRAMS = [
      {'N': T(40), 'M': T(32)}, {}),
     ("prints", prints, [f32(8), np.zeros(8, np.uint8), np.zeros(8, np.float16), 8],
      {'N': T(8)}, {}),
+    ("zero_d_out", zero_d_out, [f32(10), np.zeros((), np.float32), 10], {'N': T(16)}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
     # Array variables chosen at run time (issue 9): pointers on the host
     # passed to kernels, and pointers private to a thread.

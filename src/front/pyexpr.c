@@ -299,13 +299,36 @@ static Node *index_expr(Conv *c, PyObject *o, Span parent) {
   return c->failed ? NULL : n;
 }
 
+/* t[()] or t[...] of a parameter: a 0-d array argument for it is passed as
+ * an array, which the function may write (args.c). */
+static void note_zero_d(Conv *c, const Node *base) {
+  if (!base || base->kind != N_NAME)
+    return;
+  for (int i = 0; i < c->f->nparams; i++)
+    if (c->f->params[i].name == base->name)
+      c->f->params[i].zero_d = true;
+}
+
+static bool is_ellipsis(PyObject *o) {
+  if (!ast_is(o, K_Constant))
+    return false;
+  PyObject *v = PyObject_GetAttrString(o, "value");
+  if (!v)
+    PyErr_Clear();
+  bool r = v == Py_Ellipsis;
+  Py_XDECREF(v);
+  return r;
+}
+
 static Node *subscript(Conv *c, PyObject *o, Span sp) {
   Node *n = conv_node(c, N_SUBSCRIPT, sp);
   n->lhs = conv_expr_field(c, o, "value", sp);
   PyObject *ix = c->failed ? NULL : ast_field(c, o, "slice", sp);
   if (!ix)
     return NULL;
-  if (ast_is(ix, K_Tuple)) {
+  if (is_ellipsis(ix)) {
+    note_zero_d(c, n->lhs); /* t[...]: all of a 0-d array, as t[()] */
+  } else if (ast_is(ix, K_Tuple)) {
     Span tsp = ast_span(c, ix, sp);
     PyObject *elts = ast_list(c, ix, "elts", tsp);
     Node **tail = &n->args;
@@ -315,6 +338,8 @@ static Node *subscript(Conv *c, PyObject *o, Span sp) {
         tail = &(*tail)->next;
     }
     Py_XDECREF(elts);
+    if (!n->args)
+      note_zero_d(c, n->lhs);
   } else {
     n->args = index_expr(c, ix, sp);
   }

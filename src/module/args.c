@@ -48,6 +48,7 @@ void *scratch_alloc(Scratch *s, size_t size) {
 
 void args_init(CallArgs *ca) {
   ca->n = ca->nslots = ca->nviews = ca->nrefs = ca->nholds = 0;
+  ca->params = NULL;
   ca->nhost = ca->ndevice = ca->nhostbufs = 0;
   ca->specs = NULL;
   ca->slots = NULL;
@@ -261,6 +262,8 @@ bool put_scalar(Ctx *c, ArgSpec *s, const Where *w, Elem e, const void *ptr, boo
   size_t n = (size_t)elem_size(e);
   if (!ptr)
     return arg_error(DIAG_TYPE, w, " has a NULL data pointer");
+  if (c->zero_d) /* t[()] += x[i]: the array itself, which the function may write */
+    return put_array(c, s, w, e, 0, NULL, (void *)ptr, c->readonly, device);
   if (device) {
     if (!read_device(w, ptr, n, &cell))
       return false;
@@ -331,8 +334,10 @@ static bool classify_buffer(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w, b
   int e = elem_of_format(view->format, view->itemsize);
   if (e < 0)
     return dtype_error(w, obj, view->format);
-  if (view->ndim == 0)
+  if (view->ndim == 0) {
+    c->readonly = view->readonly;
     return put_scalar(c, s, w, (Elem)e, view->buf, false);
+  }
   if (!PyBuffer_IsContiguous(view, 'C'))
     return arg_error(DIAG_VALUE, w, " is not contiguous; pass numpy.ascontiguousarray(%s)",
                      arg_name(w));
@@ -374,8 +379,10 @@ static bool classify_iface(Ctx *c, PyObject *obj, PyObject *iface, ArgSpec *s, c
   if (!contiguous)
     return arg_error(DIAG_VALUE, w, " is not contiguous; pass numpy.ascontiguousarray(%s)",
                      arg_name(w));
-  if (rank == 0)
+  if (rank == 0) {
+    c->readonly = ro;
     return put_scalar(c, s, w, (Elem)e, ptr, false);
+  }
   return put_array(c, s, w, (Elem)e, rank, dims, ptr, ro, false);
 }
 
@@ -385,8 +392,10 @@ static bool classify_iface(Ctx *c, PyObject *obj, PyObject *iface, ArgSpec *s, c
  * copy.  Which backend may take it is call.c's business (info->buffer). */
 static bool classify_parpy_buffer(Ctx *c, const BufferObject *b, ArgSpec *s, const Where *w) {
   bool gpu = b->backend == BACKEND_CUDA;
-  if (b->rank == 0)
+  if (b->rank == 0) {
+    c->readonly = b->readonly;
     return put_scalar(c, s, w, b->elem, b->data, gpu);
+  }
   if (!put_array(c, s, w, b->elem, b->rank, b->dims, b->data, b->readonly, gpu))
     return false;
   CallSlot *info = last_slot(c);
@@ -557,6 +566,8 @@ bool args_classify(CallArgs *ca, PyObject *const *args, int n, const char *fname
   Ctx c = {ca, 0, leaves};
   for (int i = 0; i < n; i++) {
     Where w = {fname, names && names[i] ? names[i] : "?", NULL};
+    c.zero_d = ca->params && ca->params[i].zero_d;
+    c.readonly = false;
     if (c.slot >= c.cap && !PyDict_Check(args[i]))
       return arg_error(DIAG_RUNTIME, &w, " changed during the call");
     if (!classify_value(&c, args[i], &ca->specs[i], &w))

@@ -18,6 +18,8 @@ typedef struct Ctx {
   CallArgs *ca;
   int slot; /* next slot to fill */
   int cap;  /* slots allocated (leaves counted before classifying) */
+  bool zero_d; /* the parameter being classified is indexed with () or ... */
+  bool readonly; /* the memory of the 0-d array being classified is read-only */
 } Ctx;
 
 void *scratch_alloc(Scratch *s, size_t size); /* zeroed */

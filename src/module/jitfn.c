@@ -185,6 +185,7 @@ static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nar
     return args_count_error(f->name, f->nparams, nargs);
   CallArgs ca;
   args_init(&ca);
+  ca.params = f->params;
   Buf key;
   buf_init(&key);
   PyObject *result = NULL;
@@ -392,6 +393,7 @@ PyObject *mod_print_compiled(PyObject *self, PyObject *args) {
   PyObject *result = NULL;
   CallArgs ca;
   args_init(&ca);
+  ca.params = f->params;
   Options opt;
   Arena a;
   arena_init(&a);

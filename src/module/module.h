@@ -78,6 +78,8 @@ typedef struct DLHold {
 
 typedef struct CallArgs {
   int n;           /* parameters */
+  const Param *params; /* the function's, if known: a 0-d array argument of a
+                          parameter indexed with () or ... is an array (ARG_ARRAY, rank 0) */
   ArgSpec *specs;  /* one per parameter */
   int nslots;
   void **slots;    /* the entry's `args` */

@@ -25,6 +25,7 @@ typedef struct Typer {
   Fn *fn;
   bool final;
   bool changed;
+  bool in_base; /* typing the base of a subscript */
 } Typer;
 
 static Type *ty_expr(Typer *t, Node **np);
@@ -225,6 +226,21 @@ static Type *ty_var(Typer *t, Node **np) {
   if (!s->ty)
     return terr(t, DIAG_NAME, n->span, "variable '%s' is used before a value is assigned to it",
                 s->name);
+  if (s->kind == SYM_PARAM && is_array(s->ty) && s->ty->rank == 0 && !t->in_base) {
+    /* a 0-d array argument the function writes (t[()] = ...): its value is
+     * read from memory, so that it sees the function's own writes */
+    Type *e = type_scalar(A(t), s->ty->elem, false);
+    if (t->final) {
+      Node *sub = new_node(A(t), N_SUBSCRIPT, n->span);
+      sub->lhs = n;
+      sub->next = n->next;
+      n->next = NULL;
+      n->ty = s->ty;
+      sub->ty = e;
+      *np = sub;
+    }
+    return e;
+  }
   if (s->kind == SYM_PARAM && s->is_const && t->final && is_scalar(s->ty)) {
     /* Specialised scalars stay variables (printed as named constants). */
     return s->ty;
@@ -505,7 +521,10 @@ static bool is_view_expr(const Node *n) {
 
 static Type *ty_subscript(Typer *t, Node **np) {
   Node *n = *np;
+  bool in_base = t->in_base;
+  t->in_base = true;
   Type *base = ty_expr(t, &n->lhs);
+  t->in_base = in_base;
   if (!base)
     return NULL;
   if (base->kind == TY_DICT)
