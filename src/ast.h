@@ -247,6 +247,7 @@ struct Sym {
   int nbinds;
   Node **binds;
   bool assigned;       /* written somewhere in the body */
+  Span float_from;     /* a scalar local: the first assignment that made it a float */
   const char *cname;   /* name in generated code, unique per function */
 };
 
@@ -492,6 +493,7 @@ bool compile_prog(Prog *p, Buf *code);
 /* ---- the passes, one file each, in pipeline order ---- */
 bool resolve_names(Prog *p);   /* resolve.c: clone, bind names, builtins, labels, gpu */
 bool inline_calls(Prog *p);    /* inline.c: statement calls to jit functions */
+bool split_webs(Prog *p);    /* webs.c: a local reused by several loops, one per loop */
 bool specialise(Prog *p);      /* specialise.c: parameter types and constants */
 bool check_types(Prog *p);     /* types.c: NumPy typing, conversions, slices typed */
 bool lower_slices(Prog *p);    /* slices.c: slice statements and reductions to loops */

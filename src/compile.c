@@ -18,6 +18,7 @@ static bool target_lower(Prog *p) {
 static const Pass passes[] = {
     {"resolve", resolve_names},   /* clone the tree, bind names, builtins, labels */
     {"inline", inline_calls},     /* statement calls of jit functions */
+    {"webs", split_webs},       /* a local each loop assigns before reading: its own */
     {"specialise", specialise},   /* parameters from the call's arguments */
     {"types", check_types},       /* NumPy 2 typing, conversions, slice shapes */
     {"slices", lower_slices},     /* slice statements and reductions become loops */

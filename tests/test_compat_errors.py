@@ -339,3 +339,36 @@ def test_shadowed_names_are_not_checked_early():
             x[0] = plain_helper
 
     parpy.jit(local_called)
+
+
+# ---- item 6: a float assigned in a branch that never runs ----
+
+def float_in_dead_branch(G, out, N, flag):
+    parpy.label('N')
+    for k in range(N):
+        x = 0
+        if flag > 5:
+            x = 1
+        else:
+            if flag > 10:
+                x = 0.0  # ERR never runs, but makes x a float (NumPy typing)
+        out[k] = G[k, x]
+
+
+def test_float_index_points_at_the_assignment():
+    with pytest.raises(parpy.ParPyTypeError) as info:
+        parpy.jit(float_in_dead_branch)(np.zeros((4, 2)), np.zeros(4), 4, 1, opts=opts())
+    e = info.value
+    assert e.line == marked_line(float_in_dead_branch)
+    assert "'x' is used as an index of 'G' on line" in e.message
+    assert "because of this assignment" in e.message and "int(x)" in e.message
+    assert "x = 0.0" in str(e)
+
+
+def test_float_index_without_a_float_assignment_keeps_its_message():
+    def f(G, out, v):
+        with parpy.gpu:
+            out[0] = G[v]  # ERR
+    with pytest.raises(parpy.ParPyTypeError, match="array indices must be integers") as info:
+        parpy.jit(f)(np.zeros(4), np.zeros(1), 1.5, opts=opts())
+    assert info.value.line == marked_line(f)

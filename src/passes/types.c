@@ -176,9 +176,12 @@ wrap:;
 
 /* ---- locals ---- */
 
-static void join_local(Typer *t, Sym *s, const Type *ty) {
+static void join_local(Typer *t, Sym *s, const Type *ty, Span at) {
   if (!ty || !is_scalar(ty))
     return;
+  /* Remembered for index errors, which are far from the cause. */
+  if (elem_is_float(ty->elem) && s->float_from.line == 0)
+    s->float_from = at;
   if (!s->ty) {
     s->ty = (Type *)ty;
     t->changed = true;
@@ -339,6 +342,16 @@ static bool ty_index(Typer *t, Node **ip, int64_t dim, int axis, const char *wha
   if (!it)
     return false;
   Node *i = *ip;
+  if (is_scalar(it) && elem_is_float(it->elem) && i->kind == N_VAR &&
+      i->sym->kind == SYM_LOCAL && i->sym->float_from.line > 0) {
+    /* Point at the cause, perhaps a branch that never runs (NumPy typing). */
+    terr(t, DIAG_TYPE, i->sym->float_from,
+         "'%s' is used as an index of '%s' on line %d, but it is a %s because of this "
+         "assignment: a variable's type is the promotion of every value assigned to it, even in "
+         "a branch that does not run; assign an int here, or index with int(%s)",
+         i->sym->name, what, i->span.line, tstr(t, it), i->sym->name);
+    return false;
+  }
   if (!is_scalar(it) || it->elem == EL_BOOL || elem_is_float(it->elem)) {
     terr(t, DIAG_TYPE, i->span,
          "array indices must be integers; this index of '%s' is a %s (convert it with int(...))",
@@ -1530,7 +1543,7 @@ static void ty_assign_local(Typer *t, Node *s) {
          "'%s' names an array view and cannot also be assigned a scalar", sym->name);
     return;
   }
-  join_local(t, sym, r);
+  join_local(t, sym, r, s->span);
   if (t->final) {
     s->lhs->ty = sym->ty;
     convert(t, &s->rhs, sym->ty);
