@@ -383,14 +383,15 @@ def _host_array(a: Any) -> np.ndarray:
 
 def sync(backend: Any = CompileBackend.Auto) -> None:
     """Wait until `backend` has finished the work queued so far: on Cuda, the
-    whole device (an error of a finished kernel raises here); on Cpu nothing,
-    as calls return when their work is done.  `backend` may also be a
+    whole device (an error of a finished kernel raises here); on Cpu and
+    Metal nothing, as calls return when their work is done.  `backend` may also be a
     Buffer (its backend) or None (Auto).  Also ``parpy.sync``."""
     if isinstance(backend, Buffer):
         backend = backend.backend
     elif backend is None:
         backend = CompileBackend.Auto
-    if _concrete(backend) is _CUDA:
+    # Only Cuda calls return before their work is done.
+    if _backend.resolve(backend, strict=True) is _CUDA:
         _core.cuda_sync()
 
 
