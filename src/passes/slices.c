@@ -21,6 +21,8 @@ typedef struct Lower {
   Prog *p;
   Fn *fn;
   Labels red_labels; /* for the axis reduction of the statement being lowered */
+  Sym **vars;        /* the loop variables of the slice statement being lowered */
+  int nvars;
 } Lower;
 
 /* Where a scalarised expression's helper statements go: `outer` before the
@@ -443,6 +445,54 @@ static bool same_elements(const Node *a, const Node *b) {
   return !x && !y;
 }
 
+/* `i` as base + constant (base NULL for a constant), conversions aside. */
+static void split_offset(const Node *i, const Node **base, int64_t *c) {
+  while (i->kind == N_CONVERT)
+    i = i->lhs;
+  *base = i;
+  *c = 0;
+  if (i->kind == N_INT) {
+    *base = NULL;
+    *c = i->val.i;
+  } else if (i->kind == N_BINARY && (i->op == OP_ADD || i->op == OP_SUB) && i->rhs &&
+             i->rhs->kind == N_INT && i->rhs->val.i > INT32_MIN && i->rhs->val.i < INT32_MAX) {
+    *base = i->lhs;
+    *c = i->op == OP_ADD ? i->rhs->val.i : -i->rhs->val.i;
+  }
+}
+
+static bool uses_slice_vars(Lower *L, const Node *i) {
+  for (int k = 0; k < L->nvars; k++)
+    if (expr_mentions(i, L->vars[k]))
+      return true;
+  return false;
+}
+
+/* Does the read `e` never touch an element the store `lhs` writes?  True
+ * when in some dimension both indices stay fixed during the statement (no
+ * slice loop variable in them) and differ by a constant that is not a
+ * multiple of the extent: p[:, -1] = p[:, -2], y[:, j] = y[:, j - 1] * 2. */
+static bool disjoint(Lower *L, const Node *lhs, const Node *e) {
+  const Type *at = base_of(lhs) ? base_of(lhs)->ty : NULL;
+  if (lhs->kind != N_SUBSCRIPT || e->kind != N_SUBSCRIPT || !at || at->kind != TY_ARRAY ||
+      !binds_whole(lhs, 0) || !binds_whole(e, 0))
+    return false;
+  int k = 0;
+  for (const Node *w = lhs->args, *r = e->args; w && r; w = w->next, r = r->next, k++) {
+    if (k >= at->rank || uses_slice_vars(L, w) || uses_slice_vars(L, r))
+      continue;
+    const Node *bw, *br;
+    int64_t cw, cr;
+    split_offset(w, &bw, &cw);
+    split_offset(r, &br, &cr);
+    bool same_base = (!bw && !br) || (bw && br && expr_equal(bw, br));
+    int64_t extent = at->shape[k];
+    if (same_base && extent > 0 && (cw - cr) % extent != 0)
+      return true;
+  }
+  return false;
+}
+
 /* NumPy computes the right-hand side of a slice statement before storing
  * it.  Elementwise that is the same unless the statement reads the array it
  * writes at another element: then refuse rather than compute a different
@@ -450,7 +500,8 @@ static bool same_elements(const Node *a, const Node *b) {
 static bool check_overlap(Lower *L, const Node *lhs, const Node *e) {
   if (!e)
     return true;
-  if (e->kind == N_SUBSCRIPT && expr_equal(base_of(e), base_of(lhs)) && !expr_equal(e, lhs))
+  if (e->kind == N_SUBSCRIPT && expr_equal(base_of(e), base_of(lhs)) && !expr_equal(e, lhs) &&
+      !disjoint(L, lhs, e))
     return err(L->p, DIAG_RUNTIME, e->span,
                "this slice statement reads the array it writes at other positions; NumPy would "
                "copy the right-hand side first, so the elementwise loop would differ. Write the "
@@ -542,7 +593,12 @@ static Node *lower_mapping(Lower *L, Node *s) {
   Node *r = scalarise(L, s->rhs, idx, t->shape, n, &pre);
   L->red_labels = (Labels){0};
   Node *l = scalarise(L, s->lhs, idx, t->shape, n, &pre);
-  if (failed(L->p) || !check_overlap(L, l, r))
+  L->vars = vars;
+  L->nvars = n;
+  bool ok = !failed(L->p) && check_overlap(L, l, r);
+  L->vars = NULL;
+  L->nvars = 0;
+  if (!ok)
     return NULL;
   itail = list_tail(&inner);
   append(&itail, assign(L, l, r));
