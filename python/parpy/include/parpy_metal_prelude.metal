@@ -110,7 +110,10 @@ PARPY_INT_OPS(uint64_t, u64, false)
   inline T parpy_min_##S(T a, T b) {                                                             \
     float x = (float)a, y = (float)b;                                                            \
     return (x < y || x != x) ? a : b;                                                            \
-  }
+  }                                                                                              \
+  /* Python's builtin max/min: a NaN is kept only when it comes first. */                      \
+  inline T parpy_pymax_##S(T a, T b) { return (float)b > (float)a ? b : a; }                    \
+  inline T parpy_pymin_##S(T a, T b) { return (float)b < (float)a ? b : a; }
 
 PARPY_FLOAT_OPS(float, f32)
 PARPY_FLOAT_OPS(half, f16)
