@@ -2,6 +2,7 @@
 than once, races in parallel loops, labels, slices of temporaries, arguments
 that overlap, dtypes ParPy has no type for."""
 import numpy as np
+import pytest
 
 import parpy
 from parpy.operators import max as pmax, sum as psum
@@ -215,3 +216,54 @@ def test_one_label_two_reductions():
         out[0] = psum(x[:]) + pmax(x[:])  # ERR
     raises_at(parpy.ParPyRuntimeError, r"computes 2 reductions, and its label can only go to "
               r"one of them", f, (np.zeros(4), np.zeros(1)), PAR, at="call")
+
+
+# ---- non-numeric dtypes (item 12) ----
+
+@parpy.jit
+def copy_first(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = x[i]
+
+
+NON_NUMERIC = {
+    "datetime64 scalar": (np.datetime64('2020-01-01'), "datetime64"),
+    "timedelta64 scalar": (np.timedelta64(5, 's'), "timedelta64"),
+    "datetime64 array": (np.array(['2020-01-01'] * 4, dtype='datetime64[D]'), "datetime64"),
+    "timedelta64 array": (np.arange(4).astype('timedelta64[s]'), "timedelta64"),
+    "object array": (np.array([1, 2, 3, 4], dtype=object), "object"),
+    "structured array": (np.zeros(4, dtype=[('a', 'f8'), ('b', 'i4')]), r"\[\('a'"),
+    "complex array": (np.zeros(4, dtype=np.complex128), "complex128"),
+    "complex scalar": (np.complex64(1 + 2j), "complex64"),
+    "string array": (np.array(['a', 'b', 'c', 'd']), "<U1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NON_NUMERIC))
+def test_non_numeric_dtype_refused(case):
+    value, name = NON_NUMERIC[case]
+    opts = parpy.par({'N': parpy.threads(2)})
+    opts.backend = parpy.CompileBackend.Cpu
+    with pytest.raises(parpy.ParPyTypeError,
+                       match=rf"argument 'x' of copy_first has dtype {name}.*does not support"):
+        copy_first(value, np.zeros(4), 4, opts=opts)
+    with pytest.raises(parpy.ParPyTypeError, match=rf"has dtype {name}"):  # inside a dict too
+        copy_dict({"x": value, "y": np.zeros(4)}, 4, opts=opts)
+
+
+@parpy.jit
+def copy_dict(d, N):
+    parpy.label('N')
+    for i in range(N):
+        d["y"][i] = d["x"][i]
+
+
+def test_uint8_arrays_and_bytes_still_accepted():
+    opts = parpy.par({'N': parpy.threads(2)})
+    opts.backend = parpy.CompileBackend.Cpu
+    y = np.zeros(4, np.uint8)
+    copy_first(np.arange(4, dtype=np.uint8), y, 4, opts=opts)
+    assert list(y) == [0, 1, 2, 3]
+    copy_first(bytearray(b"\x05\x06\x07\x08"), y, 4, opts=opts)
+    assert list(y) == [5, 6, 7, 8]

@@ -321,6 +321,24 @@ bool read_shape(Ctx *c, PyObject *shape, const Where *w, const char *what, int *
 
 /* ---- host arrays: the buffer protocol and __array_interface__ ---- */
 
+/* NumPy's datetime64 and timedelta64 scalars export their 8 bytes as
+ * unsigned bytes ("B"); so may other objects with a non-numeric dtype.  An
+ * object reporting a dtype must be uint8 for that format to be believed
+ * (bytes, bytearray and friends have none). */
+static bool is_really_bytes(PyObject *obj) {
+  PyObject *dt = PyObject_GetAttrString(obj, "dtype");
+  if (!dt) {
+    PyErr_Clear();
+    return true;
+  }
+  PyObject *kind = PyObject_GetAttrString(dt, "kind");
+  PyErr_Clear();
+  bool ok = !kind || (PyUnicode_Check(kind) && PyUnicode_CompareWithASCIIString(kind, "u") == 0);
+  Py_XDECREF(kind);
+  Py_DECREF(dt);
+  return ok;
+}
+
 /* Through the buffer protocol.  An exporter may refuse (NumPy does for
  * datetimes): then *refused is set and the caller tries other ways. */
 static bool classify_buffer(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w, bool *refused) {
@@ -332,7 +350,7 @@ static bool classify_buffer(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w, b
   }
   c->ca->nviews++;
   int e = elem_of_format(view->format, view->itemsize);
-  if (e < 0)
+  if (e < 0 || (e == EL_U8 && !is_really_bytes(obj)))
     return dtype_error(w, obj, view->format);
   if (view->ndim == 0) {
     c->readonly = view->readonly;
