@@ -267,3 +267,76 @@ def test_uint8_arrays_and_bytes_still_accepted():
     assert list(y) == [0, 1, 2, 3]
     copy_first(bytearray(b"\x05\x06\x07\x08"), y, 4, opts=opts)
     assert list(y) == [5, 6, 7, 8]
+
+
+# ---- arguments that share memory (item 11) ----
+
+@parpy.jit
+def copy_slices(y, x):
+    parpy.label('N')
+    y[:] = x[:]
+
+
+@parpy.jit
+def scale_into(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = x[i] * 2.0
+
+
+def cpu(par):
+    opts = parpy.par(par)
+    opts.backend = parpy.CompileBackend.Cpu
+    return opts
+
+
+def test_overlapping_views_refused_before_running():
+    b = np.arange(9.0)
+    with pytest.raises(parpy.ParPyValueError,
+                       match=r"copy_slices: the arguments 'y' and 'x' share memory.*writes 'y'.*"
+                             r"y\.copy\(\)"):
+        copy_slices(b[1:], b[:-1], opts=cpu({'N': parpy.threads(4)}))
+    assert list(b) == list(np.arange(9.0)), "nothing ran"
+
+
+def test_same_array_twice_refused():
+    x = np.ones(8)
+    with pytest.raises(parpy.ParPyValueError, match=r"'x' and 'y' share memory"):
+        scale_into(x, x, 8, opts=cpu({'N': parpy.threads(4)}))
+
+
+def test_overlap_inside_a_dict_refused():
+    @parpy.jit
+    def f(d, N):
+        parpy.label('N')
+        for i in range(N):
+            d["y"][i] = d["x"][i] + 1.0
+    x = np.zeros(8)
+    with pytest.raises(parpy.ParPyValueError, match=r"share memory.*writes 'd\[\"y\"\]'"):
+        f({"x": x, "y": x[2:6]}, 4, opts=cpu({'N': parpy.threads(4)}))
+
+
+def test_disjoint_views_and_read_only_sharing_accepted():
+    b = np.arange(10.0)
+    copy_slices(b[5:], b[:5], opts=cpu({'N': parpy.threads(4)}))   # halves do not overlap
+    assert list(b) == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]
+
+    @parpy.jit
+    def add(x, z, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] = x[i] + z[i]
+    x = np.arange(4.0)
+    y = np.zeros(4)
+    add(x, x, y, 4, opts=cpu({'N': parpy.threads(4)}))             # read twice: fine
+    assert list(y) == [0, 2, 4, 6]
+
+
+def test_overlap_through_array_interface_refused():
+    class Iface:
+        def __init__(self, a):
+            self.__array_interface__ = a.__array_interface__
+            self.keep = a
+    x = np.ones(8)
+    with pytest.raises(parpy.ParPyValueError, match=r"'x' and 'y' share memory"):
+        scale_into(Iface(x), x[1:], 7, opts=cpu({'N': parpy.threads(4)}))

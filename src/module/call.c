@@ -6,6 +6,7 @@
  * them, and a Cpu parpy buffer goes to no other backend.  A Cpu call never
  * touches CUDA. */
 #include <stdio.h>
+#include <string.h>
 
 #include "module.h"
 
@@ -55,6 +56,57 @@ bool call_check_devices(const CallArgs *ca, Backend backend, const char *fname) 
   return true;
 }
 
+/* ---- arguments sharing memory ----
+ * The compiled code reads and writes its arrays element by element, while
+ * NumPy copies the right-hand side of a slice statement first: with the
+ * same array (or overlapping views of one) passed as two arguments, one of
+ * them written, the results differ.  Refused before anything runs. */
+
+static bool overlaps(const CallArgs *ca, int i, int j) {
+  const CallSlot *a = &ca->info[i], *b = &ca->info[j];
+  if (a->kind == SLOT_OTHER || a->kind != b->kind || !a->bytes || !b->bytes)
+    return false;
+  uintptr_t pa = (uintptr_t)ca->slots[i], pb = (uintptr_t)ca->slots[j];
+  return pa < pb + b->bytes && pb < pa + a->bytes;
+}
+
+static void slot_name(Buf *b, const CallSlot *s) {
+  if (s->key)
+    buf_printf(b, "'%s[\"%s\"]'", s->param, s->key);
+  else
+    buf_printf(b, "'%s'", s->param);
+}
+
+static bool check_overlap(const Library *lib, const CallArgs *ca, const char *fname) {
+  if (!lib->access || ca->nhost + ca->ndevice < 2)
+    return true; /* code without an access string says nothing of its writes */
+  int n = (int)strlen(lib->access);
+  n = n < ca->nslots ? n : ca->nslots;
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      bool wi = lib->access[i] == 'w', wj = lib->access[j] == 'w';
+      if ((!wi && !wj) || !overlaps(ca, i, j))
+        continue;
+      const CallSlot *w = wj ? &ca->info[j] : &ca->info[i];
+      Buf b;
+      buf_init(&b);
+      buf_printf(&b, "%s: the arguments ", fname);
+      slot_name(&b, &ca->info[i]);
+      buf_puts(&b, " and ");
+      slot_name(&b, &ca->info[j]);
+      buf_puts(&b, " share memory (the same array, or overlapping views of one), and the "
+                   "function writes ");
+      slot_name(&b, w);
+      buf_printf(&b, "; the compiled code would read elements it has already overwritten, "
+                     "where NumPy reads the old values. Pass a copy (%s.copy())",
+                 w->key ? w->key : w->param);
+      pp_raise(DIAG_VALUE, "%s", buf_cstr(&b));
+      buf_free(&b);
+      return false;
+    }
+  return true;
+}
+
 static PyObject *call_cuda(const Library *lib, CallArgs *ca, const char *fname) {
   Diag d = {0};
   Arena a;
@@ -85,6 +137,8 @@ static PyObject *call_cuda(const Library *lib, CallArgs *ca, const char *fname) 
 }
 
 PyObject *call_library(const Library *lib, CallArgs *ca, const char *fname) {
+  if (!check_overlap(lib, ca, fname))
+    return NULL;
   if (lib->backend == BACKEND_CUDA)
     return ca->nhostbufs && !call_check_devices(ca, lib->backend, fname)
                ? NULL : call_cuda(lib, ca, fname);
