@@ -414,3 +414,22 @@ def test_conditional_expression_over_slices_is_elementwise(rng):
     ifexp_slices(flx, c, r, o, 4, opts=options(par_))
     np.testing.assert_array_equal(flx, np.where(c, 0.0, r))
     np.testing.assert_array_equal(o, np.where(c[:, 0, :], r[:, 0, :] * 2.0, -1.0))
+
+
+@parpy.jit
+def stats_of_big_ints(a, o, m):
+    parpy.label('N')
+    o[0] = np.mean(a[0, :])
+    o[1] = np.var(a[1, :])
+    o[2] = np.std(a[0, :])
+    parpy.label('N')
+    m[:] = np.mean(a[:, :], axis=1)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64], ids=dtype_id)
+def test_stats_of_ints_sum_in_float64(rng, dtype):
+    """NumPy's mean/var/std of integers accumulate in float64: sums of large
+    values do not wrap (found by tools/fuzz.py, seed 200 program 687)."""
+    a = rng.rand((2, 40), dtype, 0, 2**62)
+    check(stats_of_big_ints, [a, np.empty(3), np.empty(2)], par(), outputs=[1, 2],
+          reduction=True)

@@ -1219,6 +1219,12 @@ static Type *ty_stats(Typer *t, Node **np) {
     tree = mk_call(t, B_CONVERT, mk_call(t, B_SUM, mk_op(t, OP_MUL, x, y), sp), sp);
     tree->elem = promote_elem(at->elem, bt->elem);
   } else {
+    /* NumPy sums integers and bools in float64 for these (np.mean(x) is
+     * add.reduce(x, dtype=float64) / n), so large values do not wrap. */
+    if (!elem_is_float(at->elem)) {
+      x = mk_call(t, B_CONVERT, x, sp);
+      x->elem = EL_F64;
+    }
     int64_t ax = n->axis, count = type_numel(at);
     if (n->has_axis) {
       if (ax < -at->rank || ax >= at->rank)
