@@ -26,6 +26,8 @@ def columns(x, c, y, z, N):
     parpy.label('N')
     for i in range(N):
         y[i, :, :] = x[i, :, None] - c[None, :]
+    parpy.label('A')
+    parpy.label('B')
     z[:, :] = x[0, None, :] + x[:, 0, None]
 
 
@@ -33,7 +35,8 @@ def test_new_axes_in_rows_and_whole_arrays(rng):
     x = rng.rand((6, 4))
     c = rng.rand(5)
     check(columns, [x, c, np.empty((6, 4, 5)), np.empty((6, 4)), 6],
-          {'N': parpy.threads(6)}, outputs=[2, 3])
+          {'N': parpy.threads(6), 'A': parpy.threads(6), 'B': parpy.threads(4)},
+          outputs=[2, 3])
 
 
 @parpy.jit

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 import parpy
-from harness import FLOATS, check, dtype_id, rng  # noqa: F401
+from harness import BACKEND, FLOATS, check, dtype_id, rng  # noqa: F401
+
+CPU_ONLY = pytest.mark.skipif(BACKEND != parpy.CompileBackend.Cpu,
+                              reason="a local array shared by a parallel loop is a Cpu feature")
 from parpy.operators import exp, max as pmax, sum as psum
 
 
@@ -71,6 +74,7 @@ def buffer_outside(x, y, N):
     y[:] = acc[:] * 2.0
 
 
+@CPU_ONLY
 def test_local_array_outside_parallel_loops_is_a_buffer(rng):
     check(buffer_outside, [rng.rand(100), np.empty(16), 100], {'K': parpy.threads(16)},
           outputs=[1], reduction=True)
@@ -101,6 +105,7 @@ def fresh_array_shared(x, y, N):
         y[i] = t[i] * t[N - 1 - i]
 
 
+@CPU_ONLY
 def test_array_expression_at_function_level_is_shared_by_the_loop(rng):
     """`t = x[:] + 1.0` outside the parallel loop: one buffer all iterations read."""
     check(fresh_array_shared, [rng.rand(50), np.empty(50), 50], {'N': parpy.threads(8)},
