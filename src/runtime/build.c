@@ -110,8 +110,15 @@ static int run_captured(const char *exe, const char *const *argv, Buf *out, int 
   /* Close-on-exec from the start, so that a child another thread starts
    * meanwhile does not hold the write end open and stall our read. */
   int fds[2];
+#ifdef __APPLE__ /* no pipe2 there: a narrow window in which a child may inherit it */
+  if (pipe(fds) != 0)
+    return errno;
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+#else
   if (pipe2(fds, O_CLOEXEC) != 0)
     return errno;
+#endif
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);

@@ -9,10 +9,11 @@
  *
  *   construct                                 MSL specification section
  *   ----------------------------------------  ------------------------------------------
- *   bool, char..ulong, half, float and the    2.1 Scalar Data Types (Table 2.1 lists the
- *     int8_t..uint64_t aliases                    aliases int8_t ... uint64_t)
- *   uint, ushort, uchar, ulong                2.1 Scalar Data Types
- *   uint2, uint3 and .x .y .z                 2.2 Vector Data Types; 2.2.1 Accessing
+ *   bool char short int long half float       2.1 Scalar Data Types
+ *   uchar ushort uint ulong                   2.1 Scalar Data Types
+ *   int8_t int16_t int32_t int64_t uint8_t    2.1 Scalar Data Types (Table 2.1, the
+ *     uint16_t uint32_t uint64_t                  aliases of the types above)
+ *   uint2 uint3 and their .x .y .z            2.2 Vector Data Types; 2.2.1 Accessing
  *                                                 Vector Components
  *   as_type<T>(x)                             2.19.2 Reinterpreting Data
  *   device, constant, threadgroup             4.1 Device Address Space, 4.2 Constant
@@ -21,14 +22,14 @@
  *   kernel                                    5.1.3 Kernel Functions
  *   [[buffer(i)]]                             5.2.1 Locating Buffer, Texture, and Sampler
  *                                                 Arguments
- *   [[thread_position_in_threadgroup]],       5.2.3.6 Kernel Function Input Attributes
- *     [[threadgroup_position_in_grid]]
+ *   [[thread_position_in_threadgroup]]        5.2.3.6 Kernel Function Input Attributes
+ *   [[threadgroup_position_in_grid]]          5.2.3.6 Kernel Function Input Attributes
  *   [[max_total_threads_per_threadgroup(n)]]  5.1.3 Kernel Functions (attribute)
- *   metal::exp log sin cos tan sqrt tanh      6.5 Math Functions
+ *   metal:: exp log sin cos tan sqrt tanh     6.5 Math Functions
  *     atan2 floor ceil pow fabs fmod copysign
- *   INFINITY, NAN                             6.5 Math Functions (constants)
- *   threadgroup_barrier, mem_flags            6.9.1 Threadgroup and SIMD-group
- *                                                 Synchronization Functions
+ *   INFINITY NAN                              6.5 Math Functions (constants)
+ *   threadgroup_barrier(mem_flags::           6.9.1 Threadgroup and SIMD-group
+ *     mem_device | mem_flags::mem_threadgroup)    Synchronization Functions
  *   simd_sum simd_product simd_max simd_min   6.9.2 SIMD-Group Functions
  *     simd_and simd_or simd_xor
  *     simd_shuffle_xor

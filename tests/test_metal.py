@@ -1,0 +1,477 @@
+"""The Metal backend: what is particular to it (the differential suite runs
+against it with PARPY_TEST_BACKEND=Metal).
+
+print_compiled works anywhere.  Running needs Metal on macOS, or elsewhere
+a C++ compiler for ParPy's simulator of the Metal grid (docs/metal.md); the
+tests that run code skip without one.  test_printed_code_stays_in_the_subset
+checks that the printed kernels use only the MSL subset that
+parpy_metal_sim.h documents, so that the simulator accepts nothing Apple's
+compiler would reject."""
+import os
+import re
+
+import numpy as np
+import pytest
+
+import parpy
+from parpy.types import F32, I32
+from harness import check, marked_lines, rng  # noqa: F401  (fixture)
+
+T = parpy.threads
+Metal = parpy.CompileBackend.Metal
+INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
+
+runs = pytest.mark.skipif(not parpy.backend.is_enabled(Metal),
+                          reason="the Metal backend (or its simulator) is not enabled here")
+
+
+def metal(par=None, **fields):
+    opts = parpy.par(dict(par or {}))
+    opts.backend = Metal
+    for k, v in fields.items():
+        setattr(opts, k, v)
+    return opts
+
+
+def library(code):
+    """The text of the PARPY_METAL_LIBRARY( ... ) block of printed code."""
+    start = code.index("PARPY_METAL_LIBRARY(\n")
+    end = code.index("\n)\n", start)
+    return code[start + len("PARPY_METAL_LIBRARY(\n"):end]
+
+
+# --- programs --------------------------------------------------------------
+
+@parpy.jit
+def scale(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = 2.0 * x[i] + 1
+
+
+@parpy.jit
+def row_sum(x, out, N, M):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        out[i] = parpy.operators.sum(x[i, :])
+
+
+@parpy.jit
+def row_max(x, out, N, M):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        out[i] = parpy.operators.max(x[i, :])
+
+
+@parpy.jit
+def row_min(x, out, N, M):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        out[i] = parpy.operators.min(x[i, :])
+
+
+@parpy.jit
+def row_prod(x, out, N, M):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        out[i] = parpy.operators.prod(x[i, :])
+
+
+@parpy.jit
+def reverse_rows(x, y, z, N, M):
+    """Two statements in one threadgroup: the second reads what other
+    threads wrote in the first, so a barrier separates them."""
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        for j in range(M):
+            y[i, j] = x[i, j] * 2.0
+        parpy.label('M')
+        for j in range(M):
+            z[i, j] = y[i, M - 1 - j] + 1.0
+
+
+@parpy.jit
+def f64_kernel(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = x[i] * 2.0  # ERR
+
+
+@parpy.jit
+def python_float(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        t = 1.5  # ERR
+        y[i] = x[i] + t
+
+
+@parpy.jit
+def int_math(a, b, o, N):
+    parpy.label('N')
+    for i in range(N):
+        o[0, i] = a[i] // b[i]
+        o[1, i] = a[i] % b[i]
+        o[2, i] = a[i] ** 3
+        o[3, i] = max(a[i], b[i])
+        o[4, i] = abs(a[i])
+
+
+@parpy.jit
+def float_math(x, y, o, N):
+    parpy.label('N')
+    for i in range(N):
+        o[0, i] = parpy.operators.exp(x[i]) + parpy.operators.log(y[i])
+        o[1, i] = parpy.operators.sqrt(y[i]) * parpy.operators.tanh(x[i])
+        o[2, i] = parpy.operators.sin(x[i]) - parpy.operators.cos(x[i])
+        o[3, i] = x[i] // y[i] + x[i] % y[i]
+        o[4, i] = parpy.operators.atan2(x[i], y[i]) + y[i] ** x[i]
+        o[5, i] = max(x[i], y[i]) - min(x[i], y[i]) + abs(x[i])
+
+
+# --- float64 and the 32-bit defaults -----------------------------------------
+
+def test_float64_in_a_kernel_is_a_type_error():
+    x = np.zeros(10)
+    with pytest.raises(parpy.errors.ParPyTypeError,
+                       match="Metal does not support double-precision floating-point "
+                             "numbers") as e:
+        parpy.print_compiled(f64_kernel, [x, np.zeros(10), 10], metal({'N': T(32)}))
+    assert f"line {marked_lines(f64_kernel)[0]}" in str(e.value)
+
+
+def test_forcing_float64_is_refused_too():
+    x = np.zeros(10, np.float32)
+    with pytest.raises(parpy.errors.ParPyTypeError, match="double-precision"):
+        parpy.print_compiled(python_float, [x, x.copy(), 10],
+                             metal({'N': T(32)}, force_float_size=parpy.types.F64))
+    code = parpy.print_compiled(python_float, [x, x.copy(), 10], metal({'N': T(32)}))
+    assert "float t = 1.5f;" in code
+
+
+def test_ints_and_floats_are_32_bit_by_default():
+    x = np.zeros(10, np.float32)
+    code = parpy.print_compiled(scale, [x, x.copy(), 10], metal({'N': T(32)}))
+    lib = library(code)
+    assert "int32_t i = parpy_tid.x;" in lib
+    assert "2.0f * x[i] + 1.0f" in lib  # a float32 literal
+    assert "int64_t" not in lib and "double" not in lib
+    forced = parpy.print_compiled(scale, [x, x.copy(), 10],
+                                  metal({'N': T(32)}, force_int_size=parpy.types.I64))
+    assert "int64_t i = parpy_tid.x;" in library(forced)
+
+
+def test_cpu_and_cuda_defaults_are_unchanged():
+    x = np.zeros(10, np.float32)
+    opts = parpy.par({'N': T(32)})
+    opts.backend = parpy.CompileBackend.Cuda
+    assert "int64_t i" in parpy.print_compiled(scale, [x, x.copy(), 10], opts)
+
+
+def test_print_compiled_layout():
+    x = np.zeros((4, 100), np.float32)
+    code = parpy.print_compiled(row_sum, [x, np.zeros(4, np.float32), 4, 100],
+                                metal({'N': T(4), 'M': T(128)}))
+    assert code.index('#include "parpy_metal.h"') < code.index("PARPY_METAL_LIBRARY(")
+    lib = library(code)
+    assert "[[max_total_threads_per_threadgroup(128)]]\nkernel void row_sum_i(" in lib
+    assert "device float *x [[buffer(0)]]" in lib
+    assert "uint3 parpy_tid [[thread_position_in_threadgroup]]" in lib
+    assert "threadgroup float parpy_red_f32[32];" in lib
+    assert "parpy_threadgroup_reduce<parpy_add>(" in lib
+    assert re.search(r"parpy_metal_launch\(&parpy_library, PARPY_METAL_KERNEL\(row_sum_i\), "
+                     r"parpy_args, 2, 1, 4, 1, 128, 1, 1\)", code)
+    assert 'extern "C" int32_t row_sum__entry(void **args)' in code
+
+
+def test_clusters_and_graphs_are_accepted_and_ignored():
+    x = np.zeros((4, 4096), np.float32)
+    par = {'N': T(4), 'M': T(4096).tpb(256)}
+    plain = parpy.print_compiled(row_sum, [x, np.zeros(4, np.float32), 4, 4096], metal(par))
+    other = parpy.print_compiled(row_sum, [x, np.zeros(4, np.float32), 4, 4096],
+                                 metal(par, use_cuda_thread_block_clusters=True,
+                                       use_cuda_graphs=True))
+    assert plain == other
+    assert "cluster" not in plain.lower() and "graph" not in plain.lower()
+    assert plain.count("kernel void") == 2  # the two-kernel multi-threadgroup reduction
+
+
+def test_auto_never_picks_the_simulator():
+    if parpy.backend.sys.platform == "darwin":
+        pytest.skip("on macOS Auto may pick Metal")
+    parpy.backend._reset()
+    try:
+        assert parpy.backend.resolve(parpy.CompileBackend.Auto) is not Metal
+    finally:
+        parpy.backend._reset()
+
+
+# --- running: reductions, barriers ------------------------------------------
+
+REDUCTION_THREADS = [1, 2, 7, 31, 32, 33, 64, 100, 255, 256, 257, 1000, 1024]
+
+
+@runs
+@pytest.mark.parametrize("nthreads", REDUCTION_THREADS)
+@pytest.mark.parametrize("fn,dtype", [(row_sum, np.float32), (row_sum, np.int32),
+                                      (row_max, np.float32), (row_min, np.int64),
+                                      (row_prod, np.float16)],
+                         ids=["sum-f32", "sum-i32", "max-f32", "min-i64", "prod-f16"])
+def test_simd_and_threadgroup_reductions(rng, nthreads, fn, dtype):
+    """One threadgroup per row: a SIMD-group reduction up to 32 threads, then
+    threadgroup memory; thread counts that are not multiples of 32 leave
+    lanes with the identity."""
+    m = 300
+    if dtype == np.float16:
+        x = rng.rand((3, m), dtype, 0.99, 1.01)
+    else:
+        x = rng.rand((3, m), dtype)
+    if fn is row_max:
+        x[1, 5] = np.nan  # NaN wins, as in NumPy
+    check(fn, [x, np.empty(3, dtype), 3, m], {'N': T(3), 'M': T(nthreads)}, outputs=[1],
+          backend=Metal, reduction=True)
+
+
+@runs
+@pytest.mark.parametrize("m,nthreads,tpb", [(4096, 4096, 256), (5000, 2048, 512),
+                                            (3000, 3072, 1024)])
+def test_multi_threadgroup_reductions(rng, m, nthreads, tpb):
+    x = rng.rand((3, m), np.float32)
+    code = parpy.print_compiled(row_sum, [x, np.empty(3, np.float32), 3, m],
+                                metal({'N': T(3), 'M': T(nthreads).tpb(tpb)}))
+    assert code.count("kernel void") == 2
+    check(row_sum, [x, np.empty(3, np.float32), 3, m],
+          {'N': T(3), 'M': T(nthreads).tpb(tpb)}, outputs=[1], backend=Metal, reduction=True)
+
+
+@runs
+@pytest.mark.parametrize("nthreads", [32, 100, 1024])
+def test_barrier_between_statements(rng, nthreads):
+    x = rng.rand((5, 700), np.float32)
+    par = {'N': T(5), 'M': T(nthreads)}
+    code = parpy.print_compiled(reverse_rows, [x, x.copy(), x.copy(), 5, 700], metal(par))
+    assert "threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);" in code
+    check(reverse_rows, [x, np.empty_like(x), np.empty_like(x), 5, 700], par,
+          outputs=[1, 2], backend=Metal)
+
+
+@runs
+def test_integer_and_float_helpers(rng):
+    a = rng.rand(200, np.int32, -50, 50)
+    b = rng.rand(200, np.int32, -5, 5)
+    check(int_math, [a, b, np.empty((5, 200), np.int32), 200], {'N': T(64)}, outputs=[2],
+          backend=Metal)
+    x = rng.rand(200, np.float32, -3, 3)
+    y = rng.rand(200, np.float32, 0.5, 2)
+    check(float_math, [x, y, np.empty((6, 200), np.float32), 200], {'N': T(64)}, outputs=[2],
+          backend=Metal, rtol=1e-5, atol=1e-5)
+
+
+# --- externals ----------------------------------------------------------------
+
+@parpy.external("hypotf", Metal, parpy.Target.Host, header="<math.h>")
+def host_hypot(x: F32, y: F32) -> F32:
+    return np.hypot(x, y)
+
+
+@parpy.external("sqrt", Metal, parpy.Target.Device)
+def metal_sqrt(x: F32) -> F32:
+    return np.sqrt(x)
+
+
+@parpy.external("simd_sum", Metal, parpy.Target.Device, parallelize=T(32))
+def simd_sum(x: F32) -> F32:
+    return x  # (seq=True is not used here)
+
+
+@parpy.jit
+def use_host_external(x, y, N):
+    s = host_hypot(3.0, 4.0)
+    parpy.label('N')
+    for i in range(N):
+        y[i] = x[i] * s
+
+
+@parpy.jit
+def use_device_external(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = metal_sqrt(x[i])
+
+
+@parpy.jit
+def use_parallel_external(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[i] = simd_sum(x[i])
+
+
+@runs
+def test_host_external(rng):
+    x = rng.rand(50, np.float32)
+    code = parpy.print_compiled(use_host_external, [x, x.copy(), 50], metal({'N': T(64)}))
+    assert code.index("#include <math.h>") < code.index('#include "parpy_metal.h"')
+    assert "hypotf(" not in library(code)
+    y = np.empty_like(x)
+    use_host_external(x, y, 50, opts=metal({'N': T(64)}))
+    np.testing.assert_allclose(y, 5.0 * x, rtol=1e-6)
+
+
+@runs
+def test_metal_library_device_external(rng):
+    x = rng.rand(50, np.float32, 0, 4)
+    code = parpy.print_compiled(use_device_external, [x, x.copy(), 50], metal({'N': T(64)}))
+    assert "sqrt(x[i])" in library(code)
+    check(use_device_external, [x, np.empty_like(x), 50], {'N': T(64)}, outputs=[1],
+          backend=Metal)
+
+
+@runs
+def test_parallel_device_external():
+    """simd_sum as a cooperative external: 32 lanes call it together."""
+    x = np.arange(8, dtype=np.float32)
+    y = np.zeros(8, np.float32)
+    use_parallel_external(x, y, 8, opts=metal({'N': T(8)}))
+    np.testing.assert_array_equal(y, x * 32)
+
+
+def test_device_externals_need_the_metal_library():
+    with pytest.raises(parpy.errors.ParPyValueError, match="Metal standard library"):
+        parpy.external("f", Metal, parpy.Target.Device, header="mine.h")
+
+
+# --- compile_string, errors of the simulator ----------------------------------
+
+@runs
+def test_compile_string_runs_edited_metal_code():
+    x = np.arange(10, dtype=np.float32)
+    code = parpy.print_compiled(scale, [x, x.copy(), 10], metal({'N': T(32)}))
+    assert "y[i] = 2.0f * x[i] + 1.0f;" in code
+    edited = code.replace("y[i] = 2.0f * x[i] + 1.0f;", "y[i] = 3.0f * x[i] - 1;")
+    f = parpy.compile_string("scale", edited, metal())
+    y = np.zeros_like(x)
+    f(x, y, 10)
+    np.testing.assert_array_equal(y, 3 * x - 1)
+
+
+@runs
+def test_divergent_barrier_is_an_error_in_the_simulator():
+    if parpy.backend.sys.platform == "darwin":
+        pytest.skip("on a GPU a divergent barrier is undefined behaviour, not an error")
+    x = np.zeros((5, 70), np.float32)
+    code = parpy.print_compiled(reverse_rows, [x, x.copy(), x.copy(), 5, 70],
+                                metal({'N': T(5), 'M': T(64)}))
+    barrier = "threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);"
+    assert barrier in code
+    # Three threads wait at the barrier, the rest of their SIMD-group in a
+    # SIMD-group function: neither can complete.
+    edited = code.replace(barrier, "if (parpy_tid.x < 3) " + barrier +
+                          " else (void)simd_sum(1.0f);", 1)
+    f = parpy.compile_string("reverse_rows", edited, metal())
+    with pytest.raises(parpy.errors.ParPyRuntimeError, match="threads wait at different barriers"):
+        f(x, x.copy(), x.copy(), 5, 70)
+
+
+# --- the printed code stays in the documented subset ---------------------------
+
+# The MSL of parpy_metal_sim.h's table (test_the_subset_is_the_headers), the
+# parpy_* functions of the prelude, and C++ keywords.  Any other name in a
+# printed library block must be declared there (kernels, helpers, locals).
+MSL_SUBSET = {
+    "bool", "char", "short", "int", "long", "half", "float", "uint", "ushort", "uchar", "ulong",
+    "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t",
+    "uint2", "uint3", "x", "y", "z", "as_type", "device", "constant", "threadgroup", "kernel",
+    "buffer", "thread_position_in_threadgroup", "threadgroup_position_in_grid",
+    "max_total_threads_per_threadgroup", "metal", "exp", "log", "sin", "cos", "tan", "sqrt",
+    "tanh", "atan2", "floor", "ceil", "pow", "fabs", "fmod", "copysign", "INFINITY", "NAN",
+    "threadgroup_barrier", "mem_flags", "mem_device", "mem_threadgroup", "simd_sum",
+    "simd_product", "simd_max", "simd_min", "simd_and", "simd_or", "simd_xor",
+    "simd_shuffle_xor",
+}
+CPP = {"void", "const", "static", "inline", "if", "else", "for", "while", "return", "true",
+       "false", "sizeof", "INT64_MIN", "UINT64_MAX"}  # (the last two: the prelude's)
+TYPES = (r"(?:bool|char|short|int|long|half|float|uint|ushort|uchar|ulong|u?int(?:8|16|32|64)_t"
+         r"|uint2|uint3)")
+
+
+def header_subset():
+    """The constructs parpy_metal_sim.h documents in its table."""
+    text = open(os.path.join(INCLUDE, "parpy_metal_sim.h")).read()
+    table = text[text.index("construct"):text.index("Templates,")]
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", table))
+
+
+def prelude_names():
+    text = open(os.path.join(INCLUDE, "parpy_metal_prelude.metal")).read()
+    names = set(re.findall(r"\b(parpy_[A-Za-z_0-9]+)", text))
+    for kind in ("floordiv", "mod", "pow", "max", "min", "abs"):
+        for t in ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f16", "f32"):
+            names.add(f"parpy_{kind}_{t}")
+    return names
+
+
+def printed_programs():
+    f32 = np.float32
+    x2 = np.zeros((4, 300), f32)
+    yield parpy.print_compiled(scale, [np.zeros(9, f32), np.zeros(9, f32), 9],
+                               metal({'N': T(32)}))
+    for fn, dt in [(row_sum, f32), (row_max, f32), (row_min, np.int64), (row_prod, np.float16),
+                   (row_sum, np.int8), (row_max, np.uint64)]:
+        for m in (T(7), T(64), T(4096).tpb(512)):
+            x = np.zeros((4, 5000), dt) if m.nthreads > 1024 else x2.astype(dt)
+            yield parpy.print_compiled(fn, [x, np.zeros(4, dt), 4, x.shape[1]],
+                                       metal({'N': T(4), 'M': m}))
+    yield parpy.print_compiled(reverse_rows, [x2, x2, x2, 4, 300],
+                               metal({'N': T(4), 'M': T(100)}))
+    a = np.zeros(9, np.int32)
+    yield parpy.print_compiled(int_math, [a, a, np.zeros((5, 9), np.int32), 9],
+                               metal({'N': T(32)}))
+    for dt in (f32, np.float16):
+        v = np.zeros(9, dt)
+        yield parpy.print_compiled(float_math, [v, v, np.zeros((6, 9), dt), 9],
+                                   metal({'N': T(32)}))
+    yield parpy.print_compiled(use_device_external, [np.zeros(9, f32)] * 2 + [9],
+                               metal({'N': T(32)}))
+    yield parpy.print_compiled(use_parallel_external, [np.zeros(9, f32)] * 2 + [9],
+                               metal({'N': T(9)}))
+
+
+def test_the_subset_is_the_headers():
+    assert MSL_SUBSET <= header_subset(), MSL_SUBSET - header_subset()
+
+
+def test_printed_code_stays_in_the_subset():
+    allowed = MSL_SUBSET | CPP | prelude_names()
+    n = 0
+    for code in printed_programs():
+        n += 1
+        lib = library(code)
+        assert "#" not in lib, "no preprocessor directives in the library block"
+        assert not re.search(r"\bdouble\b|\d+LL\b|long long", lib)
+        lib = re.sub(r"/\*.*?\*/", "", lib, flags=re.S)  # comments
+        lib = re.sub(r"\b\d+(\.\d*)?([eE][-+]?\d+)?[fFuUlL]*", "0", lib)  # literals
+        words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", lib))
+        declared = set(re.findall(TYPES + r"\s*[*&]?\s*([A-Za-z_][A-Za-z_0-9]*)", lib))
+        declared |= set(re.findall(r"\bkernel void ([A-Za-z_0-9]+)\(", lib))
+        declared |= set(re.findall(r"\bstatic inline \w+ ([A-Za-z_0-9]+)\(", lib))
+        assert words <= allowed | declared, (words - allowed - declared, lib)
+    assert n > 10
+
+
+# --- the macOS workflow -------------------------------------------------------
+
+def test_macos_workflow_parses_and_runs_the_metal_tests():
+    yaml = pytest.importorskip("yaml")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, ".github", "workflows", "metal.yml")) as f:
+        wf = yaml.safe_load(f)
+    job = wf["jobs"]["metal"]
+    assert job["runs-on"] == "macos-14"
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "pip install ." in script
+    assert "test_metal.py" in script
+    assert "PARPY_TEST_BACKEND=Metal" in script and "test_diff_*.py" in script
