@@ -30,3 +30,23 @@ def _parpy_cache_dir():
 def backend() -> parpy.CompileBackend:
     """The backend end-to-end tests compile for."""
     return parpy.CompileBackend.Cpu
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under PARPY_TEST_BACKEND=Metal, a test failing only because the Metal
+    backend refuses its program by design (float64, which Metal does not
+    have; harness.METAL_REFUSALS) is reported as skipped, with the reason."""
+    outcome = yield
+    if call.when != "call" or call.excinfo is None:
+        return
+    if os.environ.get("PARPY_TEST_BACKEND") != "Metal":
+        return
+    from harness import METAL_REFUSALS
+    message = str(call.excinfo.value)
+    for refusal in METAL_REFUSALS:
+        if call.excinfo.errisinstance(parpy.errors.ParPyError) and refusal in message:
+            rep = outcome.get_result()
+            rep.outcome = "skipped"
+            rep.longrepr = (str(item.path), item.location[1] or 0,
+                            f"Skipped: refused by the Metal backend: {refusal}")

@@ -175,8 +175,13 @@ void c_type(CPrinter *c, const Type *t) {
     buf_puts(c->out, "void");
     return;
   }
+  bool ptr = t->kind == TY_POINTER || t->kind == TY_ARRAY;
+  if (ptr && c->d->pointer_type) {
+    c->d->pointer_type(c, t->elem);
+    return;
+  }
   buf_puts(c->out, c->d->type_name(t->elem));
-  if (t->kind == TY_POINTER || t->kind == TY_ARRAY)
+  if (ptr)
     buf_puts(c->out, " *");
 }
 
@@ -784,7 +789,10 @@ static bool compound(const Node *s, const char **op) {
 /* "double x" or, for an array local chosen at run time, "double *src". */
 static void print_decl(CPrinter *c, const Sym *s) {
   const Type *t = s->ty;
-  if (t && t->kind == TY_ARRAY)
+  if (t && t->kind == TY_ARRAY && c->d->pointer_type) {
+    c->d->pointer_type(c, t->elem);
+    buf_puts(c->out, s->cname);
+  } else if (t && t->kind == TY_ARRAY)
     buf_printf(c->out, "%s *%s", c->d->type_name(t->elem), s->cname);
   else {
     c_type(c, t);

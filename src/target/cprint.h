@@ -26,6 +26,9 @@ typedef struct CDialect {
   /* Suffix of integer literals beyond 32 bits ("LL" when NULL; Metal has
    * no long long, its long is 64 bits). */
   const char *int64_suffix;
+  /* The type of a pointer to `e` ("T *" when NULL): Metal's device code
+   * names an address space, its host code a buffer handle. */
+  void (*pointer_type)(CPrinter *c, Elem e);
 } CDialect;
 
 struct CPrinter {

@@ -91,12 +91,21 @@ PARPY_METAL_API const char *parpy_metal_error(void);
       return 1;                                                                                  \
   } while (0)
 
+/* The host code's arithmetic (// and % of Python, ...): the same file as
+ * the kernels', as C++, at file scope.  (In the simulator, after the MSL
+ * subset, which defines half.) */
 #ifdef __APPLE__
 typedef _Float16 half; /* for the host code; MSL has its own */
+#else
+#include "parpy_metal_sim.h"
+#endif
+#include "parpy_metal_math.h"
+#include "parpy_metal_math.metal"
+
+#ifdef __APPLE__
 #define PARPY_METAL_LIBRARY(...) static parpy_metal_library parpy_library = {#__VA_ARGS__, NULL};
 #define PARPY_METAL_KERNEL(name) (parpy_metal_kernel{#name, NULL})
 #else
-#include "parpy_metal_sim.h"
 #define PARPY_METAL_LIBRARY(...)                                                                 \
   namespace parpy_msl {                                                                          \
   __VA_ARGS__                                                                                    \

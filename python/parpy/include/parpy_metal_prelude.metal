@@ -1,122 +1,21 @@
 /* parpy_metal_prelude.metal - Metal Shading Language functions that the
- * kernels ParPy generates call (the MSL counterpart of parpy_cuda.h).
+ * kernels ParPy generates call (with parpy_metal_math.metal, the MSL
+ * counterpart of parpy_cuda.h).
  *
- * On macOS the runtime puts this text, after `#include <metal_stdlib>` and
- * `using namespace metal;`, before the kernels of every library it
- * compiles (Metal's runtime compiler has no include path to find it).  In
- * the simulator parpy_metal_sim.h includes it as C++.  So it is written in
- * the MSL subset documented there.
+ * On macOS the runtime puts parpy_metal_math.metal and this text, after
+ * `#include <metal_stdlib>` and `using namespace metal;`, before the kernels
+ * of every library it compiles (Metal's runtime compiler has no include
+ * path to find them).  In the simulator parpy_metal_sim.h includes both as
+ * C++.  So this is written in the MSL subset documented there.
  *
- *  - Python's arithmetic where C's differs: // and % floor, integer
- *    division by zero gives 0, max/min propagate NaN, integer ** integer
- *    stays an integer;
  *  - reductions of one value per thread over a SIMD-group (simd_sum and
  *    friends where Metal has one with NumPy's meaning, else a butterfly of
  *    simd_shuffle_xor) and over a threadgroup (one value per SIMD-group in
  *    threadgroup memory, then one SIMD-group).  Every Apple GPU has
  *    SIMD-groups of 32 threads; the runtime checks it. */
-#ifndef INT64_MIN
-#define INT64_MIN (-9223372036854775807L - 1L)
-#endif
-#ifndef UINT64_MAX
-#define UINT64_MAX 18446744073709551615UL
-#endif
 #ifndef PARPY_TG
 #define PARPY_TG threadgroup
 #endif
-
-/* ---- integers ---- */
-#define PARPY_INT_OPS(T, S, IS_SIGNED)                                                           \
-  inline T parpy_floordiv_##S(T a, T b) {                                                        \
-    if (b == 0)                                                                                  \
-      return 0;                                                                                  \
-    if (IS_SIGNED && b == (T)-1)                                                                 \
-      return (T)(0 - (uint64_t)a); /* avoids the overflow of MIN / -1 */                        \
-    T q = (T)(a / b);                                                                            \
-    if (IS_SIGNED && (T)(a % b) != 0 && ((a < 0) != (b < 0)))                                    \
-      q--;                                                                                       \
-    return q;                                                                                    \
-  }                                                                                              \
-  inline T parpy_mod_##S(T a, T b) {                                                             \
-    if (b == 0 || (IS_SIGNED && b == (T)-1))                                                     \
-      return 0;                                                                                  \
-    T r = (T)(a % b);                                                                            \
-    if (IS_SIGNED && r != 0 && ((r < 0) != (b < 0)))                                             \
-      r = (T)(r + b);                                                                            \
-    return r;                                                                                    \
-  }                                                                                              \
-  inline T parpy_pow_##S(T a, T b) {                                                             \
-    T r = 1;                                                                                     \
-    if (IS_SIGNED && b < (T)0)                                                                   \
-      return 0;                                                                                  \
-    while (b) {                                                                                  \
-      if (b & 1)                                                                                 \
-        r = (T)(r * a);                                                                          \
-      a = (T)(a * a);                                                                            \
-      b = (T)(b >> 1);                                                                           \
-    }                                                                                            \
-    return r;                                                                                    \
-  }                                                                                              \
-  inline T parpy_max_##S(T a, T b) { return a > b ? a : b; }                                     \
-  inline T parpy_min_##S(T a, T b) { return a < b ? a : b; }                                     \
-  inline T parpy_abs_##S(T a) { return (IS_SIGNED && a < (T)0) ? (T)(0 - a) : a; }
-
-PARPY_INT_OPS(int8_t, i8, true)
-PARPY_INT_OPS(int16_t, i16, true)
-PARPY_INT_OPS(int32_t, i32, true)
-PARPY_INT_OPS(int64_t, i64, true)
-PARPY_INT_OPS(uint8_t, u8, false)
-PARPY_INT_OPS(uint16_t, u16, false)
-PARPY_INT_OPS(uint32_t, u32, false)
-PARPY_INT_OPS(uint64_t, u64, false)
-
-/* ---- floats: NumPy's npy_divmod, computed in float ---- */
-#define PARPY_FLOAT_OPS(T, S)                                                                    \
-  inline T parpy_mod_##S(T a_, T b_) {                                                           \
-    float a = (float)a_, b = (float)b_;                                                          \
-    if (b == 0)                                                                                  \
-      return (T)metal::fmod(a, b);                                                               \
-    float mod = metal::fmod(a, b);                                                               \
-    if (mod != 0) {                                                                              \
-      if ((b < 0) != (mod < 0))                                                                  \
-        mod += b;                                                                                \
-    } else {                                                                                     \
-      mod = metal::copysign(0.0f, b);                                                            \
-    }                                                                                            \
-    return (T)mod;                                                                               \
-  }                                                                                              \
-  inline T parpy_floordiv_##S(T a_, T b_) {                                                      \
-    float a = (float)a_, b = (float)b_;                                                          \
-    if (b == 0)                                                                                  \
-      return (T)(a / b);                                                                         \
-    float mod = metal::fmod(a, b);                                                               \
-    float div = (a - mod) / b;                                                                   \
-    if (mod != 0 && ((b < 0) != (mod < 0)))                                                      \
-      div -= 1;                                                                                  \
-    float fd;                                                                                    \
-    if (div != 0) {                                                                              \
-      fd = metal::floor(div);                                                                    \
-      if (div - fd > 0.5f)                                                                       \
-        fd += 1;                                                                                 \
-    } else {                                                                                     \
-      fd = metal::copysign(0.0f, a / b);                                                         \
-    }                                                                                            \
-    return (T)fd;                                                                                \
-  }                                                                                              \
-  inline T parpy_max_##S(T a, T b) {                                                             \
-    float x = (float)a, y = (float)b;                                                            \
-    return (x > y || x != x) ? a : b;                                                            \
-  }                                                                                              \
-  inline T parpy_min_##S(T a, T b) {                                                             \
-    float x = (float)a, y = (float)b;                                                            \
-    return (x < y || x != x) ? a : b;                                                            \
-  }                                                                                              \
-  /* Python's builtin max/min: a NaN is kept only when it comes first. */                      \
-  inline T parpy_pymax_##S(T a, T b) { return (float)b > (float)a ? b : a; }                    \
-  inline T parpy_pymin_##S(T a, T b) { return (float)b < (float)a ? b : a; }
-
-PARPY_FLOAT_OPS(float, f32)
-PARPY_FLOAT_OPS(half, f16)
 
 /* ---- reductions ---- */
 struct parpy_add {

@@ -4,9 +4,9 @@
  * Every generated library is built with its own copy (hidden symbols).
  *
  *  - one device (the system default) and one command queue per library;
- *  - a library's kernels are compiled once, at its first call, from the
- *    prelude (parpy_metal_prelude.metal, whose path the build passes as
- *    PARPY_METAL_PRELUDE) and the library text, with fast math off (NumPy's
+ *  - a library's kernels are compiled once, at its first call, from
+ *    parpy_metal_math.metal, parpy_metal_prelude.metal (in the directory
+ *    the build passes as PARPY_METAL_INCLUDE) and the library text, with fast math off (NumPy's
  *    NaN and infinity); pipeline states are cached by kernel name;
  *  - launches are encoded into one compute encoder (serial dispatch: each
  *    kernel sees the writes of the one before) until parpy_metal_sync
@@ -25,8 +25,8 @@
 
 #include "parpy_metal.h"
 
-#ifndef PARPY_METAL_PRELUDE
-#error "the build passes -DPARPY_METAL_PRELUDE=\"<path of parpy_metal_prelude.metal>\""
+#ifndef PARPY_METAL_INCLUDE
+#error "the build passes -DPARPY_METAL_INCLUDE=\"<parpy's include directory>\""
 #endif
 
 struct parpy_metal_buffer {
@@ -75,16 +75,21 @@ int ensure_device() {
   return 0;
 }
 
+NSString *read_text(const char *name, NSError **err) {
+  NSString *path = [NSString stringWithFormat:@"%s/%s", PARPY_METAL_INCLUDE, name];
+  return [NSString stringWithContentsOfFile:path encoding:NSUTF8StringEncoding error:err];
+}
+
 int compile(parpy_metal_library *lib) {
   NSError *err = nil;
-  NSString *prelude = [NSString stringWithContentsOfFile:@PARPY_METAL_PRELUDE
-                                                encoding:NSUTF8StringEncoding
-                                                   error:&err];
+  NSString *math = read_text("parpy_metal_math.metal", &err);
+  NSString *prelude = math ? read_text("parpy_metal_prelude.metal", &err) : nil;
   if (!prelude)
-    return fail("reading %s failed: %s", PARPY_METAL_PRELUDE, describe(err));
+    return fail("reading ParPy's Metal files in %s failed: %s", PARPY_METAL_INCLUDE,
+                describe(err));
   NSString *source = [NSString stringWithFormat:@"#include <metal_stdlib>\nusing namespace metal;\n"
-                                                @"%@\n%s\n",
-                                                prelude, lib->source];
+                                                @"%@\n%@\n%s\n",
+                                                math, prelude, lib->source];
   MTLCompileOptions *options = [MTLCompileOptions new];
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wdeprecated-declarations"

@@ -27,6 +27,9 @@
  *   [[max_total_threads_per_threadgroup(n)]]  5.1.3 Kernel Functions (attribute)
  *   metal:: exp log sin cos tan sqrt tanh     6.5 Math Functions
  *     atan2 floor ceil pow fabs fmod copysign
+ *     log2 log10 exp2 asin acos atan sinh cosh
+ *     asinh acosh atanh rint fmax fmin trunc
+ *   isnan isinf isfinite                      6.5 Math Functions
  *   INFINITY NAN                              6.5 Math Functions (constants)
  *   threadgroup_barrier(mem_flags::           6.9.1 Threadgroup and SIMD-group
  *     mem_device | mem_flags::mem_threadgroup)    Synchronization Functions
@@ -53,6 +56,8 @@
 #include <cstring>
 #include <type_traits>
 #include <utility>
+
+#include "parpy_metal_math.h"
 
 #ifdef __clang__
 #pragma clang diagnostic ignored "-Wunknown-attributes"
@@ -129,22 +134,6 @@ template <typename T, typename U> inline T as_type(U u) {
   std::memcpy((void *)&t, (const void *)&u, sizeof t);
   return t;
 }
-
-/* Math, on float (half goes through float in generated code). */
-inline float exp(float x) { return ::expf(x); }
-inline float log(float x) { return ::logf(x); }
-inline float sin(float x) { return ::sinf(x); }
-inline float cos(float x) { return ::cosf(x); }
-inline float tan(float x) { return ::tanf(x); }
-inline float sqrt(float x) { return ::sqrtf(x); }
-inline float tanh(float x) { return ::tanhf(x); }
-inline float atan2(float y, float x) { return ::atan2f(y, x); }
-inline float floor(float x) { return ::floorf(x); }
-inline float ceil(float x) { return ::ceilf(x); }
-inline float pow(float x, float y) { return ::powf(x, y); }
-inline float fabs(float x) { return ::fabsf(x); }
-inline float fmod(float x, float y) { return ::fmodf(x, y); }
-inline float copysign(float x, float y) { return ::copysignf(x, y); }
 
 enum class mem_flags { mem_none = 0, mem_device = 1, mem_threadgroup = 2, mem_texture = 4 };
 inline mem_flags operator|(mem_flags a, mem_flags b) { return (mem_flags)((int)a | (int)b); }
@@ -264,10 +253,12 @@ template <typename T> T simd_shuffle_xor(T v, ushort mask) {
 } // namespace metal
 
 /* The kernels' code sees what a Metal program sees after
- * `#include <metal_stdlib>` and `using namespace metal;`, and the prelude. */
+ * `#include <metal_stdlib>` and `using namespace metal;`, and the runtime's
+ * two files. */
 #define PARPY_TG /* a threadgroup pointer is a plain pointer here */
 namespace parpy_msl {
 using namespace metal;
+#include "parpy_metal_math.metal"
 #include "parpy_metal_prelude.metal"
 } // namespace parpy_msl
 

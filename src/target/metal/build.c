@@ -23,8 +23,8 @@ const char **metal_build_cmd(const Options *opt, const char *src, const char *li
   argv[k++] = "-dynamiclib";
   argv[k++] = "-fPIC";
   argv[k++] = "-ffp-contract=off";
-  /* the runtime reads the prelude when it compiles the kernels */
-  argv[k++] = arena_printf(a, "-DPARPY_METAL_PRELUDE=\"%s/parpy_metal_prelude.metal\"", incdir);
+  /* the runtime reads its MSL files there when it compiles the kernels */
+  argv[k++] = arena_printf(a, "-DPARPY_METAL_INCLUDE=\"%s\"", incdir);
 #else
   const char *cxx = getenv("CXX");
   argv[k++] = cxx && *cxx ? cxx : "c++";

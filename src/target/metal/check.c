@@ -60,7 +60,31 @@ int metal_device_fns(Prog *p, Fn **set, int max) {
   return count;
 }
 
+/* A view of an array bound in host code (row = x[i], chosen at run time):
+ * the host holds buffers, not addresses into them. */
+static const Node *host_view(const Node *s) {
+  for (; s; s = s->next) {
+    if (s->kind == N_FOR && s->kernel)
+      continue;
+    if (s->kind == N_ASSIGN && s->rhs && s->rhs->kind == N_SUBSCRIPT && s->rhs->ty &&
+        s->rhs->ty->kind == TY_ARRAY)
+      return s;
+    const Node *lists[] = {s->body, s->then, s->els};
+    for (size_t i = 0; i < PP_COUNT(lists); i++) {
+      const Node *hit = host_view(lists[i]);
+      if (hit)
+        return hit;
+    }
+  }
+  return NULL;
+}
+
 bool metal_check(Prog *p) {
+  const Node *view = host_view(p->main->body);
+  if (view)
+    return err(p, DIAG_RUNTIME, view->rhs->span,
+               "the Metal backend cannot bind a view of an array in host code (its arrays are "
+               "Metal buffers); bind the whole array, or do it inside parallel code");
   for (Kernel *k = p->kernels; k; k = k->next) {
     for (int i = 0; i < k->nparams; i++)
       if (is_f64(k->params[i]->ty))

@@ -31,7 +31,8 @@ static void launch(CPrinter *c, const Node *f) {
   for (int i = 0; i < k->nparams; i++) {
     const Node *n = k->params[i];
     buf_puts(o, i ? ", " : "");
-    bool array = n->kind == N_FIELD || n->sym->ty->kind == TY_ARRAY;
+    bool array = n->kind == N_FIELD || n->sym->ty->kind == TY_ARRAY ||
+                 n->sym->ty->kind == TY_POINTER;
     buf_puts(o, array ? "parpy_metal_buffer_arg(" : "parpy_metal_bytes_arg(&");
     c_expr(c, n);
     if (!array) {
@@ -60,7 +61,14 @@ static void host_for(CPrinter *c, const Node *f) {
     c_for_loop(c, f);
 }
 
-static const CDialect host_dialect = {.type_name = c_type_name, .for_loop = host_for};
+/* An array of the host code is a buffer (the host never reads elements). */
+static void buffer_pointer(CPrinter *c, Elem e) {
+  (void)e;
+  buf_puts(c->out, "parpy_metal_buffer *");
+}
+
+static const CDialect host_dialect = {
+    .type_name = c_type_name, .for_loop = host_for, .pointer_type = buffer_pointer};
 
 /* ---- the functions ---- */
 

@@ -16,18 +16,29 @@
 
 #include "metal.h"
 
+/* MSL's math functions (6.5 of Apple's specification) by their C names;
+ * those Metal lacks are the prelude's (parpy_log1p, ...).  The float
+ * version serves half too: cprint.c computes half in float, as NumPy. */
 const char *metal_math_name(const char *fn) {
   static const char *const names[][2] = {
-      {"exp", "metal::exp"},     {"log", "metal::log"},         {"sin", "metal::sin"},
-      {"cos", "metal::cos"},     {"tan", "metal::tan"},         {"sqrt", "metal::sqrt"},
-      {"tanh", "metal::tanh"},   {"atan2", "metal::atan2"},     {"floor", "metal::floor"},
-      {"ceil", "metal::ceil"},   {"pow", "metal::pow"},         {"fabs", "metal::fabs"},
-      {"fmod", "metal::fmod"},   {"copysign", "metal::copysign"},
+      {"exp", "metal::exp"}, {"log", "metal::log"}, {"sin", "metal::sin"},
+      {"cos", "metal::cos"}, {"tan", "metal::tan"}, {"sqrt", "metal::sqrt"},
+      {"tanh", "metal::tanh"}, {"atan2", "metal::atan2"}, {"floor", "metal::floor"},
+      {"ceil", "metal::ceil"}, {"pow", "metal::pow"}, {"fabs", "metal::fabs"},
+      {"fmod", "metal::fmod"}, {"copysign", "metal::copysign"}, {"log2", "metal::log2"},
+      {"log10", "metal::log10"}, {"exp2", "metal::exp2"}, {"asin", "metal::asin"},
+      {"acos", "metal::acos"}, {"atan", "metal::atan"}, {"sinh", "metal::sinh"},
+      {"cosh", "metal::cosh"}, {"asinh", "metal::asinh"}, {"acosh", "metal::acosh"},
+      {"atanh", "metal::atanh"}, {"rint", "metal::rint"}, {"fmax", "metal::fmax"},
+      {"fmin", "metal::fmin"}, {"trunc", "metal::trunc"}, {"log1p", "parpy_log1p"},
+      {"expm1", "parpy_expm1"}, {"cbrt", "parpy_cbrt"}, {"hypot", "parpy_hypot"},
+      {"erf", "parpy_erf"}, {"erfc", "parpy_erfc"}, {"tgamma", "parpy_tgamma"},
+      {"lgamma", "parpy_lgamma"},
   };
   for (size_t i = 0; i < PP_COUNT(names); i++)
     if (strcmp(names[i][0], fn) == 0)
       return names[i][1];
-  return fn; /* every function cprint.c calls is in the table */
+  return fn; /* (every function cprint.c calls is in the table) */
 }
 
 /* ---- the index of a thread in a layer (as cuda.c, with Metal's names) ---- */
@@ -244,7 +255,13 @@ static void device_expr(CPrinter *c, const Node *n) {
   }
 }
 
+/* Kernels and their helpers point only into buffers: device memory. */
+static void device_pointer(CPrinter *c, Elem e) {
+  buf_printf(c->out, "device %s *", c_type_name(e));
+}
+
 static const CDialect device_dialect = {.type_name = c_type_name,
+                                        .pointer_type = device_pointer,
                                         .for_loop = device_for,
                                         .extra_stmt = device_stmt,
                                         .extra_expr = device_expr,
@@ -277,7 +294,7 @@ static void print_param(CPrinter *c, const Node *n, int i) {
   buf_puts(o, i ? ",\n    " : "\n    ");
   if (n->kind == N_FIELD)
     buf_printf(o, "device %s *%s", ty, c_field_name(c->p, n->lhs->sym, n->str));
-  else if (n->sym->ty->kind == TY_ARRAY)
+  else if (n->sym->ty->kind == TY_ARRAY || n->sym->ty->kind == TY_POINTER)
     buf_printf(o, "device %s *%s", ty, n->sym->cname);
   else /* a value of the host code, passed with setBytes */
     buf_printf(o, "constant %s &%s", ty, n->sym->cname);
