@@ -394,7 +394,8 @@ MSL_SUBSET = {
     "rint", "fmax", "fmin", "trunc", "isnan", "isinf", "isfinite",
     "threadgroup_barrier", "mem_flags", "mem_device", "mem_threadgroup", "simd_sum",
     "simd_product", "simd_max", "simd_min", "simd_and", "simd_or", "simd_xor",
-    "simd_shuffle_xor",
+    "simd_shuffle_xor", "atomic_uint", "memory_order_relaxed", "atomic_load_explicit",
+    "atomic_compare_exchange_weak_explicit",
 }
 CPP = {"void", "const", "static", "inline", "if", "else", "for", "while", "return", "true",
        "false", "sizeof", "INT64_MIN", "UINT64_MAX"}  # (the last two: the prelude's)

@@ -8,6 +8,9 @@
  * path to find them).  In the simulator parpy_metal_sim.h includes both as
  * C++.  So this is written in the MSL subset documented there.
  *
+ *  - atomic updates (the scatter updates of a .reduce() loop) of 32-bit
+ *    elements, a compare-and-swap loop on the element's bits (the Metal
+ *    target refuses other sizes: Metal has no 64-bit or sub-word CAS);
  *  - reductions of one value per thread over a SIMD-group (simd_sum and
  *    friends where Metal has one with NumPy's meaning, else a butterfly of
  *    simd_shuffle_xor) and over a threadgroup (one value per SIMD-group in
@@ -126,3 +129,33 @@ inline T parpy_threadgroup_reduce(T v, typename parpy_same<T>::type identity,
   v = lane < nthreads / 32 ? per_simd[lane] : identity;
   return parpy_simd_reduce<Op>(v);
 }
+
+/* ---- atomic updates of 32-bit elements ---- */
+template <typename T, typename F> inline void parpy_atomic_cas(device T *p, T v, F f) {
+  device atomic_uint *a = (device atomic_uint *)p;
+  uint old = atomic_load_explicit(a, memory_order_relaxed);
+  for (;;) {
+    T nv = f(as_type<T>(old), v);
+    if (atomic_compare_exchange_weak_explicit(a, &old, as_type<uint>(nv), memory_order_relaxed,
+                                              memory_order_relaxed))
+      return;
+  }
+}
+
+#define PARPY_ATOMIC(T, S, NAME, F)                                                              \
+  inline void parpy_atomic_##NAME##_##S(device T *p, T v) { parpy_atomic_cas(p, v, F()); }
+#define PARPY_ATOMIC_ARITH(T, S)                                                                 \
+  PARPY_ATOMIC(T, S, add, parpy_add)                                                             \
+  PARPY_ATOMIC(T, S, mul, parpy_mul)                                                             \
+  PARPY_ATOMIC(T, S, max, parpy_max)                                                             \
+  PARPY_ATOMIC(T, S, min, parpy_min)
+#define PARPY_ATOMIC_BITS(T, S)                                                                  \
+  PARPY_ATOMIC(T, S, and, parpy_bitand)                                                          \
+  PARPY_ATOMIC(T, S, or, parpy_bitor)                                                            \
+  PARPY_ATOMIC(T, S, xor, parpy_bitxor)
+
+PARPY_ATOMIC_ARITH(int32_t, i32)
+PARPY_ATOMIC_BITS(int32_t, i32)
+PARPY_ATOMIC_ARITH(uint32_t, u32)
+PARPY_ATOMIC_BITS(uint32_t, u32)
+PARPY_ATOMIC_ARITH(float, f32)

@@ -33,6 +33,9 @@
  *   INFINITY NAN                              6.5 Math Functions (constants)
  *   threadgroup_barrier(mem_flags::           6.9.1 Threadgroup and SIMD-group
  *     mem_device | mem_flags::mem_threadgroup)    Synchronization Functions
+ *   atomic_uint, memory_order_relaxed         2.5 Atomic Data Types; 6.15 Atomic Functions
+ *   atomic_load_explicit                      6.15.2 Atomic Load Functions
+ *   atomic_compare_exchange_weak_explicit     6.15.4 Atomic Compare and Exchange Functions
  *   simd_sum simd_product simd_max simd_min   6.9.2 SIMD-Group Functions
  *     simd_and simd_or simd_xor
  *     simd_shuffle_xor
@@ -133,6 +136,23 @@ template <typename T, typename U> inline T as_type(U u) {
   T t;
   std::memcpy((void *)&t, (const void *)&u, sizeof t);
   return t;
+}
+
+/* Atomics: fibers switch only at barriers and SIMD-group functions, so a
+ * plain read-compare-write is atomic here. */
+enum memory_order { memory_order_relaxed };
+struct atomic_uint {
+  uint value;
+};
+inline uint atomic_load_explicit(atomic_uint *a, memory_order) { return a->value; }
+inline bool atomic_compare_exchange_weak_explicit(atomic_uint *a, uint *expected, uint desired,
+                                                  memory_order, memory_order) {
+  if (a->value == *expected) {
+    a->value = desired;
+    return true;
+  }
+  *expected = a->value;
+  return false;
 }
 
 enum class mem_flags { mem_none = 0, mem_device = 1, mem_threadgroup = 2, mem_texture = 4 };

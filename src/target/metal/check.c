@@ -79,7 +79,39 @@ static const Node *host_view(const Node *s) {
   return NULL;
 }
 
+/* An atomic update (a scatter update of a .reduce() loop) of an element
+ * that is not 32 bits wide. */
+static const Node *wide_atomic(const Node *s) {
+  for (; s; s = s->next) {
+    if (s->kind == N_ASSIGN && s->atomic && s->lhs->ty && elem_size(s->lhs->ty->elem) != 4)
+      return s;
+    const Node *lists[] = {s->body, s->then, s->els};
+    for (size_t i = 0; i < PP_COUNT(lists); i++) {
+      const Node *hit = wide_atomic(lists[i]);
+      if (hit)
+        return hit;
+    }
+  }
+  return NULL;
+}
+
 bool metal_check(Prog *p) {
+  for (Kernel *k = p->kernels; k; k = k->next) {
+    Node root = *k->root;
+    root.next = NULL;
+    const Node *hit = wide_atomic(&root);
+    if (hit) {
+      Buf t;
+      buf_init(&t);
+      type_str(hit->lhs->ty, &t);
+      err(p, DIAG_TYPE, hit->span,
+          "the Metal backend does atomic updates of 32-bit elements only (int32, uint32, "
+          "float32), not %s: Metal has no 64-bit or sub-word compare-and-swap",
+          buf_cstr(&t));
+      buf_free(&t);
+      return false;
+    }
+  }
   const Node *view = host_view(p->main->body);
   if (view)
     return err(p, DIAG_RUNTIME, view->rhs->span,
