@@ -414,7 +414,7 @@ def prelude_names():
     text = "".join(open(os.path.join(INCLUDE, f)).read()
                    for f in ("parpy_metal_math.metal", "parpy_metal_prelude.metal"))
     names = set(re.findall(r"\b(parpy_[A-Za-z_0-9]+)", text))
-    for kind in ("floordiv", "mod", "pow", "max", "min", "abs"):
+    for kind in set(re.findall(r"\bparpy_([a-z0-9]+)_##", text)):  # macro-made names
         for t in ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f16", "f32"):
             names.add(f"parpy_{kind}_{t}")
     return names

@@ -356,7 +356,7 @@ static void math2(CPrinter *c, const char *fn, const Node *a, const Node *b, Ele
 static void float_to_int(CPrinter *c, Elem e, Elem from, const Node *a, const char *math) {
   buf_printf(c->out, "parpy_to_%s(", elem_short(e));
   if (math && from == EL_F16) { /* in float: no half argument to convert */
-    buf_printf(c->out, "%sf((float)", math);
+    buf_printf(c->out, "%s((float)", float_math(c, math));
     expr_prec(c, a, P_UNARY);
     buf_puts(c->out, ")");
   } else if (math)

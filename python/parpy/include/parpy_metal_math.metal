@@ -63,6 +63,56 @@ PARPY_INT_OPS(uint16_t, u16, false)
 PARPY_INT_OPS(uint32_t, u32, false)
 PARPY_INT_OPS(uint64_t, u64, false)
 
+/* int64 against uint64 by value (-1, 0 or 1). */
+inline int parpy_cmp_i64_u64(int64_t a, uint64_t b) {
+  return a < 0 || (uint64_t)a < b ? -1 : (uint64_t)a > b;
+}
+inline int parpy_cmp_u64_i64(uint64_t a, int64_t b) { return -parpy_cmp_i64_u64(b, a); }
+
+/* Float to integer: NumPy's results on x86-64 (INT_MIN out of range).  The
+ * kernels convert from float (Metal has no double), the host from double. */
+#ifdef __METAL_VERSION__
+#define PARPY_TO_FLOAT float
+#else
+#define PARPY_TO_FLOAT double
+#endif
+inline int64_t parpy_to_i64(PARPY_TO_FLOAT d) {
+  return d >= (PARPY_TO_FLOAT)-9223372036854775808.0 && d < (PARPY_TO_FLOAT)9223372036854775808.0
+             ? (int64_t)d
+             : INT64_MIN;
+}
+inline int32_t parpy_to_i32(PARPY_TO_FLOAT d) {
+  return d > (PARPY_TO_FLOAT)-2147483649.0 && d < (PARPY_TO_FLOAT)2147483648.0
+             ? (int32_t)d
+             : (int32_t)(-2147483647 - 1);
+}
+inline int16_t parpy_to_i16(PARPY_TO_FLOAT d) { return (int16_t)parpy_to_i32(d); }
+inline int8_t parpy_to_i8(PARPY_TO_FLOAT d) { return (int8_t)parpy_to_i32(d); }
+inline uint32_t parpy_to_u32(PARPY_TO_FLOAT d) { return (uint32_t)parpy_to_i64(d); }
+inline uint16_t parpy_to_u16(PARPY_TO_FLOAT d) { return (uint16_t)parpy_to_i32(d); }
+inline uint8_t parpy_to_u8(PARPY_TO_FLOAT d) { return (uint8_t)parpy_to_i32(d); }
+inline uint64_t parpy_to_u64(PARPY_TO_FLOAT d) {
+  if (d >= (PARPY_TO_FLOAT)9223372036854775808.0)
+    return (uint64_t)parpy_to_i64(d - (PARPY_TO_FLOAT)9223372036854775808.0) ^ ((uint64_t)1 << 63);
+  return (uint64_t)parpy_to_i64(d);
+}
+
+/* Shifts: NumPy's results where C's are undefined. */
+#define PARPY_SHIFTS(T, UT, S, BITS, IS_SIGNED)                                                  \
+  inline T parpy_shl_##S(T a, T b) { return (uint64_t)b < (BITS) ? (T)((UT)a << b) : (T)0; }     \
+  inline T parpy_shr_##S(T a, T b) {                                                             \
+    return (uint64_t)b < (BITS) ? (T)(a >> b) : (T)((IS_SIGNED) && a < (T)0 ? -1 : 0);           \
+  }
+
+PARPY_SHIFTS(int8_t, uint8_t, i8, 8, true)
+PARPY_SHIFTS(int16_t, uint16_t, i16, 16, true)
+PARPY_SHIFTS(int32_t, uint32_t, i32, 32, true)
+PARPY_SHIFTS(int64_t, uint64_t, i64, 64, true)
+PARPY_SHIFTS(uint8_t, uint8_t, u8, 8, false)
+PARPY_SHIFTS(uint16_t, uint16_t, u16, 16, false)
+PARPY_SHIFTS(uint32_t, uint32_t, u32, 32, false)
+PARPY_SHIFTS(uint64_t, uint64_t, u64, 64, false)
+
 /* ---- floats: NumPy's npy_divmod, computed in float ---- */
 #define PARPY_FLOAT_OPS(T, S, C)                                                                    \
   inline T parpy_mod_##S(T a_, T b_) {                                                           \
@@ -97,13 +147,16 @@ PARPY_INT_OPS(uint64_t, u64, false)
     return (T)fd;                                                                                \
   }                                                                                              \
   inline T parpy_max_##S(T a, T b) {                                                             \
-    C x = (C)a, y = (C)b;                                                            \
+    C x = (C)a, y = (C)b;                                                                        \
     return (x > y || x != x) ? a : b;                                                            \
   }                                                                                              \
   inline T parpy_min_##S(T a, T b) {                                                             \
-    C x = (C)a, y = (C)b;                                                            \
+    C x = (C)a, y = (C)b;                                                                        \
     return (x < y || x != x) ? a : b;                                                            \
-  }
+  }                                                                                              \
+  /* Python's builtin max/min: a NaN is kept only when it comes first. */                        \
+  inline T parpy_pymax_##S(T a, T b) { return (C)b > (C)a ? b : a; }                             \
+  inline T parpy_pymin_##S(T a, T b) { return (C)b < (C)a ? b : a; }
 
 PARPY_FLOAT_OPS(float, f32, float)
 PARPY_FLOAT_OPS(half, f16, float)
