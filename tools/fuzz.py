@@ -62,7 +62,6 @@ KNOWN_BUGS = {
     "float_to_int": "issue 9 item 9: float to integer conversions (out of range is UB)",
     "shift_ub": "issue 9 item 9: shift counts outside [0, bits) and of negative values",
     "bool_arith": "issue 9 item 10: arithmetic, negation, max/min of bools",
-    "nested_reduce_label": "issue 9 item 18: nested reductions with one label",
 }
 
 INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
