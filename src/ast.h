@@ -203,6 +203,7 @@ struct ArgSpec {
   int64_t *shape; /* ARRAY */
   bool readonly;  /* ARRAY */
   bool device;    /* ARRAY: the data lives in GPU memory (not part of the key) */
+  bool runtime;   /* INT, FLOAT, SCALAR: taken at run time, not a constant (jitfn.c) */
   int nfields;    /* DICT: sorted keys */
   const char **keys;
   ArgSpec *fields;
@@ -236,6 +237,7 @@ struct Sym {
   int param;           /* SYM_PARAM: position */
   const ArgSpec *arg;  /* SYM_PARAM of main: the specialisation */
   bool is_const;       /* specialised scalar parameter: value in `val` */
+  int slot;            /* run-time scalar parameter of main (arg->runtime): its slot */
   Value val;
   Node *alias;         /* local naming an array view (row = x[i]) */
   /* An array local bound more than once (src = b ... if t & 1: src = a):

@@ -63,6 +63,8 @@ static bool match(const ArgSpec *want, const ArgSpec *got) {
     return got->kind != ARG_DICT; /* one slot, never read */
   if (want->kind != got->kind)
     return false;
+  if (want->runtime) /* a run-time scalar takes any value of its kind */
+    return want->kind != ARG_SCALAR || want->elem == got->elem;
   switch (want->kind) {
   case ARG_INT:
   case ARG_FLOAT:

@@ -60,6 +60,7 @@ static HandleObject *handle_new(Func *f) {
     return NULL;
   }
   h->func = f;
+  h->scalars = NULL;
   h->names = ARENA_ARRAY(&f->arena, const char *, f->nparams ? f->nparams : 1);
   for (int i = 0; i < f->nparams; i++)
     h->names[i] = f->params[i].name ? f->params[i].name : "?";
@@ -360,6 +361,7 @@ static void handle_dealloc(HandleObject *h) {
   handle_clear(h);
   if (h->func)
     func_free(h->func);
+  PyMem_Free(h->scalars);
   PyObject_GC_Del(h);
 }
 

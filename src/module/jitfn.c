@@ -5,6 +5,7 @@
  * the function's own table and call the library's entry with the GIL
  * released.  Only a miss runs the compiler and the native build. */
 #include <stddef.h>
+#include <string.h>
 
 #include "module.h"
 
@@ -176,6 +177,90 @@ static bool compile_entry(JitObject *self, CallArgs *ca, PyObject *opts, const B
   return ok;
 }
 
+/* ---- scalars that vary (module.h) ---- */
+
+static bool may_vary(const ArgSpec *a) {
+  return a->kind == ARG_INT || a->kind == ARG_FLOAT ||
+         (a->kind == ARG_SCALAR && a->elem != EL_BOOL && a->elem != EL_F16);
+}
+
+static uint64_t value_bits(const ArgSpec *a) {
+  if (a->kind == ARG_FLOAT || (a->kind == ARG_SCALAR && elem_is_float(a->elem))) {
+    uint64_t b;
+    memcpy(&b, &a->val.f, sizeof b);
+    return b;
+  }
+  return a->val.u;
+}
+
+static ScalarHistory *history(HandleObject *h) {
+  int n = h->func->nparams;
+  if (!h->scalars)
+    h->scalars = PyMem_Calloc((size_t)(n > 0 ? n : 1), sizeof(ScalarHistory));
+  return h->scalars; /* NULL (out of memory): everything stays specialised */
+}
+
+/* Marks the arguments taken at run time; `record` counts this call's
+ * values (calls do, print_compiled does not).  True when any is marked. */
+static bool mark_runtime(HandleObject *h, CallArgs *ca, bool record) {
+  ScalarHistory *hs = history(h);
+  bool any = false;
+  for (int i = 0; hs && i < ca->n; i++) {
+    ArgSpec *a = &ca->specs[i];
+    ScalarHistory *s = &hs[i];
+    if (!may_vary(a))
+      continue;
+    if (record && s->state == SC_COUNT) {
+      uint64_t b = value_bits(a);
+      bool seen = false;
+      for (int k = 0; k < s->nseen && !seen; k++)
+        seen = s->seen[k] == b;
+      if (!seen && s->nseen < PP_RUNTIME_AFTER)
+        s->seen[s->nseen++] = b;
+      else if (!seen)
+        s->state = SC_RUNTIME;
+    }
+    a->runtime = s->state == SC_RUNTIME;
+    any |= a->runtime;
+  }
+  return any;
+}
+
+/* The run-time version could not be compiled: specialise those for good. */
+static void unmark_runtime(HandleObject *h, CallArgs *ca) {
+  for (int i = 0; i < ca->n; i++)
+    if (ca->specs[i].runtime) {
+      ca->specs[i].runtime = false;
+      if (h->scalars)
+        h->scalars[i].state = SC_SPECIALISE;
+    }
+}
+
+/* Finds or builds the library for the call's (marked) arguments. */
+static bool find_entry(JitObject *self, CallArgs *ca, PyObject *opts, LoadedLib **lib) {
+  Func *f = self->handle->func;
+  Buf key;
+  buf_init(&key);
+  bool ok = make_key(ca, opts, &key);
+  if (ok) {
+    uint64_t hash = memcache_hash(key.data, key.len);
+    CacheEntry *e = memcache_get(&self->cache, key.data, key.len, hash);
+    if (e && e->nslots != ca->nslots) {
+      pp_raise(DIAG_INTERNAL, "cached code of %s expects %d argument slots, got %d", f->name,
+               e->nslots, ca->nslots);
+      ok = false;
+    } else if (e) {
+      pp_stats.hits++;
+      *lib = e->lib; /* held: the table may evict it while the GIL is released */
+      (*lib)->refs++;
+    } else {
+      ok = compile_entry(self, ca, opts, &key, hash, lib);
+    }
+  }
+  buf_free(&key);
+  return ok;
+}
+
 static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nargs,
                           PyObject *opts) {
   Func *f = self->handle->func;
@@ -186,32 +271,26 @@ static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nar
   CallArgs ca;
   args_init(&ca);
   ca.params = f->params;
-  Buf key;
-  buf_init(&key);
   PyObject *result = NULL;
-  if (!args_classify(&ca, args, (int)nargs, f->name, self->handle->names) ||
-      !make_key(&ca, opts, &key))
-    goto done;
-  uint64_t hash = memcache_hash(key.data, key.len);
-  CacheEntry *e = memcache_get(&self->cache, key.data, key.len, hash);
   LoadedLib *lib;
-  if (e) {
-    pp_stats.hits++;
-    if (e->nslots != ca.nslots) {
-      pp_raise(DIAG_INTERNAL, "cached code of %s expects %d argument slots, got %d", f->name,
-               e->nslots, ca.nslots);
-      goto done;
-    }
-    lib = e->lib; /* held: the table may evict it while the GIL is released */
-    lib->refs++;
-  } else if (!compile_entry(self, &ca, opts, &key, hash, &lib)) {
+  if (!args_classify(&ca, args, (int)nargs, f->name, self->handle->names))
     goto done;
+  bool runtime = mark_runtime(self->handle, &ca, true);
+  if (!find_entry(self, &ca, opts, &lib)) {
+    /* Ctrl-C (KeyboardInterrupt) during the build stops the call. */
+    if (!runtime || !PyErr_ExceptionMatches(PyExc_Exception))
+      goto done;
+    /* Never a wrong result: the specialised version decides (and reports
+     * the user's error, if that is what it was). */
+    PyErr_Clear();
+    unmark_runtime(self->handle, &ca);
+    if (!find_entry(self, &ca, opts, &lib))
+      goto done;
   }
   result = call_library(&lib->lib, &ca, f->name);
   loaded_release(lib);
 done:
   args_release(&ca);
-  buf_free(&key);
   return result;
 }
 
@@ -401,9 +480,20 @@ PyObject *mod_print_compiled(PyObject *self, PyObject *args) {
   buf_init(&code);
   if (n != f->nparams)
     args_count_error(f->name, f->nparams, n);
-  else if (args_classify(&ca, PySequence_Fast_ITEMS(seq), (int)n, f->name, h->names) &&
-           build_code(f, ca.specs, (int)n, opts, false, &opt, &a, &code, NULL))
-    result = PyUnicode_FromString(buf_cstr(&code));
+  else if (args_classify(&ca, PySequence_Fast_ITEMS(seq), (int)n, f->name, h->names)) {
+    /* What a call with these arguments would run now (mark_runtime). */
+    bool rt = mark_runtime(h, &ca, false);
+    bool ok = build_code(f, ca.specs, (int)n, opts, false, &opt, &a, &code, NULL);
+    if (!ok && rt) {
+      PyErr_Clear();
+      for (int i = 0; i < ca.n; i++)
+        ca.specs[i].runtime = false;
+      code.len = 0;
+      ok = build_code(f, ca.specs, (int)n, opts, false, &opt, &a, &code, NULL);
+    }
+    if (ok)
+      result = PyUnicode_FromString(buf_cstr(&code));
+  }
   args_release(&ca);
   buf_free(&code);
   arena_free(&a);

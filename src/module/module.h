@@ -48,8 +48,23 @@ bool pp_error_is_ours(void);
 PyObject *pp_raise(DiagKind kind, const char *fmt, ...) PP_PRINTF(2, 3);
 
 /* ---- handle.c: FuncHandle, the decoration-time tree of one function ------ */
+/* Scalars that vary (jitfn.c): a scalar parameter is specialised to its
+ * value (a compile-time constant) until it has taken PP_RUNTIME_AFTER
+ * distinct values; from the next new value on, the function takes it at
+ * run time (one library for every value), unless that version cannot be
+ * compiled (a value the compiler needs as a constant, a GPU backend), in
+ * which case the parameter is specialised for good. */
+#define PP_RUNTIME_AFTER 4
+enum { SC_COUNT, SC_RUNTIME, SC_SPECIALISE };
+typedef struct ScalarHistory {
+  uint8_t state;
+  uint8_t nseen;
+  uint64_t seen[PP_RUNTIME_AFTER]; /* the bits of the distinct values so far */
+} ScalarHistory;
+
 typedef struct HandleObject {
   PyObject_HEAD
+  ScalarHistory *scalars; /* one per parameter, NULL until the first call */
   Func *func;
   const char **names; /* parameter names (in func's arena), for messages */
   PyObject *refs;     /* list: handles whose Funcs ours points to, file/text strs */

@@ -59,9 +59,28 @@ static Type *spec_type(Prog *p, const ArgSpec *a) {
   return NULL;
 }
 
-static bool specialise_param(Prog *p, Sym *s, const ArgSpec *a, Span span) {
+/* A scalar taken at run time (jitfn.c decides when) is a variable that the
+ * entry reads from its slot.  Only the Cpu backend passes it (the GPU
+ * backends would need it as a kernel argument), and only where the C type
+ * holds every value of the argument exactly: int parameters when ints are
+ * int64, no float16.  Anything else is refused, and the caller goes back to
+ * specialising that parameter. */
+static bool runtime_param(Prog *p, Sym *s, const ArgSpec *a, int slot, Span span) {
+  Elem e = a->kind == ARG_INT ? p->opt.int_size : a->kind == ARG_FLOAT ? p->opt.float_size : a->elem;
+  if (p->opt.backend != BACKEND_CPU || e == EL_F16 || e == EL_BOOL ||
+      (a->kind == ARG_INT && e != EL_I64) || (a->kind != ARG_INT && a->kind != ARG_FLOAT &&
+                                                a->kind != ARG_SCALAR))
+    return err(p, DIAG_TYPE, span, "argument '%s' cannot be taken at run time here", s->name);
+  s->is_const = false;
+  s->slot = slot;
+  return true;
+}
+
+static bool specialise_param(Prog *p, Sym *s, const ArgSpec *a, int slot, Span span) {
   s->arg = a;
   s->ty = spec_type(p, a);
+  if (a->runtime)
+    return runtime_param(p, s, a, slot, span);
   switch (a->kind) {
   case ARG_INT: s->is_const = true; return int_value(p, s, a->val.i, span);
   case ARG_FLOAT:
@@ -78,14 +97,27 @@ static bool specialise_param(Prog *p, Sym *s, const ArgSpec *a, Span span) {
   }
 }
 
+/* The entry's slots an argument takes: one per leaf (as sig_nslots). */
+static int nslots(const ArgSpec *a) {
+  if (a->kind != ARG_DICT)
+    return 1;
+  int n = 0;
+  for (int k = 0; k < a->nfields; k++)
+    n += nslots(&a->fields[k]);
+  return n;
+}
+
 static bool specialise_main(Prog *p) {
   Fn *m = p->main;
   if (p->nargs != m->nparams)
     return err(p, DIAG_TYPE, p->func->span, "%s() takes %d argument%s but %d %s given", m->name,
                m->nparams, m->nparams == 1 ? "" : "s", p->nargs, p->nargs == 1 ? "was" : "were");
-  for (int i = 0; i < m->nparams; i++)
-    if (!specialise_param(p, m->params[i], &p->args[i], p->func->params[i].span))
+  int slot = 0;
+  for (int i = 0; i < m->nparams; i++) {
+    if (!specialise_param(p, m->params[i], &p->args[i], slot, p->func->params[i].span))
       return false;
+    slot += nslots(&p->args[i]);
+  }
   return true;
 }
 

@@ -1072,11 +1072,26 @@ static bool mentions_here(const Node *n, const Sym *s) {
   return false;
 }
 
+/* A scalar that has taken many values is read from the entry's slot (an
+ * int64_t for a Python int, a double for a Python float, the NumPy type
+ * for a NumPy scalar), so one library serves every value. */
+static void runtime_param(CPrinter *c, const Sym *s) {
+  const ArgSpec *a = s->arg;
+  Elem slot = a->kind == ARG_INT ? EL_I64 : a->kind == ARG_FLOAT ? EL_F64 : a->elem;
+  buf_puts(c->out, "const ");
+  c_type(c, s->ty);
+  buf_printf(c->out, " %s = (", s->cname);
+  c_type(c, s->ty);
+  buf_printf(c->out, ")*(const %s *)parpy_slots[%d]; /* run-time parameter '%s' */\n",
+             c->d->type_name(slot), s->slot, s->name);
+}
+
 void c_const_params(CPrinter *c, const Node *body) {
   Fn *fn = c->fn;
   for (int i = 0; i < fn->nparams; i++) {
     Sym *s = fn->params[i];
-    if (!s->is_const || !s->ty || s->ty->kind != TY_SCALAR)
+    bool runtime = s->arg && s->arg->runtime;
+    if ((!s->is_const && !runtime) || !s->ty || s->ty->kind != TY_SCALAR)
       continue;
     bool used = false;
     for (const Node *st = body; st && !used; st = st->next)
@@ -1084,6 +1099,10 @@ void c_const_params(CPrinter *c, const Node *body) {
     if (!used)
       continue;
     c_line_start(c);
+    if (runtime) {
+      runtime_param(c, s);
+      continue;
+    }
     buf_puts(c->out, "const ");
     c_type(c, s->ty);
     buf_printf(c->out, " %s = ", s->cname);
@@ -1343,11 +1362,26 @@ static void from_slot(CPrinter *c, Elem e, const char *name, int slot, int nth) 
   buf_printf(c->out, "%s(%s *)args[%d]", nth ? ", " : "", c->d->type_name(e), slot);
 }
 
-/* "float *x, float *y" (or "void"): the array parameters of main. */
+static bool has_runtime(const Fn *m) {
+  for (int i = 0; i < m->nparams; i++)
+    if (m->params[i]->arg && m->params[i]->arg->runtime)
+      return true;
+  return false;
+}
+
+/* "float *x, float *y" (or "void"): the array parameters of main, then the
+ * entry's slots where scalars are taken at run time (c_const_params). */
 void c_main_params(CPrinter *c, Fn *m) {
-  if (c_main_arrays(c, m, param) == 0)
+  int n = c_main_arrays(c, m, param);
+  if (has_runtime(m))
+    buf_puts(c->out, n ? ", void **parpy_slots" : "void **parpy_slots");
+  else if (n == 0)
     buf_puts(c->out, "void");
 }
 
 /* "(float *)args[0], (float *)args[1]": main's arrays in the entry. */
-void c_args_from_slots(CPrinter *c, Fn *m) { c_main_arrays(c, m, from_slot); }
+void c_args_from_slots(CPrinter *c, Fn *m) {
+  int n = c_main_arrays(c, m, from_slot);
+  if (has_runtime(m))
+    buf_puts(c->out, n ? ", args" : "args");
+}

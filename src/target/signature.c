@@ -100,11 +100,17 @@ static void put_value(Buf *out, Elem e, Value v) {
 static void put_spec(Buf *out, const ArgSpec *s) {
   switch (s->kind) {
   case ARG_INT:
-    buf_printf(out, "int=%" PRId64, s->val.i);
+    if (s->runtime)
+      buf_puts(out, "int=?");
+    else
+      buf_printf(out, "int=%" PRId64, s->val.i);
     break;
   case ARG_FLOAT:
     buf_puts(out, "float=");
-    put_float(out, s->val.f);
+    if (s->runtime)
+      buf_putc(out, '?');
+    else
+      put_float(out, s->val.f);
     break;
   case ARG_BOOL:
     buf_puts(out, s->val.b ? "bool=1" : "bool=0");
@@ -112,7 +118,10 @@ static void put_spec(Buf *out, const ArgSpec *s) {
   case ARG_SCALAR:
     buf_puts(out, s->elem == EL_BOOL ? "bool_" : elem_short(s->elem));
     buf_putc(out, '=');
-    put_value(out, s->elem, s->val);
+    if (s->runtime)
+      buf_putc(out, '?');
+    else
+      put_value(out, s->elem, s->val);
     break;
   case ARG_ARRAY:
     buf_puts(out, elem_short(s->elem));
@@ -400,12 +409,12 @@ static bool parse_spec(Parser *p, ArgSpec *out, int depth) {
   if (accept(p, "int=")) {
     out->kind = ARG_INT;
     out->val.elem = EL_I64;
-    return parse_i64(p, &out->val.i);
+    return (out->runtime = accept(p, "?")) || parse_i64(p, &out->val.i);
   }
   if (accept(p, "float=")) {
     out->kind = ARG_FLOAT;
     out->val.elem = EL_F64;
-    return parse_float(p, &out->val.f);
+    return (out->runtime = accept(p, "?")) || parse_float(p, &out->val.f);
   }
   if (accept(p, "bool=")) {
     out->kind = ARG_BOOL;
@@ -424,7 +433,8 @@ static bool parse_spec(Parser *p, ArgSpec *out, int depth) {
     return fail(p, "a NumPy bool scalar is written bool_=");
   p->s++; /* '=' */
   out->kind = ARG_SCALAR;
-  return parse_value(p, out->elem, &out->val);
+  out->val.elem = out->elem;
+  return (out->runtime = accept(p, "?")) || parse_value(p, out->elem, &out->val);
 }
 
 bool sig_parse(const char *text, Arena *a, const char ***names, ArgSpec **specs, int *n,
@@ -468,6 +478,11 @@ static uint64_t scalar_bits(Elem e, Value v) {
 
 static void key_spec(Buf *b, const ArgSpec *s) {
   key_u8(b, (unsigned)s->kind);
+  if (s->runtime) { /* any value: only the kind and the type decide */
+    key_u8(b, 0xff);
+    key_u8(b, s->kind == ARG_SCALAR ? (unsigned)s->elem : 0u);
+    return;
+  }
   switch (s->kind) {
   case ARG_INT: key_u64(b, scalar_bits(EL_I64, s->val)); break;
   case ARG_FLOAT: key_u64(b, scalar_bits(EL_F64, s->val)); break;
