@@ -11,6 +11,16 @@ import parpy
 from parpy import _core
 
 
+@pytest.fixture(autouse=True)
+def _scalars_stay_specialised():
+    """These tests make specialisations out of scalar values: keep every
+    value its own specialisation (no run-time scalars, issue 14 item 6)."""
+    from parpy import _core as core
+    old = core._set_runtime_after(-1)
+    yield
+    core._set_runtime_after(old)
+
+
 def compiles() -> int:
     return _core._stats()["compiles"]
 

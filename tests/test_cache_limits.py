@@ -16,6 +16,16 @@ from parpy import _core
 from cache_probe import cpu, fake_cc, libraries, run_probe, scale
 
 
+@pytest.fixture(autouse=True)
+def _scalars_stay_specialised():
+    """These tests make specialisations out of scalar values: keep every
+    value its own specialisation (no run-time scalars, issue 14 item 6)."""
+    from parpy import _core as core
+    old = core._set_runtime_after(-1)
+    yield
+    core._set_runtime_after(old)
+
+
 @pytest.fixture
 def own_cache(tmp_path, monkeypatch):
     d = tmp_path / "cache"

@@ -179,6 +179,22 @@ static bool compile_entry(JitObject *self, CallArgs *ca, PyObject *opts, const B
 
 /* ---- scalars that vary (module.h) ---- */
 
+/* PP_RUNTIME_AFTER, or what a test set (-1: scalars are always specialised,
+ * for the cache tests, which make specialisations out of scalar values). */
+static int runtime_after = PP_RUNTIME_AFTER;
+
+PyObject *mod_set_runtime_after(PyObject *self, PyObject *arg) {
+  (void)self;
+  long v = PyLong_AsLong(arg);
+  if (v == -1 && PyErr_Occurred())
+    return NULL;
+  if (v < -1 || v > PP_RUNTIME_AFTER)
+    return pp_raise(DIAG_VALUE, "_set_runtime_after takes -1 to %d", PP_RUNTIME_AFTER);
+  int old = runtime_after;
+  runtime_after = (int)v;
+  return PyLong_FromLong(old);
+}
+
 static bool may_vary(const ArgSpec *a) {
   return a->kind == ARG_INT || a->kind == ARG_FLOAT ||
          (a->kind == ARG_SCALAR && a->elem != EL_BOOL && a->elem != EL_F16);
@@ -210,12 +226,12 @@ static bool mark_runtime(HandleObject *h, CallArgs *ca, bool record) {
     ScalarHistory *s = &hs[i];
     if (!may_vary(a))
       continue;
-    if (record && s->state == SC_COUNT) {
+    if (record && s->state == SC_COUNT && runtime_after >= 0) {
       uint64_t b = value_bits(a);
       bool seen = false;
       for (int k = 0; k < s->nseen && !seen; k++)
         seen = s->seen[k] == b;
-      if (!seen && s->nseen < PP_RUNTIME_AFTER)
+      if (!seen && s->nseen < runtime_after)
         s->seen[s->nseen++] = b;
       else if (!seen)
         s->state = SC_RUNTIME;

@@ -268,6 +268,9 @@ static PyMethodDef module_methods[] = {
      "Forget every compiled function, in memory and on disk."},
     {"_set_max_specializations", mod_set_max_specializations, METH_O,
      "Set the most specializations one jitted function keeps; returns the old limit."},
+    {"_set_runtime_after", mod_set_runtime_after, METH_O,
+     "Tests: distinct values before a scalar is taken at run time (0..4; -1: never); "
+     "returns the old setting."},
     {"_clear_memory_cache", mod_clear_memory_cache, METH_NOARGS,
      "Forget the in-memory cache only (tests)."},
     {"cache_dir", mod_cache_dir, METH_NOARGS, "The disk cache directory (created if needed)."},

@@ -251,6 +251,7 @@ extern PyTypeObject JitType;
 int jit_init_strings(void); /* module init */
 extern PyTypeObject CompiledType;
 PyObject *mod_print_compiled(PyObject *self, PyObject *args);
+PyObject *mod_set_runtime_after(PyObject *self, PyObject *arg);
 PyObject *mod_compile_string(PyObject *self, PyObject *args);
 
 #endif
