@@ -15,6 +15,9 @@ import pytest
 
 _CACHE_DIR = tempfile.mkdtemp(prefix="parpy-test-cache-")
 os.environ["PARPY_CACHE_DIR"] = os.path.join(_CACHE_DIR, "cache")
+# Small test inputs still run the Cpu backend's OpenMP code paths (by default
+# nests under 32,768 iterations run serially: docs/internals.md).
+os.environ.setdefault("PARPY_CPU_PARALLEL_MIN_WORK", "0")
 
 import parpy  # noqa: E402  (after PARPY_CACHE_DIR is set)
 

@@ -210,11 +210,19 @@ def test_full_sum_keeps_pairwise_sums_per_thread():
     assert "parpy_sum_f64 acc_sums;" in src
 
 
-def test_little_work_runs_on_one_thread():
+def test_little_work_runs_on_one_thread(monkeypatch):
+    monkeypatch.delenv("PARPY_CPU_PARALLEL_MIN_WORK")
     src = code(row_sum, [np.zeros((10, 10), np.float32), np.zeros(10, np.float32), 10],
                {'N': parpy.threads(10)})
     assert "#pragma omp parallel" not in src
     assert "too little work to share among threads" in src
+
+
+def test_little_work_shared_when_the_threshold_is_zero(monkeypatch):
+    monkeypatch.setenv("PARPY_CPU_PARALLEL_MIN_WORK", "0")
+    src = code(row_sum, [np.zeros((10, 10), np.float32), np.zeros(10, np.float32), 10],
+               {'N': parpy.threads(10)})
+    assert "#pragma omp parallel" in src
 
 
 @pytest.mark.parametrize("n,m,collapsed", [(2048, 2048, False), (6, 20_000, True)])

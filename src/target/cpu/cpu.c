@@ -52,10 +52,20 @@ static int64_t work(const Node *list, int64_t cap) {
   return w < cap ? w : cap;
 }
 
+/* PARPY_CPU_PARALLEL_MIN_WORK overrides the threshold; the test suite sets
+ * it to 0 so that its small inputs still run the OpenMP code paths. */
+static int64_t parallel_min_work(void) {
+  const char *env = getenv("PARPY_CPU_PARALLEL_MIN_WORK");
+  char *end;
+  long long v = env && *env ? strtoll(env, &end, 10) : -1;
+  return v >= 0 && !*end ? (int64_t)v : PARALLEL_MIN_WORK;
+}
+
 static bool too_little_work(const Node *f) {
   Node one = *f;
   one.next = NULL;
-  return work(&one, PARALLEL_MIN_WORK) < PARALLEL_MIN_WORK;
+  int64_t min = parallel_min_work();
+  return min > 0 && work(&one, min) < min;
 }
 
 /* How many perfectly nested parallel loops can share one omp loop. */
