@@ -576,8 +576,8 @@ def test_cuda_views_and_conversions():
 @pytest.mark.cuda
 @gpu
 def test_cuda_sync():
-    b = pb.zeros(1 << 20, T.F32, Cuda)
-    axpy(1.0, b, b, 1 << 20, opts=cuda_opts(1024))
+    a, b = pb.zeros(1 << 20, T.F32, Cuda), pb.zeros(1 << 20, T.F32, Cuda)
+    axpy(1.0, a, b, 1 << 20, opts=cuda_opts(1024))
     assert pb.sync(Cuda) is None and b.sync() is None
     assert pb.sync(parpy.CompileBackend.Auto) is None
 

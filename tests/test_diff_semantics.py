@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import parpy
-from harness import check, rng, FLOATS, dtype_id  # noqa: F401
+from harness import BACKEND, check, rng, FLOATS, dtype_id  # noqa: F401
 
 EXACT = dict(rtol=0, atol=0)
 
@@ -546,6 +546,8 @@ def run_under_ubsan(tmp_path, control):
                           env=env, timeout=400)
 
 
+@pytest.mark.skipif(BACKEND != parpy.CompileBackend.Cpu,
+                    reason="builds the generated C with gcc's -fsanitize=undefined")
 def test_edge_values_are_free_of_undefined_behaviour(tmp_path):
     """Float-to-int conversions out of range, shifts by the width or a
     negative count, MIN // -1, -MIN, abs(MIN), overflowing products: the

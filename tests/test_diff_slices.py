@@ -272,5 +272,7 @@ def test_slice_power_by_a_constant_is_numpys_fast_path(rng, dtype):
     ref, got = check(slice_fast_powers, [x, *outs, 0.5], {'N': parpy.threads(16)},
                      outputs=[1, 2, 3, 4], rtol=0, atol=0)
     for k in range(1, 5):
-        np.testing.assert_array_equal(np.signbit(got[k]), np.signbit(ref[k]))
+        # The sign of a NaN is the hardware's (x86 sets it, GPUs do not).
+        num = ~np.isnan(ref[k])
+        np.testing.assert_array_equal(np.signbit(got[k][num]), np.signbit(ref[k][num]))
         np.testing.assert_array_equal(got[k], ref[k])
