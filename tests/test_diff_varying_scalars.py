@@ -9,7 +9,12 @@ import pytest
 
 import parpy
 from parpy import _core
-from harness import check, options, rng  # noqa: F401  (fixtures)
+from harness import BACKEND, check, options, rng  # noqa: F401  (fixtures)
+
+# Run-time scalar parameters are a Cpu feature; the GPU backends keep
+# specialising (test_gpu_backend_keeps_specialising).
+cpu_only = pytest.mark.skipif(BACKEND != parpy.CompileBackend.Cpu,
+                              reason="run-time scalars exist on the Cpu backend only")
 
 RUNTIME_AFTER = 4
 
@@ -37,6 +42,7 @@ def make_step():
     return step
 
 
+@cpu_only
 def test_float_time_loop_compiles_a_few_times(rng):
     step = make_step()
     u = rng.rand(100)
@@ -47,6 +53,7 @@ def test_float_time_loop_compiles_a_few_times(rng):
     assert n <= RUNTIME_AFTER + 1, n
 
 
+@cpu_only
 def test_int_scalar_varies(rng):
     @parpy.jit
     def shift(x, out, k, N):
@@ -71,6 +78,7 @@ def test_int_weak_typing_is_kept(rng):
               {'N': parpy.threads(4)}, outputs=[1])
 
 
+@cpu_only
 def test_numpy_scalars_and_0d_arrays_vary(rng):
     @parpy.jit
     def scale(x, out, a, b, N):
@@ -133,6 +141,7 @@ def test_shape_scalar_stays_specialised(rng):
     assert "run-time parameter" not in code
 
 
+@cpu_only
 def test_print_compiled_shows_runtime_parameters(rng):
     step = make_step()
     u = rng.rand(10)
@@ -160,6 +169,7 @@ def test_gpu_backend_keeps_specialising():
     assert "9.0" in code or "9" in code
 
 
+@cpu_only
 def test_runtime_code_through_compile_string(rng):
     """The printed run-time version is a valid compile_string input whose
     signature (t:float=?) takes any float for t."""
