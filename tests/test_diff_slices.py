@@ -276,3 +276,43 @@ def test_slice_power_by_a_constant_is_numpys_fast_path(rng, dtype):
         num = ~np.isnan(ref[k])
         np.testing.assert_array_equal(np.signbit(got[k][num]), np.signbit(ref[k][num]))
         np.testing.assert_array_equal(got[k], ref[k])
+
+
+@parpy.jit
+def element_powers(x, h, N):
+    parpy.label('N')
+    for i in range(N):
+        h[i] = x[i] ** 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+def test_element_power_one_half_is_pow(rng, dtype):
+    """Element by element, `x[i] ** 0.5` is pow() as for NumPy scalars:
+    (-inf) ** 0.5 is inf and (-0.0) ** 0.5 is 0.0.  gcc turns pow(x, 0.5)
+    into sqrt(x) under -fno-math-errno unless pow is not a builtin; a loop
+    long enough to vectorise shows it (found by tools/fuzz.py)."""
+    x = rng.rand(4096, dtype, 0.0, 3.0)
+    x[::7] = -np.inf
+    x[3::7] = -0.0
+    ref, got = check(element_powers, [x, np.empty(4096, dtype), 4096], {'N': parpy.threads(4)},
+                     outputs=[1], rtol=0, atol=0)
+    np.testing.assert_array_equal(np.signbit(got[1]), np.signbit(ref[1]))
+
+
+@parpy.jit
+def predicates_as_ints(x, y, N):
+    parpy.label('N')
+    for i in range(N):
+        y[0, i] = np.isinf(x[i])
+        y[1, i] = np.isnan(x[i])
+        y[2, i] = np.isfinite(x[i])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64], ids=dtype_id)
+def test_predicates_stored_as_ints_are_0_or_1(rng, dtype):
+    """isinf of -inf is True, stored as 1 (glibc's isinf macro gives -1);
+    found by tools/fuzz.py."""
+    x = rng.rand(64, dtype, -3.0, 3.0)
+    x[:4] = [-np.inf, np.inf, np.nan, -0.0]
+    check(predicates_as_ints, [x, np.empty((3, 64), np.int64), 64], {'N': parpy.threads(4)},
+          outputs=[1])

@@ -267,10 +267,15 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
  * Elementwise code follows it for a constant exponent.  (NumPy's scalars use
  * pow(), which is what an element-by-element `x[i] ** 0.5` prints.) */
 static Node *numpy_fast_power(Lower *L, Node *c) {
-  const Node *r = c->rhs;
-  if (!elem_is_float(c->ty->elem) || (r->kind != N_FLOAT && r->kind != N_INT))
+  /* The exponent may be a literal or a scalar parameter the call fixed;
+   * np.power's own float32/float64 loops take the same fast paths, its
+   * float16 loop does not (pow() in float). */
+  Value rv;
+  bool literal = c->rhs->kind == N_FLOAT || c->rhs->kind == N_INT;
+  if (!elem_is_float(c->ty->elem) || (!literal && c->ty->elem == EL_F16) ||
+      !const_eval(c->rhs, &rv) || !(elem_is_float(rv.elem) || elem_is_signed(rv.elem)))
     return c;
-  double v = r->kind == N_FLOAT ? r->val.f : (double)r->val.i;
+  double v = elem_is_float(rv.elem) ? rv.f : (double)rv.i;
   Node *x = convert_to(L, c->lhs, c->ty);
   if (v == 0.5) {
     Node *s = new_node(A(L), N_BUILTIN, c->span);

@@ -529,11 +529,13 @@ static void print_predicate(CPrinter *c, const Node *n, const Node *a, Elem ae) 
     buf_puts(c->out, n->builtin == B_ISFINITE ? "true" : "false");
     return;
   }
-  buf_printf(c->out, "%s(", fn);
+  /* C's macros return any nonzero int (glibc's isinf gives -1 for -inf),
+   * which would show when the bool is stored as a number. */
+  buf_printf(c->out, "(%s(", fn);
   if (ae == EL_F16)
     buf_puts(c->out, "(float)");
   expr_prec(c, a, ae == EL_F16 ? P_UNARY : P_COMMA + 1);
-  buf_puts(c->out, ")");
+  buf_puts(c->out, ") != 0)");
 }
 
 /* trunc and round (half to even: rint in the default rounding mode), of

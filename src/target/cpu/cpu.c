@@ -346,7 +346,7 @@ static bool emit(Prog *p, Buf *out) {
 
 static const char **build_cmd(const Options *opt, const char *src, const char *lib,
                               const char *incdir, Arena *a) {
-  int n = 20 + opt->nincludes + opt->nlibs + opt->nextra_flags;
+  int n = 24 + opt->nincludes + opt->nlibs + opt->nextra_flags;
   const char **argv = ARENA_ARRAY(a, const char *, n);
   int k = 0;
   const char *cc = getenv("CC");
@@ -366,6 +366,10 @@ static const char **build_cmd(const Options *opt, const char *src, const char *l
    * vector versions (libmvec).  Not -ffast-math: NaN, infinities, signed
    * zeros and the order of float operations stay NumPy's. */
   argv[k++] = "-fno-math-errno";
+  /* ... but with it gcc rewrites pow(x, 0.5) as sqrt(x), which differs at
+   * -inf and -0.0 (Python and NumPy scalars give inf and 0.0). */
+  argv[k++] = "-fno-builtin-pow";
+  argv[k++] = "-fno-builtin-powf";
   argv[k++] = "-fopenmp";
   argv[k++] = "-shared";
   argv[k++] = "-fPIC";
