@@ -152,22 +152,52 @@ static bool ours(const char *name) {
 
 static _Atomic unsigned long long pinned_adds; /* dlpi_adds when last pinned */
 
-static int pin(struct dl_phdr_info *info, size_t size, void *data) {
-  bool *first = data;
-  if (*first) {
+/* The names to pin, gathered by one dl_iterate_phdr walk.  They are pinned
+ * after the walk: dlopen inside its callback would take the loader's lock
+ * while the walk holds the lock a dlopen in another thread waits for (two
+ * threads loading libraries deadlocked that way). */
+typedef struct {
+  bool first;
+  char **names;
+  size_t n, cap;
+} PinWalk;
+
+static int gather(struct dl_phdr_info *info, size_t size, void *data) {
+  PinWalk *w = data;
+  if (w->first) {
     /* Only the library itself loaded since the last walk (or nothing: it
      * was loaded already): it brought no new dependency to pin. */
-    *first = false;
+    w->first = false;
     if (size >= offsetof(struct dl_phdr_info, dlpi_subs) && info->dlpi_adds - pinned_adds <= 1)
       return 1;
     pinned_adds = info->dlpi_adds;
   }
-  if (info->dlpi_name && info->dlpi_name[0] && !ours(info->dlpi_name)) {
-    void *h = dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  if (!info->dlpi_name || !info->dlpi_name[0] || ours(info->dlpi_name))
+    return 0;
+  if (w->n == w->cap) {
+    size_t cap = w->cap ? 2 * w->cap : 32;
+    char **more = realloc(w->names, cap * sizeof *more);
+    if (!more)
+      return 1; /* best effort: pin what was gathered */
+    w->names = more;
+    w->cap = cap;
+  }
+  char *copy = strdup(info->dlpi_name);
+  if (copy)
+    w->names[w->n++] = copy;
+  return 0;
+}
+
+static void pin_dependencies(void) {
+  PinWalk w = {.first = true};
+  dl_iterate_phdr(gather, &w);
+  for (size_t i = 0; i < w.n; i++) {
+    void *h = dlopen(w.names[i], RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
     if (h)
       dlclose(h); /* drops the reference just taken, not the mark */
+    free(w.names[i]);
   }
-  return 0;
+  free(w.names);
 }
 
 /* The loader takes a name it has seen before for the library it loaded
@@ -181,9 +211,8 @@ void *rt_lib_dlopen(int dirfd, const char *name, const char *path) {
   if (access(proc, F_OK) == 0)
     path = proc;
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  bool first = true;
   if (h)
-    dl_iterate_phdr(pin, &first);
+    pin_dependencies();
   return h;
 }
 
