@@ -100,7 +100,13 @@ typedef _Float16 half; /* for the host code; MSL has its own */
 #include "parpy_metal_sim.h"
 #endif
 #include "parpy_metal_math.h"
+/* In a namespace of its own, made visible by a using-directive: kernels in
+ * parpy_msl then find only their own copy (argument-dependent lookup on a
+ * half argument would otherwise see both and call it ambiguous). */
+namespace parpy_host {
 #include "parpy_metal_math.metal"
+} // namespace parpy_host
+using namespace parpy_host;
 
 #ifdef __APPLE__
 #define PARPY_METAL_LIBRARY(...) static parpy_metal_library parpy_library = {#__VA_ARGS__, NULL};
