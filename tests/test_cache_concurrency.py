@@ -254,7 +254,9 @@ def test_sigint_stops_a_build_promptly(own_cache, tmp_path):
     out, err = p.communicate(timeout=60)
     lines = out.splitlines()
     assert lines and lines[0].startswith("INTERRUPTED"), out + err
-    assert float(lines[0].split()[1]) - sent < 0.5
+    # Promptly: the build sleeps 60 s; a loaded 2-core CI machine may take
+    # a while to schedule the probe, so the bound is loose.
+    assert float(lines[0].split()[1]) - sent < 5.0
     assert lines[1] == "[]", "nothing left behind"
     cc = int((tmp_path / "cc.pid").read_text())
     with pytest.raises(ProcessLookupError):
