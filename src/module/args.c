@@ -601,7 +601,8 @@ static void copy_spec(Arena *a, ArgSpec *dst, const ArgSpec *src) {
   *dst = *src;
   if (src->kind == ARG_ARRAY) {
     dst->shape = ARENA_ARRAY(a, int64_t, src->rank ? src->rank : 1);
-    memcpy(dst->shape, src->shape, sizeof(int64_t) * (size_t)src->rank);
+    if (src->rank) /* a 0-d array's shape may be NULL */
+      memcpy(dst->shape, src->shape, sizeof(int64_t) * (size_t)src->rank);
   } else if (src->kind == ARG_DICT) {
     dst->keys = ARENA_ARRAY(a, const char *, src->nfields ? src->nfields : 1);
     dst->fields = ARENA_ARRAY(a, ArgSpec, src->nfields ? src->nfields : 1);
