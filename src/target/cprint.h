@@ -101,4 +101,21 @@ int c_main_arrays(CPrinter *c, Fn *m, CEachArray each);
 void c_main_params(CPrinter *c, Fn *m);
 void c_args_from_slots(CPrinter *c, Fn *m);
 
+/* Shared by the printer's own files (cexpr.c, cstmt.c): C precedence
+ * levels and the pieces of expression printing that statements reuse. */
+enum {
+  P_COMMA = 1, P_TERNARY = 3, P_OR = 4, P_AND = 5, P_BITOR = 6, P_BITXOR = 7, P_BITAND = 8,
+  P_EQ = 9, P_REL = 10, P_SHIFT = 11, P_ADD = 12, P_MUL = 13, P_UNARY = 14, P_POSTFIX = 15,
+  P_ATOM = 16
+};
+
+static inline Elem ty_elem(const Node *n) { return n->ty ? n->ty->elem : n->val.elem; }
+/* `n` printed in a context of precedence `min_prec` (parenthesised if lower). */
+void expr_prec(CPrinter *c, const Node *n, int min_prec);
+void print_literal(CPrinter *c, const Node *n);
+/* `(T)a`; a float to an integer type through parpy_to_* (no UB out of range). */
+void print_cast(CPrinter *c, Elem e, const Node *a);
+/* Row-major offset of the indices of a subscript into its base array. */
+void print_subscript(CPrinter *c, const Node *n);
+
 #endif

@@ -18,7 +18,7 @@
 
 /* MSL's math functions (6.5 of Apple's specification) by their C names;
  * those Metal lacks are the prelude's (parpy_log1p, ...).  The float
- * version serves half too: cprint.c computes half in float, as NumPy. */
+ * version serves half too: cexpr.c computes half in float, as NumPy. */
 const char *metal_math_name(const char *fn) {
   static const char *const names[][2] = {
       {"exp", "metal::exp"}, {"log", "metal::log"}, {"sin", "metal::sin"},
@@ -38,7 +38,7 @@ const char *metal_math_name(const char *fn) {
   for (size_t i = 0; i < PP_COUNT(names); i++)
     if (strcmp(names[i][0], fn) == 0)
       return names[i][1];
-  return fn; /* (every function cprint.c calls is in the table) */
+  return fn; /* (every function cexpr.c calls is in the table) */
 }
 
 /* ---- the index of a thread in a layer (as cuda.c, with Metal's names) ---- */
