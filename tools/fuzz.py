@@ -22,6 +22,7 @@ outcome is one of
     error      the compiled call raised something that is not a ParPyError
     crash      the worker process died (signal) or hung past --timeout
     ubsan      (--ubsan) the compiled code printed an UBSan "runtime error"
+    compiled   (--compile-only / --print-only) the code printed (and built)
 
 Every program that is not match/rejected/invalid is copied to --out as a
 standalone reproducer: `python3 REPRO.py [--backend Cuda] [--ubsan]` runs it
@@ -222,6 +223,10 @@ class Gen:
                      self.r.choice([1, 2, 4, 7, 16, 17, 32])]
         self.lines = []
         self.types_seen = set()
+        self.features = []       # the kinds of blocks generated (summary per class)
+        # on Cuda, some programs run whole inside one `with parpy.gpu:` block;
+        # the others keep sequential code on the host, which launches kernels
+        self.gpu_all = backend == "Cuda" and self.chance(0.3)
 
     # -- helpers ------------------------------------------------------------
     def chance(self, p):
@@ -253,6 +258,21 @@ class Gen:
 
     def emit(self, depth, text):
         self.lines.append("    " * depth + text)
+
+    def on_gpu(self, depth, scope):
+        """On Cuda, sequential code outside parallel loops runs on the host,
+        which cannot reach array elements: open a `with parpy.gpu:` block
+        there.  Returns the depth of the block's body."""
+        if self.backend == "Cuda" and not self.gpu_all and not scope.in_par():
+            self.emit(depth, "with parpy.gpu:")
+            return depth + 1
+        return depth
+
+    def nonempty(self, depth, scope, mark):
+        """A block header was emitted at len(lines) == mark: give it a body
+        when the statements chosen for it emitted nothing."""
+        if len(self.lines) == mark:
+            self.assign_local(scope, depth)
 
     # -- literals -----------------------------------------------------------
     def literal(self, k, partner=None):
@@ -875,6 +895,8 @@ class Gen:
         src, lo, hi = self.range_src(self.dims[0], full=True)
         v = self.new_loopvar()
         lbl = self.new_label(par=self.chance(0.85))
+        if lbl not in self.par:
+            depth = self.on_gpu(depth, scope)
         self.emit(depth, f"parpy.label('{lbl}')")
         self.emit(depth, f"for {v} in {src}:")
         s = Scope(scope)
@@ -972,6 +994,8 @@ class Gen:
         if self.chance(0.6):
             for _ in range(nl):
                 self.emit(depth, f"parpy.label('{self.new_label()}')")
+        else:
+            depth = self.on_gpu(depth, scope)
         sl = SliceCtx(self, scope, tshape)
         self.emit(depth, f"{target} = {sl.expr(self, out.dtype)}")
 
@@ -993,6 +1017,8 @@ class Gen:
         if kind(t) == "f":
             self.reduction = True
         nlab = self.r.choice([0, 1, 2])
+        if nlab == 0:
+            depth = self.on_gpu(depth, scope)
         for _ in range(nlab):
             self.emit(depth, f"parpy.label('{self.new_label()}')")
         mod = self.r.choice(["parpy.operators", "np"])
@@ -1011,7 +1037,11 @@ class Gen:
         if kind(t) == "f":
             self.reduction = True
         out = self.array(t, (1,), "out")
-        if self.chance(0.6):
+        labelled = self.chance(0.6)
+        if not labelled:
+            depth = host = self.on_gpu(depth, scope)
+        else:
+            host = depth
             self.emit(depth, f"parpy.label('{self.new_label()}')")
         arg = f"{a.name}[{', '.join(':' for _ in a.shape)}]" if self.chance(0.8) else a.name
         mod = self.r.choice(["parpy.operators", "np"])
@@ -1019,9 +1049,9 @@ class Gen:
             name = self.new_local()
             self.emit(depth, f"{name} = {mod}.{op}({arg})")
             scope.locals.append((name, t))
-            if self.backend == "Cuda":
-                self.emit(depth, "with parpy.gpu:")
-                depth += 1
+            if labelled:
+                # a labelled reduction into a local runs as a kernel
+                depth = self.on_gpu(host, scope)
             self.emit(depth, f"{out.name}[0] = {name}")
         else:
             self.emit(depth, f"{out.name}[0] = {mod}.{op}({arg})")
@@ -1043,10 +1073,11 @@ class Gen:
                 "and": "True", "or": "False"}
         out = self.array(t, (1,), "out")
         acc = self.new_local()
-        if op in ("max", "min") and self.backend != "Cuda":
+        # on Cuda the accumulator lives on the GPU: the host may not assign
+        # a local that a kernel assigns too
+        depth = self.on_gpu(depth, scope)
+        if op in ("max", "min"):
             self.emit(depth, f"{acc} = {a.name}[0]")
-        elif op in ("max", "min"):
-            self.emit(depth, f"{acc} = np.{t}(0)")
         elif k == "b":
             self.emit(depth, f"{acc} = np.bool_({init[op]})")
         else:
@@ -1069,9 +1100,6 @@ class Gen:
             self.emit(depth + 1, f"{acc} {op}= {e}")
         else:
             self.emit(depth + 1, f"{acc} = {acc} {op} {e}")
-        if self.backend == "Cuda":
-            self.emit(depth, "with parpy.gpu:")
-            depth += 1
         self.emit(depth, f"{out.name}[0] = {acc}")
         scope.locals.append((acc, t))
 
@@ -1151,13 +1179,20 @@ class Gen:
         for _ in range(nblocks):
             if self.chance(0.2):
                 # sequential code outside parallel loops; on a GPU it must be
-                # in `with parpy.gpu:` to touch array elements
-                if self.backend == "Cuda" or self.chance(0.2):
+                # in `with parpy.gpu:` to touch array elements.  Its locals
+                # live in the block: a local assigned on the host and again
+                # on the GPU is rejected (docs/gpu.md)
+                if (not self.gpu_all if self.backend == "Cuda" else self.chance(0.2)):
                     self.emit(1, "with parpy.gpu:")
-                    self.body_stmts(scope, 2, 1)
+                    inner = Scope(scope) if self.backend == "Cuda" else scope
+                    mark = len(self.lines)
+                    self.body_stmts(inner, 2, 1)
+                    self.nonempty(2, inner, mark)
                 else:
                     self.body_stmts(scope, 1, 1)
-            self.r.choice(blocks)(1, scope)
+            block = self.r.choice(blocks)
+            self.features.append(block.__name__.replace("_block", ""))
+            block(1, scope)
             for a in self.arrays:
                 a.ready = True
         if not self.par:
@@ -1196,13 +1231,18 @@ class Gen:
                                                 "__k", "main", "exit", "abort", "omp_k", "printf"])
         out.append("@parpy.jit")
         out.append(f"def {kname}({', '.join(params)}):")
-        out += self.lines or ["    pass"]
+        if self.gpu_all:
+            out.append("    with parpy.gpu:")
+            out += ["    " + ln for ln in self.lines]
+        else:
+            out += self.lines or ["    pass"]
         out += ["", ""]
         if kname != "kernel":
             out += [f"kernel = {kname}", "", ""]
         out.append("PAR = {" + ", ".join(f"'{k}': {v}" for k, v in self.par.items()) + "}")
         out.append(f"NAMES = {params!r}")
         out.append(f"OUTPUTS = {[params.index(a.name) for a in self.arrays if a.role == 'out']}")
+        out.append(f"FEATURES = {self.features + (['gpu_all'] if self.gpu_all else [])!r}")
         out.append(f"INEXACT = {self.inexact}")
         out.append(f"REDUCTION = {self.reduction}")
         seen = self.types_seen | {a.dtype for a in self.arrays} | {t for _, ts, r in self.helper_sigs for t in ts + [r]}
@@ -1347,7 +1387,8 @@ def compare(name, ref, got, exact):
     if ref.dtype.kind != "f" or exact:
         same = (ref == got) | (np.isnan(ref) & np.isnan(got)) if ref.dtype.kind == "f" else ref == got
         if ref.dtype.kind == "f":
-            same &= np.signbit(ref) == np.signbit(got)
+            # the sign of a NaN is the hardware's (x86 sets it, GPUs do not)
+            same &= (np.signbit(ref) == np.signbit(got)) | np.isnan(ref)
     else:
         r64, g64 = ref.astype(np.float64), got.astype(np.float64)
         # math functions round differently (NumPy has its own SIMD versions),
@@ -1485,157 +1526,307 @@ def wrong_interpreter(kernel):
 
 
 def worker(cfg):
+    """Runs the programs whose indices arrive on stdin, one a line, until
+    stdin closes; reports {"start": k} before and the outcome after each."""
     out = sys.stdout
     sys.stdout = sys.stderr   # programs' prints never reach the protocol stream
     skip = frozenset(cfg["skip"])
     work = cfg["work"]
-    for index in range(cfg["start"], cfg["stop"]):
-        path = os.path.join(work, f"prog_{index}.py")
-        try:
-            src = Gen(cfg["seed"], index, cfg["backend"], skip).program()
-        except Exception as e:
-            out.write(json.dumps({"index": index, "outcome": "generator",
-                                  "detail": f"generator raised {type(e).__name__}: {e}"}) + "\n")
-            out.flush()
-            continue
-        errpath = path[:-3] + ".stderr"
-        with open(path, "w") as f:
-            f.write(src)
+    inject = cfg.get("inject") or {}
+    for line in sys.stdin:
+        index = int(line)
         out.write(json.dumps({"start": index}) + "\n")
         out.flush()
-        inject = cfg.get("inject") or {}
+        out.write(json.dumps(run_one(cfg, skip, work, inject, index)) + "\n")
+        out.flush()
+
+
+def compile_only(mod, backend, path, how):
+    """--compile-only (a Cuda check without a GPU): print the program's
+    code and build it with nvcc -c as the Cuda target would (sm_90, no
+    fused multiply-add); --print-only stops after printing.  Outcomes:
+    compiled / rejected / error."""
+    import parpy
+    opts = parpy.par(dict(mod.PAR))
+    opts.backend = getattr(parpy.CompileBackend, backend)
+    try:
+        code = parpy.print_compiled(mod.kernel, mod.make_args(), opts)
+    except parpy.ParPyError as e:
+        return "rejected", f"{type(e).__name__}: {e}"
+    except Exception as e:
+        return "error", f"print_compiled raised {type(e).__name__}: {e}"
+    if backend != "Cuda" or how != "nvcc":
+        return "compiled", ""
+    inc = os.path.join(os.path.dirname(parpy.__file__), "include")
+    src = path[:-3] + ".cu"
+    with open(src, "w") as f:
+        f.write(code)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    r = subprocess.run(["nvcc", "-std=c++17", "-O3", "-arch=sm_90", "--fmad=false", "-c",
+                        f"-I{inc}", src, "-o", path[:-3] + ".o"],
+                       capture_output=True, text=True, env=env)
+    for ext in (".cu", ".o"):
+        if os.path.exists(path[:-3] + ext) and r.returncode == 0:
+            os.unlink(path[:-3] + ext)
+    if r.returncode != 0:
+        return "error", "nvcc failed:\n" + (r.stdout + r.stderr)[-1500:]
+    return "compiled", ""
+
+
+def run_one(cfg, skip, work, inject, index):
+    path = os.path.join(work, f"prog_{index}.py")
+    t0 = time.time()
+    try:
+        src = Gen(cfg["seed"], index, cfg["backend"], skip).program()
+    except Exception as e:
+        return {"index": index, "outcome": "generator", "features": [],
+                "detail": f"generator raised {type(e).__name__}: {e}"}
+    errpath = path[:-3] + ".stderr"
+    with open(path, "w") as f:
+        f.write(src)
+    if inject.get(str(index)) == "mismatch":
+        with open(path, "w") as f:   # a program known to match, made wrong below
+            f.write(INJECTED)
+    if inject.get(str(index)) == "crash":
+        os.abort()   # --inject: the supervisor must report a crash
+    if inject.get(str(index)) == "hang":
+        time.sleep(3600)
+    fd = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved = os.dup(2)
+    os.dup2(fd, 2)
+    os.close(fd)
+    features = []
+    try:
+        mod = load(path, f"fuzzprog_{index}")
+        features = list(getattr(mod, "FEATURES", []))
         if inject.get(str(index)) == "mismatch":
-            with open(path, "w") as f:   # a program known to match, made wrong below
-                f.write(INJECTED)
-        if inject.get(str(index)) == "crash":
-            os.abort()   # --inject: the supervisor must report a crash
-        if inject.get(str(index)) == "hang":
-            time.sleep(3600)
-        fd = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        saved = os.dup(2)
-        os.dup2(fd, 2)
-        os.close(fd)
-        try:
-            mod = load(path, f"fuzzprog_{index}")
-            if inject.get(str(index)) == "mismatch":
-                mod.kernel = wrong_interpreter(mod.kernel)
+            mod.kernel = wrong_interpreter(mod.kernel)
+        if cfg.get("compile_only"):
+            outcome, detail = compile_only(mod, cfg["backend"], path, cfg["compile_only"])
+        else:
             outcome, detail = mod.run(cfg["backend"], UBSAN_FLAGS if cfg["ubsan"] else [],
                                       exact=None if cfg["exact"] else False)
-        except Exception as e:  # a generator bug: the program does not even load
-            outcome, detail = "generator", f"{type(e).__name__}: {e}"
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-        with open(errpath, errors="replace") as f:
-            err = f.read()
-        if cfg["ubsan"] and "runtime error:" in err and outcome in ("match", "mismatch", "ub-cast"):
-            line = next(ln for ln in err.splitlines() if "runtime error:" in ln)
-            outcome, detail = "ubsan", line.split("runtime error:", 1)[1].strip() + "; " + detail
-        sys.modules.pop(f"fuzzprog_{index}", None)
-        out.write(json.dumps({"index": index, "outcome": outcome, "detail": detail[:2000]}) + "\n")
-        out.flush()
+    except Exception as e:  # a generator bug: the program does not even load
+        outcome, detail = "generator", f"{type(e).__name__}: {e}"
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+    with open(errpath, errors="replace") as f:
+        err = f.read()
+    if cfg["ubsan"] and "runtime error:" in err and outcome in ("match", "mismatch", "ub-cast"):
+        line = next(ln for ln in err.splitlines() if "runtime error:" in ln)
+        outcome, detail = "ubsan", line.split("runtime error:", 1)[1].strip() + "; " + detail
+    sys.modules.pop(f"fuzzprog_{index}", None)
+    return {"index": index, "outcome": outcome, "detail": detail[:2000], "features": features,
+            "seconds": round(time.time() - t0, 3)}
 
 
 # ---------------------------------------------------------------------------
-# Supervisor
+# Supervisor: --jobs worker processes take the next program as soon as they
+# finish one (programs differ a lot in cost: a Cuda build takes seconds, an
+# invalid program milliseconds).  A worker that dies or hangs is replaced,
+# and the program it was running counts as a crash.
 
 FAILURES = ("mismatch", "error", "crash", "ubsan", "generator")
 
 
-def supervise(args):
-    skip = sorted(set(KNOWN_BUGS) - set(args.enable))
-    work = tempfile.mkdtemp(prefix="parpy-fuzz-")
-    env = dict(os.environ)
-    env.setdefault("PARPY_CACHE_DIR", os.path.join(work, "cache"))
-    os.makedirs(args.out, exist_ok=True)
-    counts = {}
-    lo, hi = args.start, args.start + args.count
-    chunks = []
-    step = max(1, (hi - lo + args.jobs - 1) // args.jobs)
-    for a in range(lo, hi, step):
-        chunks.append([a, min(hi, a + step)])
-    inject = dict(x.split("@")[::-1] for x in args.inject)   # index -> kind
-    running = []   # [proc, chunk, current index, start time, next index]
-    t0 = time.time()
+class Worker:
+    def __init__(self, sup, wid):
+        self.sup, self.wid = sup, wid
+        self.current = None    # index of the program it runs, once it said so
+        self.sent = None       # index sent, not yet finished
+        self.since = time.time()
+        self.buf = b""         # bytes read from its stdout, not yet a whole line
+        self.logpath = os.path.join(sup.work, f"worker_{wid}.log")
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(sup.cfg)]
+        if sup.args.nice:
+            cmd = ["nice", "-n", str(sup.args.nice)] + cmd
+        with open(self.logpath, "a") as log:
+            self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=log, env=sup.env, text=True, bufsize=1)
 
-    def spawn(chunk):
-        cfg = {"seed": args.seed, "start": chunk[0], "stop": chunk[1], "backend": args.backend,
-               "ubsan": args.ubsan, "skip": skip, "work": work, "inject": inject, "exact": not args.no_exact and "fma" not in skip}
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)]
-        if args.nice:
-            cmd = ["nice", "-n", str(args.nice)] + cmd
-        log = open(os.path.join(work, f"worker_{chunk[0]}.log"), "w")
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env,
-                             text=True, bufsize=1)
-        log.close()
-        running.append([p, chunk, None, time.time(), chunk[0]])
+    def lines(self):
+        """The whole lines available now (read with os.read: a buffered
+        readline could keep a second line in its buffer, where select()
+        does not see it), or None at end of file."""
+        data = os.read(self.p.stdout.fileno(), 1 << 16)
+        if not data:
+            return None
+        self.buf += data
+        *whole, self.buf = self.buf.split(b"\n")
+        return [ln.decode() for ln in whole if ln.strip()]
 
-    results = open(os.path.join(args.out, f"results_s{args.seed}_{lo}.jsonl"), "w")
+    def send(self, index):
+        self.sent, self.current, self.since = index, None, time.time()
+        try:
+            self.p.stdin.write(f"{index}\n")
+            self.p.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass   # it died: its stdout's end of file reports it
 
-    def record(index, outcome, detail):
-        counts[outcome] = counts.get(outcome, 0) + 1
-        results.write(json.dumps({"index": index, "outcome": outcome, "detail": detail}) + "\n")
-        results.flush()
-        if outcome in FAILURES or outcome == "ub-cast" and args.keep_ubcast:
-            src = os.path.join(work, f"prog_{index}.py")
-            dst = os.path.join(args.out, f"{outcome}_s{args.seed}_{index}.py")
+    def close(self):
+        try:
+            self.p.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def log_tail(self):
+        with open(self.logpath, errors="replace") as f:
+            return f.read()[-1500:]
+
+
+class Supervisor:
+    def __init__(self, args):
+        self.args = args
+        self.skip = sorted(set(KNOWN_BUGS) - set(args.enable))
+        self.work = tempfile.mkdtemp(prefix="parpy-fuzz-")
+        self.env = dict(os.environ)
+        self.env.setdefault("PARPY_CACHE_DIR", os.path.join(self.work, "cache"))
+        self.cfg = {"seed": args.seed, "backend": args.backend, "ubsan": args.ubsan,
+                    "skip": self.skip, "work": self.work,
+                    "inject": dict(x.split("@")[::-1] for x in args.inject),   # index -> kind
+                    "exact": not args.no_exact,
+                    "compile_only": "nvcc" if args.compile_only else
+                                    "print" if args.print_only else None}
+        os.makedirs(args.out, exist_ok=True)
+        self.counts, self.by_feature, self.reasons = {}, {}, {}
+        self.seconds = []
+        self.tag = f"{args.backend.lower()}_s{args.seed}_{args.start}"
+        self.results = open(os.path.join(args.out, f"results_{self.tag}.jsonl"), "w")
+        self.todo = list(range(args.start + args.count - 1, args.start - 1, -1))   # a stack
+        self.nworkers = 0
+
+    def record(self, index, outcome, detail, features=(), seconds=None):
+        a = self.args
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        for f in features or ["?"]:
+            c = self.by_feature.setdefault(f, {})
+            c[outcome] = c.get(outcome, 0) + 1
+        if outcome in ("rejected", "invalid", "error", "generator", "crash"):
+            # what the compiler rejects (or the interpreter refuses) most,
+            # by the first line of the message without its names
+            key = outcome + ": " + " ".join(w if "'" not in w else "'_'"
+                                            for w in detail.splitlines()[0].split()[:14]) \
+                if detail else outcome
+            self.reasons[key] = self.reasons.get(key, 0) + 1
+        if seconds is not None:
+            self.seconds.append(seconds)
+        self.results.write(json.dumps({"index": index, "outcome": outcome, "detail": detail,
+                                       "features": list(features)}) + "\n")
+        self.results.flush()
+        saved = outcome in FAILURES or outcome == "ub-cast" and a.keep_ubcast
+        if saved:
+            src = os.path.join(self.work, f"prog_{index}.py")
+            dst = os.path.join(a.out, f"{outcome}_s{a.seed}_{index}.py")
             if os.path.exists(src):
                 with open(src) as f:
                     text = f.read()
                 head = "".join(f"# {ln}\n" for ln in f"outcome: {outcome}: {detail}".splitlines())
                 with open(dst, "w") as f:
                     f.write(head + text)
-            if not args.quiet:
-                print(f"[{index}] {outcome}: {detail}"[:3000],
-                      flush=True)
+            if not a.quiet:
+                print(f"[{index}] {outcome}: {detail}"[:3000], flush=True)
         for suffix in (".py", ".stderr"):
-            p = os.path.join(work, f"prog_{index}{suffix}")
-            if os.path.exists(p) and outcome not in FAILURES:
+            p = os.path.join(self.work, f"prog_{index}{suffix}")
+            if os.path.exists(p) and not saved:
                 os.unlink(p)
 
-    for c in chunks:
-        spawn(c)
-    while running:
-        fds = {r[0].stdout.fileno(): r for r in running}
-        ready, _, _ = select.select(list(fds), [], [], 1.0)
-        for fd in ready:
-            r = fds[fd]
-            line = r[0].stdout.readline()
-            if not line:
-                # the worker died: the program it was running crashed it
-                rc = r[0].wait()
-                running.remove(r)
-                if r[4] < r[1][1]:
-                    with open(os.path.join(work, f"worker_{r[1][0]}.log"), errors="replace") as f:
-                        tail = f.read()[-1500:]
-                    record(r[4], "crash", f"worker died with exit status {rc}\n{tail}")
-                    if r[4] + 1 < r[1][1]:
-                        spawn([r[4] + 1, r[1][1]])
-                continue
-            msg = json.loads(line)
-            if "start" in msg:
-                r[2], r[3] = msg["start"], time.time()
-            else:
-                r[2] = None
-                r[4] = msg["index"] + 1
-                record(msg["index"], msg["outcome"], msg["detail"])
-        for r in list(running):
-            if r[2] is not None and time.time() - r[3] > args.timeout:
-                r[0].kill()
-                r[0].wait()
-                running.remove(r)
-                r[4] = r[2]
-                record(r[2], "crash", f"hung for more than {args.timeout} s")
-                if r[2] + 1 < r[1][1]:
-                    spawn([r[2] + 1, r[1][1]])
-    summary = {"seed": args.seed, "start": lo, "count": args.count, "backend": args.backend,
-               "ubsan": args.ubsan, "seconds": round(time.time() - t0, 1),
-               "counts": dict(sorted(counts.items())), "skipped": skip}
-    shutil.rmtree(work, ignore_errors=True)
-    results.close()
-    print(json.dumps(summary), flush=True)
-    return summary
+    def spawn(self):
+        self.nworkers += 1
+        return Worker(self, self.nworkers)
+
+    def feed(self, w, t0):
+        """Give w its next program, or close it when none is left (or the
+        time budget is spent)."""
+        budget = self.args.time_budget
+        if self.todo and not (budget and time.time() - t0 > budget):
+            w.send(self.todo.pop())
+        else:
+            w.sent = w.current = None
+            w.close()
+
+    def run(self):
+        a = self.args
+        t0 = time.time()
+        running = []
+        for _ in range(max(1, min(a.jobs, a.count))):
+            w = self.spawn()
+            running.append(w)
+            self.feed(w, t0)
+        while running:
+            fds = {w.p.stdout.fileno(): w for w in running}
+            ready, _, _ = select.select(list(fds), [], [], 1.0)
+            for fd in ready:
+                w = fds[fd]
+                lines = w.lines()
+                if lines is None:
+                    # the worker died: the program it was running crashed it
+                    rc = w.p.wait()
+                    running.remove(w)
+                    if w.sent is not None:
+                        self.record(w.sent, "crash", f"worker died with exit status {rc}\n"
+                                    + w.log_tail())
+                        nw = self.spawn()
+                        running.append(nw)
+                        self.feed(nw, t0)
+                    continue
+                for line in lines:
+                    msg = json.loads(line)
+                    if "start" in msg:
+                        w.current, w.since = msg["start"], time.time()
+                    else:
+                        w.sent = w.current = None
+                        self.record(msg["index"], msg["outcome"], msg["detail"],
+                                    msg.get("features", []), msg.get("seconds"))
+                        self.feed(w, t0)
+            for w in list(running):
+                if w.sent is not None and time.time() - w.since > a.timeout:
+                    w.p.kill()
+                    w.p.wait()
+                    running.remove(w)
+                    self.record(w.sent, "crash", f"hung for more than {a.timeout} s")
+                    nw = self.spawn()
+                    running.append(nw)
+                    self.feed(nw, t0)
+        return self.summary(t0)
+
+    def summary(self, t0):
+        a = self.args
+        secs = sorted(self.seconds)
+        ran = sum(self.counts.values())
+        summary = {"seed": a.seed, "start": a.start, "count": a.count, "ran": ran,
+                   "stopped_by_time_budget": ran < a.count,
+                   "backend": a.backend, "ubsan": a.ubsan, "jobs": a.jobs,
+                   "seconds": round(time.time() - t0, 1),
+                   # CPU time of the workers and their compilers: what the
+                   # run costs on an idle machine, whatever the load here
+                   "cpu_seconds": round(cpu_seconds(), 1),
+                   "seconds_per_program": {
+                       "median": secs[len(secs) // 2] if secs else None,
+                       "p90": secs[int(len(secs) * 0.9)] if secs else None,
+                       "max": secs[-1] if secs else None},
+                   "counts": dict(sorted(self.counts.items())),
+                   "failures": sum(self.counts.get(k, 0) for k in FAILURES),
+                   "skipped": self.skip}
+        full = dict(summary)
+        full["by_feature"] = {f: dict(sorted(c.items())) for f, c in sorted(self.by_feature.items())}
+        full["top_reasons"] = dict(sorted(self.reasons.items(), key=lambda kv: -kv[1])[:40])
+        full["reproducers"] = sorted(f for f in os.listdir(a.out) if f.endswith(".py")
+                                     and f"_s{a.seed}_" in f)
+        with open(os.path.join(a.out, f"summary_{self.tag}.json"), "w") as f:
+            json.dump(full, f, indent=1)
+            f.write("\n")
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.results.close()
+        print(json.dumps(summary), flush=True)
+        return summary
+
+
+def cpu_seconds():
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def main(argv=None):
@@ -1644,11 +1835,19 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--start", type=int, default=0, help="index of the first program")
     ap.add_argument("--backend", default="Cpu", choices=["Cpu", "Cuda"])
-    ap.add_argument("--out", default="fuzz-out", help="directory for reproducers")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default="fuzz-out", help="directory for reproducers and summaries")
+    ap.add_argument("-j", "--jobs", type=int, default=2, help="worker processes")
     ap.add_argument("--ubsan", action="store_true", help="build with -fsanitize=undefined")
     ap.add_argument("--timeout", type=float, default=120, help="seconds before a program counts as hung")
+    ap.add_argument("--time-budget", type=float, default=0,
+                    help="start no program after this many seconds (0: no limit); "
+                         "the summary says how many ran")
     ap.add_argument("--nice", type=int, default=0)
+    ap.add_argument("--compile-only", action="store_true",
+                    help="only print each program's code and build it (nvcc -c for Cuda): "
+                         "a check of the Cuda printer on a machine without a GPU")
+    ap.add_argument("--print-only", action="store_true",
+                    help="only print each program's code (print_compiled)")
     ap.add_argument("--enable", action="append", default=[], choices=sorted(KNOWN_BUGS),
                     help="generate a known-bug construct anyway")
     ap.add_argument("--no-exact", action="store_true",
@@ -1667,8 +1866,8 @@ def main(argv=None):
         skip = frozenset(set(KNOWN_BUGS) - set(args.enable))
         sys.stdout.write(Gen(args.seed, args.print, args.backend, skip).program())
         return 0
-    s = supervise(args)
-    return 1 if any(s["counts"].get(k) for k in FAILURES) else 0
+    s = Supervisor(args).run()
+    return 1 if s["failures"] else 0
 
 
 if __name__ == "__main__":
