@@ -78,7 +78,8 @@ int fail(const char *fmt, ...) {
   return 1;
 }
 
-/* A stack with a guard page below it; kept for later fibers. */
+/* A stack with a guard page below it; kept for later fibers of the
+ * launch, unmapped at its end (release_stacks). */
 char *take_stack(Launch *l) {
   if (l->nfree > 0)
     return l->free_stacks[--l->nfree];
@@ -89,6 +90,18 @@ char *take_stack(Launch *l) {
     return NULL;
   mprotect(p, page, PROT_NONE);
   return (char *)p + page;
+}
+
+/* Every stack of a launch goes back to the system when it ends: each is two
+ * mappings (the guard page splits it), and a process has at most
+ * vm.max_map_count (65530) of them.  Kept per library, the stacks of a few
+ * dozen libraries running 1024-thread kernels with barriers exhausted them
+ * (mmap and dlopen then fail with ENOMEM). */
+void release_stacks(Launch *l) {
+  long page = sysconf(_SC_PAGESIZE);
+  for (int i = 0; i < l->nfree; i++)
+    munmap(l->free_stacks[i] - page, STACK_BYTES + page);
+  l->nfree = 0;
 }
 
 void trampoline() {
@@ -156,6 +169,16 @@ bool finish_simd(Launch *l, bool *mismatch) {
   return any;
 }
 
+/* After an error: the fibers still waiting are abandoned, their stacks
+ * reused (and unmapped at the end of the launch). */
+void abandon(Launch *l) {
+  for (int t = 0; t < l->nthreads; t++)
+    if (l->fibers[t].started && l->fibers[t].state != DONE) {
+      l->free_stacks[l->nfree++] = l->fibers[t].stack;
+      l->fibers[t].state = DONE;
+    }
+}
+
 /* Run one threadgroup to its end; 0, or 1 with the error set. */
 int run_group(Launch *l, const char *name, const uint32_t *bid, uint32_t tx, uint32_t ty) {
   for (int t = 0; t < l->nthreads; t++) {
@@ -171,8 +194,10 @@ int run_group(Launch *l, const char *name, const uint32_t *bid, uint32_t tx, uin
   }
   for (;;) {
     for (int t = 0; t < l->nthreads; t++)
-      if (l->fibers[t].state == READY && !resume(l, t))
+      if (l->fibers[t].state == READY && !resume(l, t)) {
+        abandon(l);
         return fail("the Metal simulator could not allocate a stack for kernel %s", name);
+      }
     bool mismatch = false;
     if (finish_simd(l, &mismatch))
       continue;
@@ -189,10 +214,7 @@ int run_group(Launch *l, const char *name, const uint32_t *bid, uint32_t tx, uin
           l->fibers[t].state = READY;
       continue;
     }
-    /* The waiting fibers are abandoned; their stacks are reused. */
-    for (int t = 0; t < l->nthreads; t++)
-      if (l->fibers[t].started && l->fibers[t].state != DONE)
-        l->free_stacks[l->nfree++] = l->fibers[t].stack;
+    abandon(l);
     return fail("kernel %s, threadgroup (%u, %u, %u): %s", name, bid[0], bid[1], bid[2],
                 mismatch ? "the lanes of a SIMD-group called different SIMD-group functions"
                          : "threads wait at different barriers (or some in a SIMD-group "
@@ -282,24 +304,26 @@ int parpy_metal_launch(parpy_metal_library *lib, parpy_metal_kernel k,
       return fail("launching the kernel %s: argument %d has %zu bytes", k.name, i, args[i].size);
     }
   }
-  pthread_mutex_lock(&lock);
-  static Launch *state;
+  /* The state of a launch (about 1 MiB) lives as long as the launch. */
+  Launch *state = (Launch *)calloc(1, sizeof *state);
   if (!state)
-    state = (Launch *)calloc(1, sizeof *state);
-  int status = state ? 0 : fail("launching the kernel %s: out of memory", k.name);
-  if (state) {
-    launch_state = state;
-    state->fn = k.sim;
-    state->args = ptrs;
-    state->nthreads = (int)threads;
-  }
+    return fail("launching the kernel %s: out of memory", k.name);
+  state->fn = k.sim;
+  state->args = ptrs;
+  state->nthreads = (int)threads;
+  int status = 0;
+  pthread_mutex_lock(&lock);
+  launch_state = state;
   for (uint32_t z = 0; z < gz && status == 0; z++)
     for (uint32_t y = 0; y < gy && status == 0; y++)
       for (uint32_t x = 0; x < gx && status == 0; x++) {
         uint32_t bid[3] = {x, y, z};
         status = run_group(state, k.name, bid, tx, ty);
       }
+  launch_state = NULL;
   pthread_mutex_unlock(&lock);
+  release_stacks(state);
+  free(state);
   return status;
 }
 
