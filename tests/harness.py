@@ -195,7 +195,7 @@ def copy_arg(a: Any) -> Any:
 METAL_NO_F64 = "Metal does not support double-precision floating-point numbers"
 # What else the Metal backend refuses by design (docs/metal.md, "Not done").
 METAL_REFUSALS = (METAL_NO_F64, "the Metal backend cannot bind a view of an array in host code",
-                  "the Metal backend does atomic updates of 32-bit elements only")
+                  "the Metal backend does atomic updates of elements of at most 32 bits")
 
 
 def metal_arg(a: Any) -> Any:

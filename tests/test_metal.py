@@ -446,6 +446,58 @@ def printed_programs():
                                metal({'N': T(9)}))
 
 
+# What the prelude (parpy_metal_math.metal, parpy_metal_prelude.metal) may
+# use beyond the subset: C++ and the preprocessor, its macros' own names.
+PRELUDE_CPP = CPP | {"template", "typename", "struct", "operator", "typedef", "define", "ifdef",
+                     "ifndef", "endif", "if", "else", "__METAL_VERSION__"}
+SHORT_TYPES = {"bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f16", "f32",
+               "add", "mul", "max", "min", "and", "or", "xor"}  # and operators
+
+
+def metal_side(text):
+    """The MSL that Metal compiles from a prelude file: comments and the
+    host-only branches of #ifdef/#ifndef __METAL_VERSION__ removed."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    out, keep = [], [True]
+    for line in text.splitlines():
+        m = re.match(r"#\s*(ifdef|ifndef|if|else|endif)\b(.*)", line.strip())
+        if m and m.group(1) in ("ifdef", "ifndef", "if"):
+            on_metal = {"ifdef": True, "ifndef": False}.get(m.group(1))
+            if "__METAL_VERSION__" not in m.group(2):
+                on_metal = None  # both branches may be compiled
+            keep.append(on_metal)
+        elif m and m.group(1) == "else":
+            keep[-1] = None if keep[-1] is None else not keep[-1]
+        elif m and m.group(1) == "endif":
+            keep.pop()
+        elif all(k is not False for k in keep):
+            out.append(line)
+    return "\n".join(out)
+
+
+def test_the_prelude_stays_in_the_subset():
+    """Metal compiles the two prelude files before every library: they too
+    use only the documented subset (plus the names they define)."""
+    allowed = header_subset() | PRELUDE_CPP
+    for name in ("parpy_metal_math.metal", "parpy_metal_prelude.metal"):
+        text = metal_side(open(os.path.join(INCLUDE, name)).read())
+        assert "double" not in text, name
+        text = re.sub(r"\b\d+(\.\d*)?([eE][-+]?\d+)?[fFuUlLxX]*[0-9a-fA-F]*", "0", text)
+        text = re.sub(r"[\w#]*##[\w#]*", " ", text)  # names pasted by macros
+        words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+        declared = set(re.findall(TYPES + r"\s*[*&]?\s*([A-Za-z_]\w*)", text))
+        for macro, params in re.findall(r"#define (\w+)(?:\(([\w, ]*)\))?", text):
+            declared |= {macro} | {q.strip() for q in params.split(",")}
+        declared |= set(re.findall(r"(?:typename|struct) (\w+)", text))
+        # locals and parameters of a template or macro type (T v, F f, PARPY_TO_FLOAT d)
+        declared |= set(re.findall(r"\b[A-Z][A-Z_a-z0-9]*\s*[*&]?\s*([a-z_]\w*)\b", text))
+        declared |= set(re.findall(r"::type (\w+)", text))
+        declared |= set(re.findall(r",\s*([a-z_]\w*) = ", text))  # float z = ..., t = ...
+        declared |= SHORT_TYPES  # the arguments of the macros making parpy_*_<type>
+        left = {w for w in words - allowed - declared if not w.startswith("parpy_")}
+        assert not left, (name, sorted(left))
+
+
 def test_the_subset_is_the_headers():
     assert MSL_SUBSET <= header_subset(), MSL_SUBSET - header_subset()
 
@@ -481,3 +533,140 @@ def test_macos_workflow_parses_and_runs_the_metal_tests():
     assert "pip install ." in script
     assert "test_metal.py" in script
     assert "PARPY_TEST_BACKEND=Metal" in script and "test_diff_*.py" in script
+
+
+# --- atomic updates (the scatter updates of a .reduce() loop) -------------------
+
+@parpy.jit
+def histogram(data, hist, N):
+    parpy.label('N')
+    for i in range(N):
+        hist[data[i]] += 1
+
+
+@parpy.jit
+def scatter_all(idx, x, s, p, mx, mn, a, o, xo, N):
+    parpy.label('N')
+    for i in range(N):
+        k = idx[i]
+        s[k] += x[i]
+        p[k] *= x[i]
+        mx[k] = max(mx[k], x[i])
+        mn[k] = min(mn[k], x[i])
+        a[k] &= x[i]
+        o[k] |= x[i]
+        xo[k] ^= x[i]
+
+
+@parpy.jit
+def scatter_float(idx, x, s, p, mx, mn, N):
+    parpy.label('N')
+    for i in range(N):
+        k = idx[i]
+        s[k] += x[i]
+        p[k] *= x[i]
+        mx[k] = max(mx[k], x[i])
+        mn[k] = min(mn[k], x[i])
+
+
+@parpy.jit
+def scatter_bool(idx, x, s, mx, mn, a, o, xo, N):
+    parpy.label('N')
+    for i in range(N):
+        k = idx[i]
+        s[k] += x[i]
+        mx[k] = max(mx[k], x[i])
+        mn[k] = min(mn[k], x[i])
+        a[k] &= x[i]
+        o[k] |= x[i]
+        xo[k] ^= x[i]
+
+
+SUB_WORD_INTS = [np.int8, np.uint8, np.int16, np.uint16]
+
+
+@runs
+@pytest.mark.parametrize("dtype", SUB_WORD_INTS + [np.float16, np.bool_, np.int32,
+                                                   np.uint32, np.float32],
+                         ids=lambda d: np.dtype(d).name)
+def test_histogram_of_every_narrow_type(rng, dtype):
+    """hist[b[i]] += 1 with a 1-, 2- or 4-byte hist: 256 bins, so every byte
+    offset in a 32-bit word takes updates (uint8 wraps past 255, as in NumPy)."""
+    data = rng.rand(20000, np.uint8, 0, 255)
+    hist = rng.rand(256, dtype, 0, 3)
+    code = parpy.print_compiled(histogram, [data, hist, 20000],
+                                metal({'N': T(1000).reduce()}))
+    short = {"int8": "i8", "uint8": "u8", "int16": "i16", "uint16": "u16", "float16": "f16",
+             "bool": "bool", "int32": "i32", "uint32": "u32", "float32": "f32"}
+    assert f"parpy_atomic_add_{short[np.dtype(dtype).name]}(&hist[" in library(code)
+    check(histogram, [data, hist, 20000], {'N': T(1000).reduce()}, backend=Metal,
+          rtol=0.1 if dtype == np.float16 else None)
+
+
+@runs
+@pytest.mark.parametrize("dtype", SUB_WORD_INTS, ids=lambda d: np.dtype(d).name)
+def test_sub_word_scatter_of_every_operator(rng, dtype):
+    """add, mul, max, min, and, or, xor of 8- and 16-bit elements: a
+    compare-and-swap on the word holding them keeps the neighbours' bytes
+    (13 accumulators: elements at every offset of a word)."""
+    n = 3000
+    idx = rng.rand(n, np.int32, 0, 12)
+    x = rng.rand(n, dtype, 1, 3)
+    x[::7] = 0
+    arrays = [rng.rand(13, dtype, 0, 9) for _ in range(7)]
+    arrays[1] = np.ones(13, dtype)
+    check(scatter_all, [idx, x] + arrays + [n], {'N': T(256).reduce()}, backend=Metal)
+
+
+@runs
+@pytest.mark.parametrize("dtype", [np.float16, np.float32], ids=["float16", "float32"])
+@pytest.mark.parametrize("msl", [None, 240], ids=["msl3", "msl2.4"])
+def test_float_scatter(rng, dtype, msl):
+    """float32 +=: atomic_float from MSL 3.0, a compare-and-swap before
+    (PARPY_MSL_VERSION=240 builds that path in the simulator); float16, *=
+    and max/min (parpy_max: NaN wins, as in NumPy) by compare-and-swap."""
+    n = 2000
+    idx = rng.rand(n, np.int32, 0, 14)
+    x = rng.rand(n, dtype, 0.9, 1.1)
+    x[17] = -3.0
+    arrays = [rng.rand(15, dtype, 0, 2), np.ones(15, dtype), np.full(15, -50, dtype),
+              np.full(15, 50, dtype)]
+    opts = {"extra_flags": [f"-DPARPY_MSL_VERSION={msl}"]} if msl else None
+    check(scatter_float, [idx, x] + arrays + [n], {'N': T(128).reduce()}, backend=Metal,
+          reduction=True, rtol=5e-2 if dtype == np.float16 else 1e-4, opts=opts)
+
+
+@runs
+def test_bool_scatter(rng):
+    n = 500
+    idx = rng.rand(n, np.int32, 0, 10)
+    x = rng.rand(n, np.bool_)
+    arrays = [rng.rand(11, np.bool_) for _ in range(6)]
+    check(scatter_bool, [idx, x] + arrays + [n], {'N': T(64).reduce()}, backend=Metal)
+
+
+def test_native_atomics_where_metal_has_them():
+    """int32/uint32 updates are Metal's atomic_fetch_*_explicit (but *=);
+    float32 += is atomic_float from MSL 3.0; the rest compare-and-swap."""
+    prelude = open(os.path.join(INCLUDE, "parpy_metal_prelude.metal")).read()
+    assert "PARPY_ATOMIC_WORD(int32_t, i32, atomic_int)" in prelude
+    assert re.search(r"#if PARPY_MSL_VERSION >= 300\nPARPY_ATOMIC_NATIVE\(float, f32, add, "
+                     r"atomic_fetch_add_explicit, atomic_float\)\n#else", prelude)
+    assert "#define PARPY_MSL_VERSION __METAL_VERSION__" in prelude
+    idx = np.zeros(4, np.int32)
+    for dt, name in [(np.int32, "i32"), (np.uint8, "u8"), (np.float16, "f16")]:
+        v = np.zeros(4, dt)
+        code = parpy.print_compiled(scatter_float, [idx, v, v, v, v, v, 4],
+                                    metal({'N': T(32).reduce()}))
+        lib = library(code)
+        for op in ("add", "mul", "max", "min"):
+            assert f"parpy_atomic_{op}_{name}(&" in lib
+
+
+def test_64_bit_atomics_are_refused():
+    idx = np.zeros(4, np.int32)
+    with pytest.raises(parpy.errors.ParPyTypeError,
+                       match="atomic updates of elements of at most 32 bits, not int64: "
+                             "Metal has no 64-bit compare-and-swap"):
+        parpy.print_compiled(histogram, [idx, np.zeros(4, np.int64), 4],
+                             metal({'N': T(32).reduce()}))

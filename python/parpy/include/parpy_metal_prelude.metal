@@ -8,9 +8,10 @@
  * path to find them).  In the simulator parpy_metal_sim.h includes both as
  * C++.  So this is written in the MSL subset documented there.
  *
- *  - atomic updates (the scatter updates of a .reduce() loop) of 32-bit
- *    elements, a compare-and-swap loop on the element's bits (the Metal
- *    target refuses other sizes: Metal has no 64-bit or sub-word CAS);
+ *  - atomic updates (the scatter updates of a .reduce() loop): Metal's
+ *    native atomics where it has them, else a compare-and-swap loop on the
+ *    32-bit word holding the element (the Metal target refuses 64-bit
+ *    elements: Metal has no 64-bit compare-and-swap);
  *  - reductions of one value per thread over a SIMD-group (simd_sum and
  *    friends where Metal has one with NumPy's meaning, else a butterfly of
  *    simd_shuffle_xor) and over a threadgroup (one value per SIMD-group in
@@ -130,7 +131,34 @@ inline T parpy_threadgroup_reduce(T v, typename parpy_same<T>::type identity,
   return parpy_simd_reduce<Op>(v);
 }
 
-/* ---- atomic updates of 32-bit elements ---- */
+/* ---- atomic updates: the scatter updates of a .reduce() loop ----
+ * Metal's atomics are relaxed operations on atomic_int and atomic_uint
+ * (add, and, or, xor, max, min) and, from MSL 3.0, atomic_float (add).
+ * Everything else is a compare-and-swap loop on a 32-bit word: the element
+ * itself, or for 1- and 2-byte elements the aligned word holding it
+ * (Metal buffers are aligned far beyond 4 bytes, so that word lies in the
+ * buffer; Apple GPUs are little-endian, so the element's bits start at bit
+ * 8 * (address mod 4)).  Metal has no 64-bit compare-and-swap: the Metal
+ * target refuses atomic updates of 64-bit elements. */
+#ifndef PARPY_MSL_VERSION
+#define PARPY_MSL_VERSION __METAL_VERSION__ /* 300 for MSL 3.0 */
+#endif
+
+/* A 1- or 2-byte element's bits in the low bits of a uint, and back (the
+ * second argument picks the type); bool as 0 or 1. */
+inline uint parpy_to_bits(int8_t v) { return (uint)as_type<uchar>(v); }
+inline uint parpy_to_bits(uint8_t v) { return (uint)v; }
+inline uint parpy_to_bits(int16_t v) { return (uint)as_type<ushort>(v); }
+inline uint parpy_to_bits(uint16_t v) { return (uint)v; }
+inline uint parpy_to_bits(half v) { return (uint)as_type<ushort>(v); }
+inline uint parpy_to_bits(bool v) { return v ? 1u : 0u; }
+inline int8_t parpy_from_bits(uint b, int8_t) { return as_type<int8_t>((uchar)b); }
+inline uint8_t parpy_from_bits(uint b, uint8_t) { return (uint8_t)b; }
+inline int16_t parpy_from_bits(uint b, int16_t) { return as_type<int16_t>((ushort)b); }
+inline uint16_t parpy_from_bits(uint b, uint16_t) { return (uint16_t)b; }
+inline half parpy_from_bits(uint b, half) { return as_type<half>((ushort)b); }
+inline bool parpy_from_bits(uint b, bool) { return b != 0; }
+
 template <typename T, typename F> inline void parpy_atomic_cas(device T *p, T v, F f) {
   device atomic_uint *a = (device atomic_uint *)p;
   uint old = atomic_load_explicit(a, memory_order_relaxed);
@@ -142,20 +170,70 @@ template <typename T, typename F> inline void parpy_atomic_cas(device T *p, T v,
   }
 }
 
-#define PARPY_ATOMIC(T, S, NAME, F)                                                              \
-  inline void parpy_atomic_##NAME##_##S(device T *p, T v) { parpy_atomic_cas(p, v, F()); }
-#define PARPY_ATOMIC_ARITH(T, S)                                                                 \
-  PARPY_ATOMIC(T, S, add, parpy_add)                                                             \
-  PARPY_ATOMIC(T, S, mul, parpy_mul)                                                             \
-  PARPY_ATOMIC(T, S, max, parpy_max)                                                             \
-  PARPY_ATOMIC(T, S, min, parpy_min)
-#define PARPY_ATOMIC_BITS(T, S)                                                                  \
-  PARPY_ATOMIC(T, S, and, parpy_bitand)                                                          \
-  PARPY_ATOMIC(T, S, or, parpy_bitor)                                                            \
-  PARPY_ATOMIC(T, S, xor, parpy_bitxor)
+/* A 1- or 2-byte element: the other bytes of its word are kept as read. */
+template <typename T, typename F> inline void parpy_atomic_cas_sub(device T *p, T v, F f) {
+  ulong addr = (ulong)p;
+  device atomic_uint *a = (device atomic_uint *)((device uchar *)p - (addr & 3));
+  uint shift = (uint)(addr & 3) * 8;
+  uint mask = (sizeof(T) == 1 ? 0xffu : 0xffffu) << shift;
+  uint old = atomic_load_explicit(a, memory_order_relaxed);
+  for (;;) {
+    T nv = f(parpy_from_bits((old & mask) >> shift, v), v);
+    uint word = (old & ~mask) | (parpy_to_bits(nv) << shift);
+    if (atomic_compare_exchange_weak_explicit(a, &old, word, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return;
+  }
+}
 
-PARPY_ATOMIC_ARITH(int32_t, i32)
-PARPY_ATOMIC_BITS(int32_t, i32)
-PARPY_ATOMIC_ARITH(uint32_t, u32)
-PARPY_ATOMIC_BITS(uint32_t, u32)
-PARPY_ATOMIC_ARITH(float, f32)
+#define PARPY_ATOMIC(T, S, NAME, F, CAS)                                                         \
+  inline void parpy_atomic_##NAME##_##S(device T *p, T v) { CAS(p, v, F()); }
+#define PARPY_ATOMIC_NATIVE(T, S, NAME, FN, A)                                                   \
+  inline void parpy_atomic_##NAME##_##S(device T *p, T v) {                                      \
+    FN((device A *)p, v, memory_order_relaxed);                                                  \
+  }
+#define PARPY_ATOMIC_ARITH(T, S, CAS)                                                            \
+  PARPY_ATOMIC(T, S, add, parpy_add, CAS)                                                        \
+  PARPY_ATOMIC(T, S, mul, parpy_mul, CAS)                                                        \
+  PARPY_ATOMIC(T, S, max, parpy_max, CAS)                                                        \
+  PARPY_ATOMIC(T, S, min, parpy_min, CAS)
+#define PARPY_ATOMIC_BITS(T, S, CAS)                                                             \
+  PARPY_ATOMIC(T, S, and, parpy_bitand, CAS)                                                     \
+  PARPY_ATOMIC(T, S, or, parpy_bitor, CAS)                                                       \
+  PARPY_ATOMIC(T, S, xor, parpy_bitxor, CAS)
+/* 32-bit integers: native but for multiplication. */
+#define PARPY_ATOMIC_WORD(T, S, A)                                                               \
+  PARPY_ATOMIC_NATIVE(T, S, add, atomic_fetch_add_explicit, A)                                   \
+  PARPY_ATOMIC(T, S, mul, parpy_mul, parpy_atomic_cas)                                           \
+  PARPY_ATOMIC_NATIVE(T, S, max, atomic_fetch_max_explicit, A)                                   \
+  PARPY_ATOMIC_NATIVE(T, S, min, atomic_fetch_min_explicit, A)                                   \
+  PARPY_ATOMIC_NATIVE(T, S, and, atomic_fetch_and_explicit, A)                                   \
+  PARPY_ATOMIC_NATIVE(T, S, or, atomic_fetch_or_explicit, A)                                     \
+  PARPY_ATOMIC_NATIVE(T, S, xor, atomic_fetch_xor_explicit, A)
+
+PARPY_ATOMIC_WORD(int32_t, i32, atomic_int)
+PARPY_ATOMIC_WORD(uint32_t, u32, atomic_uint)
+#if PARPY_MSL_VERSION >= 300
+PARPY_ATOMIC_NATIVE(float, f32, add, atomic_fetch_add_explicit, atomic_float)
+#else
+PARPY_ATOMIC(float, f32, add, parpy_add, parpy_atomic_cas)
+#endif
+/* max/min of floats keep NumPy's NaN propagation (parpy_max): CAS. */
+PARPY_ATOMIC(float, f32, mul, parpy_mul, parpy_atomic_cas)
+PARPY_ATOMIC(float, f32, max, parpy_max, parpy_atomic_cas)
+PARPY_ATOMIC(float, f32, min, parpy_min, parpy_atomic_cas)
+
+PARPY_ATOMIC_ARITH(int8_t, i8, parpy_atomic_cas_sub)
+PARPY_ATOMIC_BITS(int8_t, i8, parpy_atomic_cas_sub)
+PARPY_ATOMIC_ARITH(uint8_t, u8, parpy_atomic_cas_sub)
+PARPY_ATOMIC_BITS(uint8_t, u8, parpy_atomic_cas_sub)
+PARPY_ATOMIC_ARITH(int16_t, i16, parpy_atomic_cas_sub)
+PARPY_ATOMIC_BITS(int16_t, i16, parpy_atomic_cas_sub)
+PARPY_ATOMIC_ARITH(uint16_t, u16, parpy_atomic_cas_sub)
+PARPY_ATOMIC_BITS(uint16_t, u16, parpy_atomic_cas_sub)
+PARPY_ATOMIC_ARITH(half, f16, parpy_atomic_cas_sub)
+/* bool: += is logical or (NumPy), max/min are or/and. */
+PARPY_ATOMIC(bool, bool, add, parpy_or, parpy_atomic_cas_sub)
+PARPY_ATOMIC(bool, bool, max, parpy_or, parpy_atomic_cas_sub)
+PARPY_ATOMIC(bool, bool, min, parpy_and, parpy_atomic_cas_sub)
+PARPY_ATOMIC_BITS(bool, bool, parpy_atomic_cas_sub)

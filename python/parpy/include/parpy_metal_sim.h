@@ -3,47 +3,66 @@
  * run them where there is no Metal (parpy_metal.h includes it off macOS).
  *
  * The subset is kept small on purpose: tests/test_metal.py checks that the
- * printed kernels use nothing else, so that code this header accepts is
- * code Apple's compiler accepts.  Each construct cites the section of
- * Apple's "Metal Shading Language Specification" (version 3.1) defining it:
+ * printed kernels and the prelude use nothing else, so that code this
+ * header accepts is code Apple's compiler accepts.  Each construct names
+ * the section of Apple's "Metal Shading Language Specification" (version
+ * 3.1) defining it, by title: the numbers move between versions and no copy
+ * of the specification was at hand to check them.
  *
  *   construct                                 MSL specification section
  *   ----------------------------------------  ------------------------------------------
- *   bool char short int long half float       2.1 Scalar Data Types
- *   uchar ushort uint ulong                   2.1 Scalar Data Types
- *   int8_t int16_t int32_t int64_t uint8_t    2.1 Scalar Data Types (Table 2.1, the
+ *   bool char short int long half float       Scalar Data Types
+ *   uchar ushort uint ulong                   Scalar Data Types
+ *   int8_t int16_t int32_t int64_t uint8_t    Scalar Data Types (the fixed-width
  *     uint16_t uint32_t uint64_t                  aliases of the types above)
- *   uint2 uint3 and their .x .y .z            2.2 Vector Data Types; 2.2.1 Accessing
- *                                                 Vector Components
- *   as_type<T>(x)                             2.19.2 Reinterpreting Data
- *   device, constant, threadgroup             4.1 Device Address Space, 4.2 Constant
- *                                                 Address Space, 4.4 Threadgroup Address
+ *   uint2 uint3 and their .x .y .z            Vector Data Types; Accessing Vector
+ *                                                 Components
+ *   as_type<T>(x)                             Type Conversions and Re-interpreting
+ *                                                 Data: Reinterpreting Data
+ *   device, constant, threadgroup             Device / Constant / Threadgroup Address
  *                                                 Space
- *   kernel                                    5.1.3 Kernel Functions
- *   [[buffer(i)]]                             5.2.1 Locating Buffer, Texture, and Sampler
+ *   kernel                                    Kernel Functions
+ *   [[max_total_threads_per_threadgroup(n)]]  Kernel Functions (attribute)
+ *   [[buffer(i)]]                             Locating Buffer, Texture, and Sampler
  *                                                 Arguments
- *   [[thread_position_in_threadgroup]]        5.2.3.6 Kernel Function Input Attributes
- *   [[threadgroup_position_in_grid]]          5.2.3.6 Kernel Function Input Attributes
- *   [[max_total_threads_per_threadgroup(n)]]  5.1.3 Kernel Functions (attribute)
- *   metal:: exp log sin cos tan sqrt tanh     6.5 Math Functions
+ *   [[thread_position_in_threadgroup]]        Kernel Function Input Attributes
+ *   [[threadgroup_position_in_grid]]          Kernel Function Input Attributes
+ *   metal:: exp log sin cos tan sqrt tanh     Math Functions
  *     atan2 floor ceil pow fabs fmod copysign
  *     log2 log10 exp2 asin acos atan sinh cosh
  *     asinh acosh atanh rint fmax fmin trunc
- *   isnan isinf isfinite                      6.5 Math Functions
- *   INFINITY NAN                              6.5 Math Functions (constants)
- *   threadgroup_barrier(mem_flags::           6.9.1 Threadgroup and SIMD-group
+ *   INFINITY NAN                              Math Functions (constants)
+ *   isnan isinf isfinite                      Relational Functions
+ *   threadgroup_barrier(mem_flags::           Threadgroup and SIMD-group
  *     mem_device | mem_flags::mem_threadgroup)    Synchronization Functions
- *   atomic_uint, memory_order_relaxed         2.5 Atomic Data Types; 6.15 Atomic Functions
- *   atomic_load_explicit                      6.15.2 Atomic Load Functions
- *   atomic_compare_exchange_weak_explicit     6.15.4 Atomic Compare and Exchange Functions
- *   simd_sum simd_product simd_max simd_min   6.9.2 SIMD-Group Functions
+ *   simd_sum simd_product simd_max simd_min   SIMD-group Functions
  *     simd_and simd_or simd_xor
  *     simd_shuffle_xor
+ *   atomic_int atomic_uint                    Atomic Data Types
+ *   atomic_float                              Atomic Data Types (MSL 3.0 and later)
+ *   memory_order_relaxed                      Atomic Functions: Memory Order
+ *   atomic_load_explicit                      Atomic Functions: Atomic Load Functions
+ *   atomic_compare_exchange_weak_explicit     Atomic Functions: Atomic Compare and
+ *                                                 Exchange Functions
+ *   atomic_fetch_add_explicit (atomic_int,    Atomic Functions: Atomic Fetch and
+ *     atomic_uint, atomic_float)                  Modify Functions
+ *   atomic_fetch_and_explicit, and the same   Atomic Functions: Atomic Fetch and
+ *     with or, xor, max, min (atomic_int,         Modify Functions
+ *     atomic_uint): atomic_fetch_or_explicit
+ *     atomic_fetch_xor_explicit
+ *     atomic_fetch_max_explicit
+ *     atomic_fetch_min_explicit
+ *   __METAL_VERSION__                         Compiler and Preprocessor (predefined
+ *                                                 macros)
  *
- * Templates, structs with operator(), `inline` functions and the rest of
- * plain C++14 are MSL too (1.4 Metal and C++14).  What the simulator does
- * not model (timing, memory limits, the SIMD-group width of a real GPU,
- * precision of Metal's math functions) is listed in docs/metal.md.
+ * Templates, structs with operator(), `inline` functions, casts and the
+ * rest of plain C++14 are MSL too (Metal and C++14), with one conversion
+ * worth naming: the prelude's atomic updates of 1- and 2-byte elements cast
+ * a device pointer to ulong to find the word holding the element, which
+ * rests on Clang's C++ (Apple's compiler is Clang) and is first checked on
+ * a Mac by the macOS workflow.  What the simulator does not model (timing,
+ * memory limits, the SIMD-group width of a real GPU, precision of Metal's
+ * math functions) is listed in docs/metal.md.
  *
  * In C++ the address spaces mean nothing, except that a threadgroup
  * variable, which MSL allows only at kernel scope, is shared by the threads
@@ -139,14 +158,27 @@ template <typename T, typename U> inline T as_type(U u) {
 }
 
 /* Atomics: fibers switch only at barriers and SIMD-group functions, so a
- * plain read-compare-write is atomic here. */
+ * plain read-modify-write is atomic here. */
 enum memory_order { memory_order_relaxed };
-struct atomic_uint {
-  uint value;
+template <typename T> struct parpy_atomic {
+  T value;
 };
-inline uint atomic_load_explicit(atomic_uint *a, memory_order) { return a->value; }
-inline bool atomic_compare_exchange_weak_explicit(atomic_uint *a, uint *expected, uint desired,
+typedef parpy_atomic<int> atomic_int;
+typedef parpy_atomic<uint> atomic_uint;
+typedef parpy_atomic<float> atomic_float;
+template <typename T> inline T atomic_load_explicit(parpy_atomic<T> *a, memory_order) {
+  return a->value;
+}
+template <typename T>
+inline bool atomic_compare_exchange_weak_explicit(parpy_atomic<T> *a, T *expected, T desired,
                                                   memory_order, memory_order) {
+  /* A weak compare-and-swap may fail spuriously: every third one does here,
+   * so that the callers' retry loops run. */
+  static thread_local unsigned calls;
+  if (++calls % 3 == 0) {
+    *expected = a->value;
+    return false;
+  }
   if (a->value == *expected) {
     a->value = desired;
     return true;
@@ -154,6 +186,27 @@ inline bool atomic_compare_exchange_weak_explicit(atomic_uint *a, uint *expected
   *expected = a->value;
   return false;
 }
+#define PARPY_SIM_FETCH(NAME, EXPR)                                                              \
+  template <typename T>                                                                          \
+  inline T atomic_fetch_##NAME##_explicit(parpy_atomic<T> *a, T v, memory_order) {               \
+    T old = a->value;                                                                            \
+    a->value = (T)(EXPR);                                                                        \
+    return old;                                                                                  \
+  }
+/* add wraps, as on the GPU (unsigned arithmetic for ints) */
+template <typename T> inline T parpy_sim_wrap_add(T a, T b) {
+  if constexpr (std::is_integral<T>::value)
+    return (T)((typename std::make_unsigned<T>::type)a + (typename std::make_unsigned<T>::type)b);
+  else
+    return a + b;
+}
+PARPY_SIM_FETCH(add, parpy_sim_wrap_add(old, v))
+PARPY_SIM_FETCH(and, old & v)
+PARPY_SIM_FETCH(or, old | v)
+PARPY_SIM_FETCH(xor, old ^ v)
+PARPY_SIM_FETCH(max, old > v ? old : v)
+PARPY_SIM_FETCH(min, old < v ? old : v)
+#undef PARPY_SIM_FETCH
 
 enum class mem_flags { mem_none = 0, mem_device = 1, mem_threadgroup = 2, mem_texture = 4 };
 inline mem_flags operator|(mem_flags a, mem_flags b) { return (mem_flags)((int)a | (int)b); }
@@ -276,6 +329,9 @@ template <typename T> T simd_shuffle_xor(T v, ushort mask) {
  * `#include <metal_stdlib>` and `using namespace metal;`, and the runtime's
  * two files. */
 #define PARPY_TG /* a threadgroup pointer is a plain pointer here */
+#ifndef PARPY_MSL_VERSION
+#define PARPY_MSL_VERSION 300 /* atomic_float (a test builds with 240: CAS) */
+#endif
 namespace parpy_msl {
 using namespace metal;
 #include "parpy_metal_math.metal"

@@ -79,11 +79,11 @@ static const Node *host_view(const Node *s) {
   return NULL;
 }
 
-/* An atomic update (a scatter update of a .reduce() loop) of an element
- * that is not 32 bits wide. */
+/* An atomic update (a scatter update of a .reduce() loop) of a 64-bit
+ * element: Metal's compare-and-swap works on 32-bit words only. */
 static const Node *wide_atomic(const Node *s) {
   for (; s; s = s->next) {
-    if (s->kind == N_ASSIGN && s->atomic && s->lhs->ty && elem_size(s->lhs->ty->elem) != 4)
+    if (s->kind == N_ASSIGN && s->atomic && s->lhs->ty && elem_size(s->lhs->ty->elem) > 4)
       return s;
     const Node *lists[] = {s->body, s->then, s->els};
     for (size_t i = 0; i < PP_COUNT(lists); i++) {
@@ -105,8 +105,8 @@ bool metal_check(Prog *p) {
       buf_init(&t);
       type_str(hit->lhs->ty, &t);
       err(p, DIAG_TYPE, hit->span,
-          "the Metal backend does atomic updates of 32-bit elements only (int32, uint32, "
-          "float32), not %s: Metal has no 64-bit or sub-word compare-and-swap",
+          "the Metal backend does atomic updates of elements of at most 32 bits, not %s: "
+          "Metal has no 64-bit compare-and-swap",
           buf_cstr(&t));
       buf_free(&t);
       return false;
