@@ -155,12 +155,14 @@ static Node *convert_to(Lower *L, Node *e, Type *ty) {
   return c;
 }
 
-/* acc = acc op elem */
-static Node *accumulate(Lower *L, Sym *acc, Builtin b, Node *elem) {
+/* acc = acc op elem; `py`: Python's builtin max/min, whose comparisons let a
+ * NaN elem lose (parpy_pymax). */
+static Node *accumulate(Lower *L, Sym *acc, Builtin b, Node *elem, bool py) {
   Node *s = new_node(A(L), N_ASSIGN, elem->span);
   s->lhs = new_var(L->p, acc, elem->span);
   s->rhs = binop(L, reduce_op(b), new_var(L->p, acc, elem->span), convert_to(L, elem, acc->ty),
                  acc->ty);
+  s->rhs->weak_result = py;
   return s;
 }
 
@@ -176,7 +178,7 @@ static Node *assign(Lower *L, Node *lhs, Node *rhs) {
  * reduction runs as one loop over all elements (what a label parallelises);
  * otherwise as one loop per dimension. */
 static Node *reduction_loops(Lower *L, Sym *acc, Builtin b, Node *arg, Labels labels,
-                             bool flatten, Node ***outer) {
+                             bool flatten, bool py, Node ***outer) {
   const Type *t = arg->ty;
   int r = t->rank;
   Node **idx = ARENA_ARRAY(A(L), Node *, r);
@@ -197,7 +199,7 @@ static Node *reduction_loops(Lower *L, Sym *acc, Builtin b, Node *arg, Labels la
     Node *elem = scalarise(L, arg, idx, ext, r, &pre);
     *outer = pre.outer;
     btail = list_tail(&body);
-    append(&btail, accumulate(L, acc, b, elem));
+    append(&btail, accumulate(L, acc, b, elem, py));
     loop = new_loop(L, v, stride, body, arg->span);
     loop->labels = labels;
     loop->red_op = reduce_op(b);
@@ -211,7 +213,7 @@ static Node *reduction_loops(Lower *L, Sym *acc, Builtin b, Node *arg, Labels la
   Node *elem = scalarise(L, arg, idx, ext, r, &pre);
   *outer = pre.outer;
   btail = list_tail(&body);
-  append(&btail, accumulate(L, acc, b, elem));
+  append(&btail, accumulate(L, acc, b, elem, py));
   loop = body;
   for (int k = r - 1; k >= 0; k--) {
     loop = new_loop(L, vars[k], ext[k], loop, arg->span);
@@ -251,7 +253,7 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
   Pre inner = {pre->outer, &body};
   Node *elem = scalarise(L, arg, aidx, aext, ar, &inner);
   Node **btail = list_tail(&body);
-  append(&btail, accumulate(L, acc, e->builtin, elem));
+  append(&btail, accumulate(L, acc, e->builtin, elem, false));
   Node *loop = new_loop(L, r, at->shape[ax], body, e->span);
   loop->red_op = reduce_op(e->builtin);
   loop->labels = labels;
@@ -353,6 +355,30 @@ static bool is_reduction(const Node *n) {
   return n->kind == N_BUILTIN && n->builtin >= B_SUM && n->builtin <= B_MIN;
 }
 
+/* acc = max(first element of arg, acc) with Python's comparisons (see
+ * hoist_labelled); the first element's own statements, if any, first. */
+static Node *first_meets_total(Lower *L, Sym *acc, Builtin b, Node *arg, Span span) {
+  int r = arg->ty->rank;
+  Node **idx0 = ARENA_ARRAY(A(L), Node *, r);
+  for (int k = 0; k < r; k++)
+    idx0[k] = lit(L, 0, span);
+  Node *outer = NULL, *inner = NULL;
+  Pre p0 = {&outer, &inner};
+  Node *first = scalarise(L, arg, idx0, arg->ty->shape, r, &p0);
+  Node *s = new_node(A(L), N_ASSIGN, span);
+  s->lhs = new_var(L->p, acc, span);
+  s->rhs = binop(L, reduce_op(b), convert_to(L, first, acc->ty), new_var(L->p, acc, span),
+                 acc->ty);
+  s->rhs->weak_result = true;
+  Node *stmts = NULL, **tail = &stmts;
+  if (outer)
+    append(&tail, outer);
+  if (inner)
+    append(&tail, inner);
+  append(&tail, s);
+  return stmts;
+}
+
 /* Replace every scalar-valued reduction in *np by a temporary computed by
  * statements appended to *outer.  `labels` go to the (single) reduction
  * when the statement is a plain reduction statement. */
@@ -363,8 +389,20 @@ static bool hoist_labelled(Lower *L, Node **np, Node ***outer, Labels labels, Sy
   if (is_reduction(n) && !is_array(n->ty)) {
     Node *arg = n->args;
     Sym *acc = into ? into : fn_temp(L->p, L->fn, "acc", n->ty);
+    /* Python's builtin max/min of floats (the interpreter iterates the
+     * array): the first element, then each later one that compares
+     * greater (less).  A NaN is the result when it comes first and loses
+     * everywhere else: the loop accumulates with Python's two-argument
+     * max/min (a NaN element loses), and then the first element meets the
+     * total the same way, max(first, total), which is NaN if first is. */
+    bool py = n->weak_result && (n->builtin == B_MAX || n->builtin == B_MIN) &&
+              elem_is_float(acc->ty->elem) && arg->ty->rank > 0;
+    for (int k = 0; py && k < arg->ty->rank; k++)
+      py = arg->ty->shape[k] > 0; /* an empty slice has no first element */
     append(outer, assign(L, new_var(L->p, acc, n->span), identity_of(A(L), reduce_op(n->builtin), acc->ty, n->span)));
-    Node *loops = reduction_loops(L, acc, n->builtin, arg, labels, labels.n > 0, outer);
+    Node *loops = reduction_loops(L, acc, n->builtin, arg, labels, labels.n > 0, py, outer);
+    if (py && !failed(L->p))
+      loops->next = first_meets_total(L, acc, n->builtin, arg, n->span);
     if (failed(L->p))
       return false;
     append(outer, loops);

@@ -14,6 +14,7 @@
 #include "../../gpu/gpu.h"
 #include "../cprint.h"
 #include "build.h"
+#include "sum.h"
 
 #ifndef PARPY_VERSION
 #define PARPY_VERSION "dev"
@@ -141,6 +142,8 @@ static void print_mapped(CPrinter *c, const Node *f) {
   int64_t trips;
   bool once = gpu_trips(f, &trips) && trips <= l->T;
   const char *v = f->sym->cname;
+  CudaSum sum;
+  bool compensated = !once && cuda_sum_begin(c, f, &sum);
   c_line_start(c);
   if (once) {
     if (trips < l->T) {
@@ -172,9 +175,14 @@ static void print_mapped(CPrinter *c, const Node *f) {
     buf_puts(o, ";\n");
     c->depth--;
   }
-  c_block(c, f->body);
+  if (compensated)
+    cuda_sum_body(c, &sum);
+  else
+    c_block(c, f->body);
   c_line_start(c);
   buf_puts(o, "}\n");
+  if (compensated)
+    cuda_sum_end(c, &sum);
   if (f->par.reduce)
     combine(c, k, f);
 }
