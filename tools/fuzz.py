@@ -226,7 +226,9 @@ class Gen:
         self.features = []       # the kinds of blocks generated (summary per class)
         # on Cuda, some programs run whole inside one `with parpy.gpu:` block;
         # the others keep sequential code on the host, which launches kernels
-        self.gpu_all = backend == "Cuda" and self.chance(0.3)
+        # a GPU backend (Cuda, or a simulator of it): the GPU's rules
+        self.gpu = "cuda" in backend.lower()
+        self.gpu_all = self.gpu and self.chance(0.3)
 
     # -- helpers ------------------------------------------------------------
     def chance(self, p):
@@ -263,7 +265,7 @@ class Gen:
         """On Cuda, sequential code outside parallel loops runs on the host,
         which cannot reach array elements: open a `with parpy.gpu:` block
         there.  Returns the depth of the block's body."""
-        if self.backend == "Cuda" and not self.gpu_all and not scope.in_par():
+        if self.gpu and not self.gpu_all and not scope.in_par():
             self.emit(depth, "with parpy.gpu:")
             return depth + 1
         return depth
@@ -862,7 +864,7 @@ class Gen:
         if got is None:
             return
         src, t = got
-        if self.chance(0.5) and (self.backend != "Cuda" or scope.in_par()):
+        if self.chance(0.5) and (not self.gpu or scope.in_par()):
             self.emit(depth, f"parpy.label('{self.new_label()}')")
         name = self.new_local()
         self.emit(depth, f"{name} = {src}")
@@ -1186,9 +1188,9 @@ class Gen:
                 # in `with parpy.gpu:` to touch array elements.  Its locals
                 # live in the block: a local assigned on the host and again
                 # on the GPU is rejected (docs/gpu.md)
-                if (not self.gpu_all if self.backend == "Cuda" else self.chance(0.2)):
+                if (not self.gpu_all if self.gpu else self.chance(0.2)):
                     self.emit(1, "with parpy.gpu:")
-                    inner = Scope(scope) if self.backend == "Cuda" else scope
+                    inner = Scope(scope) if self.gpu else scope
                     mark = len(self.lines)
                     self.body_stmts(inner, 2, 1)
                     self.nonempty(2, inner, mark)
@@ -1686,6 +1688,7 @@ class Supervisor:
         self.skip = sorted(set(KNOWN_BUGS) - set(args.enable))
         self.work = tempfile.mkdtemp(prefix="parpy-fuzz-")
         self.env = dict(os.environ)
+        self.env.update(dict(kv.split("=", 1) for kv in args.env))
         self.env.setdefault("PARPY_CACHE_DIR", os.path.join(self.work, "cache"))
         self.cfg = {"seed": args.seed, "backend": args.backend, "ubsan": args.ubsan,
                     "skip": self.skip, "work": self.work,
@@ -1838,7 +1841,11 @@ def main(argv=None):
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--start", type=int, default=0, help="index of the first program")
-    ap.add_argument("--backend", default="Cpu", choices=["Cpu", "Cuda"])
+    ap.add_argument("--backend", default="Cpu",
+                    help="a parpy.CompileBackend name: Cpu, Cuda, or a simulator of the "
+                         "GPU (a name containing 'Cuda' gets programs valid on a GPU)")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set in the workers' environment (e.g. a simulator's switch)")
     ap.add_argument("--out", default="fuzz-out", help="directory for reproducers and summaries")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="worker processes")
     ap.add_argument("--ubsan", action="store_true", help="build with -fsanitize=undefined")
@@ -1870,6 +1877,10 @@ def main(argv=None):
         skip = frozenset(set(KNOWN_BUGS) - set(args.enable))
         sys.stdout.write(Gen(args.seed, args.print, args.backend, skip).program())
         return 0
+    import parpy
+    if not hasattr(parpy.CompileBackend, args.backend):
+        ap.error(f"no backend {args.backend!r}: parpy.CompileBackend has "
+                 f"{[n for n in dir(parpy.CompileBackend) if not n.startswith('_')]}")
     s = Supervisor(args).run()
     return 1 if s["failures"] else 0
 

@@ -273,7 +273,10 @@ static Node *numpy_fast_power(Lower *L, Node *c) {
    * np.power's own float32/float64 loops take the same fast paths, its
    * float16 loop does not (pow() in float). */
   Value rv;
-  bool literal = c->rhs->kind == N_FLOAT || c->rhs->kind == N_INT;
+  const Node *lit_rhs = c->rhs; /* -1.0 is a negation of 1.0, maybe converted */
+  while (lit_rhs->kind == N_CONVERT || (lit_rhs->kind == N_UNARY && lit_rhs->op == OP_NEG))
+    lit_rhs = lit_rhs->lhs;
+  bool literal = lit_rhs->kind == N_FLOAT || lit_rhs->kind == N_INT;
   if (!elem_is_float(c->ty->elem) || (!literal && c->ty->elem == EL_F16) ||
       !const_eval(c->rhs, &rv) || !(elem_is_float(rv.elem) || elem_is_signed(rv.elem)))
     return c;
