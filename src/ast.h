@@ -245,6 +245,7 @@ struct Sym {
    * bindings (whole arrays or contiguous views), for what may be written. */
   bool array_ref;
   bool local_array;    /* owns its elements: tmp = np.zeros(K) or e = <array expression> */
+  bool slice_temp;     /* a local array holding a slice statement's right-hand side */
   Node *first_bind;    /* the statement of its first binding (types pass) */
   int nbinds;
   Node **binds;
@@ -439,7 +440,8 @@ struct Prog {
   int nexts;         /* externals called, in order of first call */
   Extern **exts;
   Kernel *kernels;   /* GPU targets: the kernels, in launch order of first appearance */
-  int ntemps;        /* GPU targets: arrays the host allocates for the kernels */
+  int ntemps;        /* arrays the host code allocates for a call (GPU kernels' values,
+                        large slice temporaries) */
   Sym **temps;
   int next_sym_id;
   Buf debug;         /* debug_print output */
@@ -501,6 +503,9 @@ bool check_types(Prog *p);     /* types.c: NumPy typing, conversions, slices typ
 bool lower_slices(Prog *p);    /* slices.c: slice statements and reductions to loops */
 bool plan_parallel(Prog *p);   /* parallel.c: LoopPar per loop, reduction form */
 bool check_array_races(Prog *p); /* races.c: races on arrays in parallel loops */
+bool place_slice_temps(Prog *p); /* temps.c: slice temporaries on the stack or allocated */
+/* A new array of the main function that the host code allocates for each call. */
+Sym *prog_new_temp(Prog *p, const char *name, Elem e, int rank, const int64_t *shape);
 bool place_decls(Prog *p);     /* scopes.c: declarations, parallel races */
 
 /* ---- resolve.c: shared with inline.c and later passes ---- */

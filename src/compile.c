@@ -24,6 +24,7 @@ static const Pass passes[] = {
     {"slices", lower_slices},     /* slice statements and reductions become loops */
     {"parallel", plan_parallel},  /* labels to LoopPar, reduction forms */
     {"races", check_array_races}, /* races on arrays in parallel loops */
+    {"temps", place_slice_temps}, /* slice temporaries: stack or allocated memory */
     {"target", target_lower},     /* GPU targets: kernels, grids, barriers */
     {"scopes", place_decls},      /* where locals are declared; parallel races */
 };

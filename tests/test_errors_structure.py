@@ -49,18 +49,6 @@ def test_array_and_scalar_in_one_variable():
               (np.zeros(3), np.zeros(3), 2), PAR, at="call")
 
 
-def test_shifted_copy_through_rebound_arrays():
-    def f(a, b, T):
-        src = a
-        dst = b
-        if T > 1:
-            src = b
-        parpy.label('N')
-        dst[1:] = src[:-1]  # ERR
-    raises_at(parpy.ParPyRuntimeError, r"may read the array it writes at other positions", f,
-              (np.zeros(4), np.zeros(4), 2), PAR, at="call")
-
-
 # ---- races on arrays in parallel loops (item 13) ----
 
 def test_race_write_independent_of_parallel_variable():

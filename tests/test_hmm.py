@@ -6,7 +6,12 @@ casts, -inf, max/log/exp, slice reductions, and the 'state' loops on 512
 and on 2048 threads.  Model data are generated (a banded left-to-right model
 with random log-probabilities); the compiled run must match the same
 function run by the interpreter on NumPy arrays.  Cpu here; the Cuda run is
-marked `cuda`."""
+marked `cuda`, and the Cuda code's structure and nvcc compile are checked here."""
+import os
+import re
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -149,13 +154,7 @@ def test_hmm_forward_cpu(rng, state_threads):
 @pytest.mark.cuda
 @pytest.mark.skipif(not parpy.backend.is_enabled(parpy.CompileBackend.Cuda),
                     reason="the Cuda backend is not enabled")
-@pytest.mark.parametrize("state_threads", [
-    512,
-    pytest.param(2048, marks=pytest.mark.xfail(
-        strict=True, raises=parpy.ParPyRuntimeError,
-        reason="'state' over more threads than a block holds needs the kernel split inside "
-               "the parity if-statement, which the GPU lowering does not do yet")),
-])
+@pytest.mark.parametrize("state_threads", [512, 2048])
 def test_hmm_forward_cuda(rng, state_threads):
     run_and_compare(rng, parpy.CompileBackend.Cuda, state_threads, num_states=2048,
                     num_instances=100, maxlen=40)
@@ -166,3 +165,48 @@ def test_threads_from_the_model_dict():
     0-d integer array."""
     hmm = {'num_states': np.array(512, dtype=np.int64)}
     assert parpy.threads(hmm['num_states']).nthreads == 512
+
+
+# ---- the Cuda code, without a GPU ----
+
+def cuda_code(state_threads):
+    from harness import Gen
+    g = Gen(1)
+    hmm = make_model(g, 2048, 5, 7)
+    seqs = make_seqs(g, 100, 40, 7)
+    opts = parpy.par({'inst': parpy.threads(100), 'state': parpy.threads(state_threads)})
+    opts.backend = parpy.CompileBackend.Cuda
+    return parpy.print_compiled(forward, list(copies(hmm, seqs, 100, 2048)), opts)
+
+
+def test_cuda_state_loops_in_one_block_need_one_kernel():
+    assert cuda_code(512).count("__global__") == 1
+
+
+def test_cuda_parity_if_over_several_blocks_is_split_by_the_host():
+    """'state' on 2048 threads spans two blocks, so the reductions inside
+    the final parity if need kernels of their own: the condition is computed
+    once per instance into device memory, and every piece of either branch
+    runs under it (`if (cond[inst])` / `if (!cond[inst])`)."""
+    code = cuda_code(2048)
+    kernels = code.split("__global__")[1:]
+    setters = [k for k in kernels if re.search(r"cond_\d+\[inst\] = cond(_\d+)?;", k)]
+    assert len(setters) == 1
+    then = [k for k in kernels if re.search(r"if \(cond_\d+\[inst\]\)", k)]
+    els = [k for k in kernels if re.search(r"if \(!cond_\d+\[inst\]\)", k)]
+    assert len(then) == 4 and len(els) == 4  # max and sum, each with its second pass
+    assert sum("alpha1[" in k for k in then) == 2 and sum("alpha2[" in k for k in els) == 2
+    assert all("alpha2" not in k for k in then) and all("alpha1" not in k for k in els)
+    assert "cudaMallocAsync((void **)&cond" in code
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@pytest.mark.parametrize("state_threads", [512, 2048])
+def test_cuda_code_compiles_with_nvcc(tmp_path, state_threads):
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    src = tmp_path / "hmm.cu"
+    src.write_text(cuda_code(state_threads))
+    include = os.path.join(os.path.dirname(parpy.__file__), "include")
+    r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{include}", str(src),
+                        "-o", str(tmp_path / "hmm.o")], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr

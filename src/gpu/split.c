@@ -15,7 +15,13 @@
  *   P { a; for t: { Q; R }; b }  ->  P { a }  for t: { P { Q }  P { R } }  P { b }
  *
  * Moving the loop out is right because the iterations of a parallel loop
- * are independent.  Splitting works from the innermost loops outwards, so a
+ * are independent.  An if-statement whose branches must be cut is
+ * distributed over the pieces, its condition computed once before them
+ * (temps.c keeps it per iteration between the kernels):
+ *
+ *   P { a; if c: { Q; R } else: { S } }  ->  P { a; k = c }  P { if k: Q }  P { if k: R }
+ *                                            P { if not k: S }
+ *  Splitting works from the innermost loops outwards, so a
  * split inside P also splits the parallel loops around P.  Locals that
  * cross a split are handled by temps.c. */
 #include "gpu.h"
@@ -102,16 +108,73 @@ static bool mentions_any_local_of(const Node *e, const Node *body) {
   return false;
 }
 
+static Node *cut(Splitter *sp, Node *P, Node *body, int depth);
+
+/* `cond` around the body of every copy of P in `list` (the copies, and
+ * the host loops moved out of P around further copies). */
+static void guard(Prog *p, Node *list, const Node *P, const Node *cond) {
+  for (Node *s = list; s; s = s->next) {
+    if (s->kind != N_FOR)
+      continue;
+    if (s->sym != P->sym) {
+      guard(p, s->body, P, cond);
+      continue;
+    }
+    Node *g = new_node(&p->arena, N_IF, s->span);
+    g->cond = clone_node(&p->arena, cond);
+    g->then = s->body;
+    s->body = g;
+  }
+}
+
+/* if c: T else: E whose branches must be cut: `*set` is `k = c`, which
+ * ends the current segment; the result is the pieces of T under `if k`,
+ * then those of E under `if not k` (NULL with an error). */
+static Node *cut_if(Splitter *sp, Node *P, Node *s, int depth, Node **set) {
+  Prog *p = sp->p;
+  Type *bt = type_scalar(&p->arena, EL_BOOL, false);
+  Sym *k = fn_temp(p, p->main, "cond", bt);
+  *set = new_node(&p->arena, N_ASSIGN, s->span);
+  (*set)->lhs = new_var(p, k, s->span);
+  (*set)->rhs = s->cond;
+  Node *out = NULL, **otail = &out;
+  for (int b = 0; b < 2; b++) {
+    Node *branch = b == 0 ? s->then : s->els;
+    if (!branch)
+      continue;
+    Node *pieces = cut(sp, P, branch, depth);
+    if (!pieces)
+      return NULL;
+    Node *c = new_var(p, k, s->span);
+    if (b == 1) {
+      Node *n = new_node(&p->arena, N_UNARY, s->span);
+      n->op = OP_NOT;
+      n->lhs = c;
+      n->ty = bt;
+      c = n;
+    }
+    guard(p, pieces, P, c);
+    append(&otail, pieces);
+  }
+  return out;
+}
+
 static Node *split_loop(Splitter *sp, Node *P, int depth) {
   Prog *p = sp->p;
   if (!split_list(sp, &P->body, depth + 1))
     return NULL;
   if (gpu_units_below(&p->opt, sp->n, sp->k, depth + 1, sp->tpb) <= 1)
     return P;
-  /* Cut the body into segments; each becomes a copy of P. */
+  return cut(sp, P, P->body, depth);
+}
+
+/* Cut `body` (of P, or of a branch in it) into segments; each becomes a
+ * copy of P.  An empty body gives no copy: an empty list, not an error. */
+static Node *cut(Splitter *sp, Node *P, Node *body, int depth) {
+  Prog *p = sp->p;
   Node *out = NULL, **otail = &out;
   Node *seg = NULL, **stail = &seg;
-  for (Node *s = P->body; s;) {
+  for (Node *s = body; s;) {
     Node *next = s->next;
     s->next = NULL;
     if (is_mark(s)) {
@@ -149,13 +212,15 @@ static Node *split_loop(Splitter *sp, Node *P, int depth) {
       hoisted->body = inner;
       append(&otail, hoisted);
     } else if (s->kind == N_IF && (needs_cut(s->then) || needs_cut(s->els))) {
-      return err(p, DIAG_RUNTIME, s->span,
-                 "inside this if-statement, statements depend on each other across thread "
-                 "blocks of the parallel loop '%s', which needs the kernel to be split there; "
-                 "move the parallel loops out of the if-statement or give them no more threads "
-                 "than one block holds (tpb)",
-                 P->sym->name),
-             NULL;
+      Node *set = NULL;
+      Node *pieces = cut_if(sp, P, s, depth, &set);
+      if (!pieces)
+        return NULL;
+      append(&stail, set);
+      append(&otail, copy_loop(p, P, seg));
+      seg = NULL;
+      stail = &seg;
+      append(&otail, pieces);
     } else {
       append(&stail, s);
       if (gpu_produces(s) && next && !is_mark(next)) {

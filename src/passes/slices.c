@@ -541,41 +541,33 @@ static bool disjoint(Lower *L, const Node *lhs, const Node *e) {
 
 /* NumPy computes the right-hand side of a slice statement before storing
  * it.  Elementwise that is the same unless the statement reads the array it
- * writes at another element: then refuse rather than compute a different
- * result. */
-static bool check_overlap(Lower *L, const Node *lhs, const Node *e) {
+ * writes at another element (or, through array variables chosen at run
+ * time, may): then the right-hand side goes through a temporary. */
+static bool overlaps(Lower *L, const Node *lhs, const Node *e) {
   if (!e)
-    return true;
+    return false;
   if (e->kind == N_SUBSCRIPT && expr_equal(base_of(e), base_of(lhs)) && !expr_equal(e, lhs) &&
       !disjoint(L, lhs, e))
-    return err(L->p, DIAG_RUNTIME, e->span,
-               "this slice statement reads the array it writes at other positions; NumPy would "
-               "copy the right-hand side first, so the elementwise loop would differ. Write the "
-               "result to another array");
+    return true;
   /* Through array variables chosen at run time the two may be one array
    * (or overlapping views of it); only the same elements are safe. */
   if (e->kind == N_SUBSCRIPT && !expr_equal(base_of(e), base_of(lhs)) &&
       (is_array_ref(e) || is_array_ref(lhs)) && arrays_may_alias(e, lhs) &&
       !same_elements(e, lhs))
-    return err(L->p, DIAG_RUNTIME, e->span,
-               "this slice statement may read the array it writes at other positions (an array "
-               "variable bound more than once can name either array); NumPy would copy the "
-               "right-hand side first, so the elementwise loop would differ. Write the result "
-               "to another array");
+    return true;
   if (e->kind == N_SUBSCRIPT) { /* its base was compared above: only the indices */
     for (const Node *a = e->args; a; a = a->next)
-      if (!check_overlap(L, lhs, a))
-        return false;
-    return true;
-  }
-  if (!check_overlap(L, lhs, e->lhs) || !check_overlap(L, lhs, e->rhs) ||
-      !check_overlap(L, lhs, e->cond) || !check_overlap(L, lhs, e->then) ||
-      !check_overlap(L, lhs, e->els))
+      if (overlaps(L, lhs, a))
+        return true;
     return false;
+  }
+  if (overlaps(L, lhs, e->lhs) || overlaps(L, lhs, e->rhs) || overlaps(L, lhs, e->cond) ||
+      overlaps(L, lhs, e->then) || overlaps(L, lhs, e->els))
+    return true;
   for (const Node *a = e->args; a; a = a->next)
-    if (!check_overlap(L, lhs, a))
-      return false;
-  return true;
+    if (overlaps(L, lhs, a))
+      return true;
+  return false;
 }
 
 /* ---- statements ---- */
@@ -596,6 +588,56 @@ static Node *on_device(Lower *L, Node *list, Span span) {
 static Labels take(Labels l, int from, int n) {
   Labels r = {n, l.names + from};
   return r;
+}
+
+static Sym **slice_vars(Lower *L, int n) {
+  Sym **vars = ARENA_ARRAY(A(L), Sym *, n > 0 ? n : 1);
+  for (int k = 0; k < n; k++)
+    vars[k] = loop_var(L, n == 1 ? "d" : arena_printf(A(L), "d%d", k));
+  return vars;
+}
+
+/* for vars[0]: ... for vars[n-1]: body, the statement's labels in order. */
+static Node *nest(Lower *L, Node *body, Sym **vars, const int64_t *shape, int n, Labels labels,
+                  Span span) {
+  for (int k = n - 1; k >= 0; k--) {
+    body = new_loop(L, vars[k], shape[k], body, span);
+    if (labels.n)
+      body->labels = take(labels, k, 1);
+  }
+  return body;
+}
+
+/* The temporary a slice statement that reads what it writes computes its
+ * right-hand side into, as NumPy does: a local array created by `*decl`
+ * (on the stack, or per thread on a GPU).  The `temps` pass moves it to
+ * memory the host allocates where it is too large or shared by threads. */
+static Sym *slice_temp(Lower *L, Elem e, int n, const int64_t *shape, Span span, Node **decl) {
+  Type *at = type_array(A(L), e, n, shape);
+  Sym *tmp = fn_temp(L->p, L->fn, "tmp", at);
+  tmp->local_array = true;
+  tmp->slice_temp = true;
+  Node *alloc = new_node(A(L), N_BUILTIN, span);
+  alloc->builtin = B_EMPTY;
+  alloc->elem = e;
+  alloc->ty = at;
+  Node *v = new_var(L->p, tmp, span);
+  v->ty = at;
+  *decl = assign(L, v, alloc);
+  tmp->first_bind = *decl;
+  return tmp;
+}
+
+static Node *temp_elem(Lower *L, Sym *tmp, Node **idx, int n, Span span) {
+  Node *sub = new_node(A(L), N_SUBSCRIPT, span);
+  sub->lhs = new_var(L->p, tmp, span);
+  sub->lhs->ty = tmp->ty;
+  Node head = {0}, *tail = &head;
+  for (int k = 0; k < n; k++)
+    tail = tail->next = clone_node(A(L), idx[k]);
+  sub->args = head.next;
+  sub->ty = type_scalar(A(L), tmp->ty->elem, false);
+  return sub;
 }
 
 /* lhs[slices] = rhs: a loop nest over the slice dimensions of lhs. */
@@ -626,12 +668,10 @@ static Node *lower_mapping(Lower *L, Node *s) {
         n == 1 ? "" : "s", n, nl);
     return NULL;
   }
-  Sym **vars = ARENA_ARRAY(A(L), Sym *, n);
+  Sym **vars = slice_vars(L, n);
   Node **idx = ARENA_ARRAY(A(L), Node *, n);
-  for (int k = 0; k < n; k++) {
-    vars[k] = loop_var(L, n == 1 ? "d" : arena_printf(A(L), "d%d", k));
+  for (int k = 0; k < n; k++)
     idx[k] = new_var(L->p, vars[k], s->span);
-  }
   Node *outer = NULL, **otail = &outer;
   Node *inner = NULL, **itail = &inner;
   Pre pre = {otail, itail};
@@ -639,21 +679,37 @@ static Node *lower_mapping(Lower *L, Node *s) {
   Node *r = scalarise(L, s->rhs, idx, t->shape, n, &pre);
   L->red_labels = (Labels){0};
   Node *l = scalarise(L, s->lhs, idx, t->shape, n, &pre);
+  if (failed(L->p))
+    return NULL;
   L->vars = vars;
   L->nvars = n;
-  bool ok = !failed(L->p) && check_overlap(L, l, r);
+  bool copy = overlaps(L, l, r);
   L->vars = NULL;
   L->nvars = 0;
-  if (!ok)
-    return NULL;
+  Node *tmp_decl = NULL;
+  Sym *tmp = NULL;
+  if (copy) { /* tmp[d] = rhs for every d, then lhs[d] = tmp[d] */
+    tmp = slice_temp(L, l->ty->elem, n, t->shape, s->span, &tmp_decl);
+    l = temp_elem(L, tmp, idx, n, s->span);
+  }
   itail = list_tail(&inner);
   append(&itail, assign(L, l, r));
   /* A reduction per element and its store run together on the device. */
   Node *body = inner->next ? on_device(L, inner, s->span) : inner;
-  for (int k = n - 1; k >= 0; k--) {
-    body = new_loop(L, vars[k], t->shape[k], body, s->span);
-    if (loop_labels.n)
-      body->labels = take(loop_labels, k, 1);
+  body = nest(L, body, vars, t->shape, n, loop_labels, s->span);
+  if (copy) {
+    Sym **vars2 = slice_vars(L, n);
+    Node **idx2 = ARENA_ARRAY(A(L), Node *, n);
+    for (int k = 0; k < n; k++)
+      idx2[k] = new_var(L->p, vars2[k], s->span);
+    Node *none = NULL;
+    Pre nopre = {&none, &none}; /* a view: no statements */
+    Node *l2 = scalarise(L, s->lhs, idx2, t->shape, n, &nopre);
+    Node *store = nest(L, assign(L, l2, temp_elem(L, tmp, idx2, n, s->span)), vars2, t->shape,
+                       n, loop_labels, s->span);
+    body->next = store;
+    tmp_decl->next = body;
+    body = tmp_decl;
   }
   if (!outer)
     return body;

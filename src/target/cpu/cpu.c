@@ -289,6 +289,58 @@ static const CDialect cpu_dialect = {.type_name = c_type_name, .for_loop = cpu_f
 
 /* ---- functions ---- */
 
+/* What `print` writes for main (its parameters, or its arguments from the
+ * slots), as a string, "" for none. */
+static const char *printed(CPrinter *c, Fn *m, void (*print)(CPrinter *, Fn *)) {
+  Buf b, *saved = c->out;
+  buf_init(&b);
+  c->out = &b;
+  print(c, m);
+  c->out = saved;
+  const char *s = arena_printf(&c->p->arena, "%s", buf_cstr(&b));
+  buf_free(&b);
+  return strcmp(s, "void") == 0 ? "" : s;
+}
+
+/* Large slice temporaries (passes/temps.c) are allocated for each call by
+ * the entry and passed to main before its arrays. */
+static void temps_params(CPrinter *c, bool decl) {
+  Prog *p = c->p;
+  for (int i = 0; i < p->ntemps; i++) {
+    Sym *t = p->temps[i];
+    if (decl)
+      buf_printf(c->out, "%s%s *%s", i ? ", " : "", c_type_name(t->ty->elem), t->cname);
+    else
+      buf_printf(c->out, "%s%s", i ? ", " : "", t->cname);
+  }
+}
+
+static void print_entry_with_temps(CPrinter *c, Fn *m) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  const char *f = p->func->name;
+  buf_printf(o, "const char *%s__error(void) {\n", f);
+  buf_printf(o, "  return \"out of memory: no room for the temporary copy of a slice statement's "
+                "right-hand side\";\n}\n\n");
+  buf_printf(o, "int32_t %s__entry(void **args) {\n", f);
+  for (int i = 0; i < p->ntemps; i++) {
+    Sym *t = p->temps[i];
+    const char *ty = c_type_name(t->ty->elem);
+    buf_printf(o, "  %s *%s = (%s *)__builtin_malloc(%" PRId64 ");\n", ty, t->cname, ty,
+               type_numel(t->ty) * elem_size(t->ty->elem));
+  }
+  buf_puts(o, "  int32_t parpy_status = 1;\n  if (");
+  for (int i = 0; i < p->ntemps; i++)
+    buf_printf(o, "%s%s", i ? " && " : "", p->temps[i]->cname);
+  buf_printf(o, ")\n    parpy_status = %s(", m->name);
+  temps_params(c, false);
+  const char *args = printed(c, m, c_args_from_slots);
+  buf_printf(o, "%s%s);\n", args[0] ? ", " : "", args);
+  for (int i = 0; i < p->ntemps; i++)
+    buf_printf(o, "  __builtin_free(%s);\n", p->temps[i]->cname);
+  buf_puts(o, "  return parpy_status;\n}\n");
+}
+
 static void print_entry(CPrinter *c, Fn *m) {
   Prog *p = c->p;
   Buf *o = c->out;
@@ -301,6 +353,10 @@ static void print_entry(CPrinter *c, Fn *m) {
   buf_printf(o, "\";\nconst char %s__access[] = \"", p->func->name);
   c_access(p, o);
   buf_puts(o, "\";\n\n");
+  if (p->ntemps) {
+    print_entry_with_temps(c, m);
+    return;
+  }
   buf_printf(o, "int32_t %s__entry(void **args) {\n  return %s(", p->func->name, m->name);
   c_args_from_slots(c, m);
   buf_puts(o, ");\n}\n");
@@ -313,7 +369,13 @@ static void print_main(CPrinter *c, Fn *m) {
    * convention's <f>__ names, so a function named like a libc symbol
    * (select, time, random) neither hides nor binds to libc's. */
   buf_printf(o, "static int32_t %s(", m->name);
-  c_main_params(c, m);
+  if (c->p->ntemps) {
+    temps_params(c, true);
+    const char *params = printed(c, m, c_main_params);
+    buf_printf(o, "%s%s", params[0] ? ", " : "", params);
+  } else {
+    c_main_params(c, m);
+  }
   buf_puts(o, ") {\n");
   c->depth = 1;
   c_const_params(c, m->body);
