@@ -269,6 +269,58 @@ def test_small_temporary_is_a_stack_array():
     assert "double tmp[36];" in body and "malloc" not in code
 
 
+@parpy.jit
+def column_from_row_maxima(x):
+    parpy.label('N')
+    x[1:, 0] = np.max(x[:-1, :], axis=1)
+
+
+@parpy.jit
+def shift_ints(x):
+    parpy.label('N')
+    x[1:] = x[:-1] * 3 + x[1:]
+
+
+@parpy.jit
+def shift_mixed(x, y):
+    parpy.label('N')
+    x[1:] = x[:-1] + y[1:]
+
+
+@parpy.jit
+def shift_field(d):
+    parpy.label('N')
+    d['x'][1:] = d['x'][:-1]
+
+
+@parpy.jit
+def first_row_and_column(A):
+    parpy.label('I')
+    parpy.label('J')
+    A[:, :] = A[0, :] + A[:, 0:1]
+
+
+@parpy.jit
+def diagonal_shift(A):
+    parpy.label('I')
+    parpy.label('J')
+    A[1:, 1:] = A[:-1, :-1]
+
+
+def test_reads_inside_a_reduction_per_element(rng):
+    """The row maxima read rows the statement writes (in column 0): the
+    reads are in the reduction's loop, not in the stored expression."""
+    check(column_from_row_maxima, [rng.rand((6, 5))], {'N': T(4)})
+
+
+def test_dtypes_fields_broadcasts_and_two_dimensions(rng):
+    check(shift_ints, [rng.rand(20, np.int32)], {'N': T(4)})
+    check(shift_mixed, [rng.rand(20, np.float16), rng.rand(20, np.float32)], {'N': T(4)})
+    check(shift_field, [{'x': rng.rand(9)}], {'N': T(4)})
+    check(first_row_and_column, [rng.rand((5, 4))], {'I': T(5), 'J': T(4)})
+    check(diagonal_shift, [rng.rand((5, 4))], {'I': T(5), 'J': T(4)})
+
+
 # ---- where a temporary is impossible ----
 
 def test_large_temporary_per_iteration_of_a_loop_with_run_time_bounds():

@@ -570,6 +570,33 @@ static bool overlaps(Lower *L, const Node *lhs, const Node *e) {
   return false;
 }
 
+static bool list_overlaps(Lower *L, const Node *lhs, const Node *list) {
+  for (const Node *st = list; st; st = st->next)
+    if (overlaps(L, lhs, st->rhs) || overlaps(L, lhs, st->cond) || overlaps(L, lhs, st->lo) ||
+        overlaps(L, lhs, st->hi) || list_overlaps(L, lhs, st->body) ||
+        list_overlaps(L, lhs, st->then) || list_overlaps(L, lhs, st->els))
+      return true;
+  return false;
+}
+
+static int count_loops(const Node *list) {
+  int k = 0;
+  for (const Node *st = list; st; st = st->next)
+    k += (st->kind == N_FOR) + count_loops(st->body) + count_loops(st->then) +
+         count_loops(st->els);
+  return k;
+}
+
+static void collect_loops(const Node *list, Sym **out, int *n) {
+  for (const Node *st = list; st; st = st->next) {
+    if (st->kind == N_FOR)
+      out[(*n)++] = st->sym;
+    collect_loops(st->body, out, n);
+    collect_loops(st->then, out, n);
+    collect_loops(st->els, out, n);
+  }
+}
+
 /* ---- statements ---- */
 
 /* The statements computing a reduction run where the value is needed.  At
@@ -681,9 +708,16 @@ static Node *lower_mapping(Lower *L, Node *s) {
   Node *l = scalarise(L, s->lhs, idx, t->shape, n, &pre);
   if (failed(L->p))
     return NULL;
-  L->vars = vars;
-  L->nvars = n;
-  bool copy = overlaps(L, l, r);
+  /* The reads of a per-element reduction are in its loops (`inner`),
+   * whose variables vary during the statement too. */
+  int ninner = count_loops(inner);
+  Sym **all = ARENA_ARRAY(A(L), Sym *, n + ninner);
+  memcpy(all, vars, sizeof(Sym *) * (size_t)n);
+  int nall = n;
+  collect_loops(inner, all, &nall);
+  L->vars = all;
+  L->nvars = nall;
+  bool copy = overlaps(L, l, r) || list_overlaps(L, l, inner);
   L->vars = NULL;
   L->nvars = 0;
   Node *tmp_decl = NULL;
