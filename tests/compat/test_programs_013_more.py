@@ -1,7 +1,8 @@
 """More programs in ParPy 0.1.3's style (issue 10): NPBench's Floyd-Warshall,
 a 3-D heat stencil stepped inside the function, boundary copies that read the
-array they write, a shift, PolyBench's triangular syrk, k-means with a host
-loop over iterations, and an N-body integrator.  As in test_programs_013.py
+array they write, a shift, PolyBench's triangular syrk, gemver, covariance,
+seidel-2d, cholesky and fdtd-2d, k-means with a host loop over iterations,
+and an N-body integrator.  As in test_programs_013.py
 they run unchanged on every enabled backend (torch tensors where torch is
 installed) and must give NumPy's results."""
 import os
@@ -280,6 +281,151 @@ def test_row_norms(backend):
     close(out, np.sqrt((x0 * x0).sum(axis=1)), backend, rtol=max(tol(backend), 1e-10))
 
 
+# ---- PolyBench: gemver, covariance, seidel-2d, cholesky, fdtd-2d ----
+
+@parpy.jit
+def gemver(alpha, beta, A, u1, v1, u2, v2, w, x, y, z, N):
+    parpy.label('i')
+    parpy.label('j')
+    A[:, :] = A[:, :] + u1[:, None] * v1[None, :] + u2[:, None] * v2[None, :]
+    parpy.label('i')
+    for i in range(N):
+        parpy.label('j')
+        x[i] = x[i] + beta * psum(A[:, i] * y[:])
+    parpy.label('i')
+    x[:] = x[:] + z[:]
+    parpy.label('i')
+    for i in range(N):
+        parpy.label('j')
+        w[i] = w[i] + alpha * psum(A[i, :] * x[:])
+
+
+@parpy.jit
+def covariance(M, float_n, data, cov):
+    parpy.label('j')
+    for j in range(M):
+        parpy.label('i')
+        mean = psum(data[:, j]) / float_n
+        parpy.label('i')
+        data[:, j] = data[:, j] - mean
+    parpy.label('i')
+    for i in range(M):
+        for j in range(i, M):
+            s = 0.0
+            for k in range(data.shape[0]):
+                s += data[k, i] * data[k, j]
+            cov[i, j] = s / (float_n - 1.0)
+            cov[j, i] = cov[i, j]
+
+
+@parpy.jit
+def seidel_2d(TSTEPS, N, A):
+    for t in range(TSTEPS - 1):
+        with parpy.gpu:
+            for i in range(1, N - 1):
+                for j in range(1, N - 1):
+                    A[i, j] = (A[i - 1, j - 1] + A[i - 1, j] + A[i - 1, j + 1] + A[i, j - 1]
+                               + A[i, j] + A[i, j + 1] + A[i + 1, j - 1] + A[i + 1, j]
+                               + A[i + 1, j + 1]) / 9.0
+
+
+@parpy.jit
+def cholesky(A, N):
+    for i in range(N):
+        with parpy.gpu:
+            for j in range(i):
+                s = 0.0
+                for k in range(j):
+                    s += A[i, k] * A[j, k]
+                A[i, j] = (A[i, j] - s) / A[j, j]
+            s2 = 0.0
+            for k in range(i):
+                s2 += A[i, k] * A[i, k]
+            A[i, i] = A[i, i] - s2
+            A[i, i] = A[i, i] ** 0.5
+
+
+@parpy.jit
+def fdtd_2d(TMAX, ex, ey, hz, fict):
+    for t in range(TMAX):
+        parpy.label('j')
+        ey[0, :] = fict[t]
+        parpy.label('i')
+        parpy.label('j')
+        ey[1:, :] -= 0.5 * (hz[1:, :] - hz[:-1, :])
+        parpy.label('i')
+        parpy.label('j')
+        ex[:, 1:] -= 0.5 * (hz[:, 1:] - hz[:, :-1])
+        parpy.label('i')
+        parpy.label('j')
+        hz[:-1, :-1] -= 0.7 * (ex[:-1, 1:] - ex[:-1, :-1] + ey[1:, :-1] - ey[:-1, :-1])
+
+
+def test_gemver(backend):
+    N = 12
+    A0 = rand(N, N)
+    u1, v1, u2, v2, w0, x0, y0, z0 = (rand(N, seed=20 + k) for k in range(8))
+    A, w, x = tensor(A0, backend), tensor(w0, backend), tensor(x0, backend)
+    vs = [tensor(a, backend) for a in (u1, v1, u2, v2)]
+    gemver(1.5, 1.2, A, *vs, w, x, tensor(y0, backend), tensor(z0, backend), N,
+           opts=par_opts(backend, {'i': parpy.threads(N), 'j': parpy.threads(16)}))
+    parpy.sync(backend)
+    A0 += np.outer(u1, v1) + np.outer(u2, v2)
+    x0 += 1.2 * y0 @ A0 + z0
+    w0 += 1.5 * A0 @ x0
+    close(A, A0, backend)
+    close(x, x0, backend, rtol=max(tol(backend), 1e-9))
+    close(w, w0, backend, rtol=max(tol(backend), 1e-9))
+
+
+def test_covariance(backend):
+    M, N = 8, 10
+    d0 = rand(N, M)
+    data, cov = tensor(d0, backend), tensor(np.zeros((M, M)), backend)
+    covariance(M, float(N), data, cov, opts=par_opts(backend, {'i': parpy.threads(16),
+                                                              'j': parpy.threads(M)}))
+    parpy.sync(backend)
+    d0 -= d0.mean(axis=0)
+    close(cov, d0.T @ d0 / (N - 1), backend, rtol=max(tol(backend), 1e-9))
+
+
+def test_seidel_2d_and_cholesky(backend):
+    N = 12
+    A0 = rand(N, N)
+    A = tensor(A0, backend)
+    seidel_2d(4, N, A, opts=par_opts(backend, {}))
+    S0 = rand(N, N, seed=30)
+    S0 = S0 @ S0.T + N * np.eye(N)
+    S = tensor(S0, backend)
+    cholesky(S, N, opts=par_opts(backend, {}))
+    parpy.sync(backend)
+    for t in range(3):
+        for i in range(1, N - 1):
+            for j in range(1, N - 1):
+                A0[i, j] = A0[i - 1:i + 2, j - 1:j + 2].sum() / 9.0
+    close(A, A0, backend, rtol=max(tol(backend), 1e-9))
+    low = np.tril_indices(N)
+    close(host(S)[low], np.linalg.cholesky(S0)[low], backend, rtol=max(tol(backend), 1e-9))
+
+
+def test_fdtd_2d(backend):
+    N, TMAX = 12, 5
+    ex0, ey0, hz0 = rand(N, N + 2), rand(N, N + 2, seed=40), rand(N, N + 2, seed=41)
+    f0 = rand(TMAX, seed=42)
+    ex, ey, hz = tensor(ex0, backend), tensor(ey0, backend), tensor(hz0, backend)
+    fdtd_2d(TMAX, ex, ey, hz, tensor(f0, backend),
+            opts=par_opts(backend, {'i': parpy.threads(16), 'j': parpy.threads(16)}))
+    parpy.sync(backend)
+    for t in range(TMAX):
+        ey0[0, :] = f0[t]
+        ey0[1:, :] -= 0.5 * (hz0[1:, :] - hz0[:-1, :])
+        ex0[:, 1:] -= 0.5 * (hz0[:, 1:] - hz0[:, :-1])
+        hz0[:-1, :-1] -= 0.7 * (ex0[:-1, 1:] - ex0[:-1, :-1] + ey0[1:, :-1] - ey0[:-1, :-1])
+    close(hz, hz0, backend)
+    close(ex, ex0, backend)
+    close(ey, ey0, backend)
+
+
 # ---- the Cuda code of every program above, without a GPU ----
 
 T = parpy.threads
@@ -297,6 +443,14 @@ CUDA_PROGRAMS = {
     'nbody': (nbody, [np.zeros((30, 3)), np.zeros((30, 3)), np.zeros(30), np.zeros((30, 3)),
                       30, 4, 0.01, 1.0, 0.1], {'i': T(30)}),
     'row_norms': (row_norms, [np.zeros((9, 50)), np.zeros(9), 9], {'i': T(9), 'j': T(32)}),
+    'gemver': (gemver, [1.5, 1.2, np.zeros((12, 12))] + [np.zeros(12) for _ in range(8)] + [12],
+               {'i': T(12), 'j': T(16)}),
+    'covariance': (covariance, [8, 10.0, np.zeros((10, 8)), np.zeros((8, 8))],
+                   {'i': T(16), 'j': T(8)}),
+    'seidel_2d': (seidel_2d, [4, 12, np.zeros((12, 12))], {}),
+    'cholesky': (cholesky, [np.zeros((12, 12)), 12], {}),
+    'fdtd_2d': (fdtd_2d, [5, np.zeros((12, 14)), np.zeros((12, 14)), np.zeros((12, 14)),
+                          np.zeros(5)], {'i': T(16), 'j': T(16)}),
 }
 
 
