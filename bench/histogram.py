@@ -3,8 +3,11 @@ updates next to torch.bincount and a CuPy RawKernel, on the same data.
 
     python3 bench/histogram.py [--quick]
 
-  parpy, global atomics   hist[data[i]] += 1 in one .reduce() loop (every
-                          update an atomicAdd on one of 256 counters)
+  parpy, .reduce() loop   hist[data[i]] += 1 in one .reduce() loop: each
+                          block counts in shared memory (32-bit counters)
+                          and adds its counts to hist at the end, one
+                          atomicAdd per bin (src/gpu/privatise.c); the
+                          script checks that the generated code does
   parpy, row histograms   the data as R rows; row r counts into part[r, :]
                           (atomics spread over R * 256 counters), then
                           hist[:] = sum(part[:, :], axis=0)
@@ -139,15 +142,18 @@ def main():
             sys.exit(f"{name}: wrong histogram")
 
     hist = zeros(256, i64)
-    for threads in (2**16, 2**20):
-        opts = cuda_opts({'N': parpy.threads(threads).reduce()})
+    for threads, tpb in ((2**16, 1024), (2**18, 1024), (2**20, 1024), (2**18, 256)):
+        opts = cuda_opts({'N': parpy.threads(threads).tpb(tpb).reduce()})
+        code = parpy.print_compiled(hist_global, [dev, hist, n], opts)
+        if "__shared__" not in code:
+            sys.exit("parpy global: the histogram is not counted in shared memory")
 
         def run(opts=opts):
             hist.zero_() if torch is not None else hist.fill(0)
             hist_global(dev, hist, n, opts=opts)
         run()
         check("parpy global", hist)
-        report(f"parpy, global atomics, threads({threads})", timer.ms(run, reps), n)
+        report(f"parpy, .reduce(), threads({threads}).tpb({tpb})", timer.ms(run, reps), n)
 
     for R in (1024, 8192):
         M = n // R

@@ -30,6 +30,14 @@ typedef struct Layer {
   bool top;        /* the outermost layer on its dimension */
 } Layer;
 
+/* An array whose atomic updates a kernel makes in a copy in shared memory,
+ * merged into the array at the end of each block (privatise.c). */
+typedef struct GpuPrivate {
+  Sym *global; /* the argument array */
+  Sym *copy;   /* the block's copy: same shape, maybe a wider or narrower counter type */
+  int64_t numel;
+} GpuPrivate;
+
 struct Kernel {
   const char *name;
   Node *root;
@@ -40,6 +48,8 @@ struct Kernel {
   int64_t cluster;    /* blocks per cluster, 0 for none */
   int nparams;
   Node **params;      /* N_VAR (arrays, host scalars, temporaries) or N_FIELD */
+  int nprivate;       /* arrays updated in shared memory (privatise.c) */
+  GpuPrivate *privates;
   Kernel *next;
 };
 
@@ -69,6 +79,7 @@ bool gpu_reductions(Prog *p); /* reduce.c: reductions into per-thread accumulato
 bool gpu_split(Prog *p);      /* split.c: kernels split at inter-block dependences */
 bool gpu_temps(Prog *p);      /* temps.c: locals across kernels; host code checks */
 bool gpu_kernels(Prog *p);    /* kernels.c: grids, parameters, guards, barriers */
+bool gpu_privatise(Prog *p);  /* privatise.c: small histograms in shared memory (Cuda) */
 
 bool gpu_lower(Prog *p);      /* lower.c: the steps above, in order */
 

@@ -7,5 +7,6 @@ bool gpu_lower(Prog *p) {
          gpu_reductions(p) &&  /* per-thread accumulators; partials across blocks */
          gpu_split(p) &&       /* cut kernels where blocks depend on each other */
          gpu_temps(p) &&       /* locals across kernels; host code checks */
-         gpu_kernels(p);       /* grids, parameters, guards, barriers */
+         gpu_kernels(p) &&     /* grids, parameters, guards, barriers */
+         gpu_privatise(p);     /* small histograms in shared memory (Cuda) */
 }

@@ -336,6 +336,52 @@ static void print_param_decl(CPrinter *c, const Node *n) {
     buf_printf(c->out, "%s %s", c_type_name(s->ty->elem), s->cname);
 }
 
+/* Arrays whose atomic updates go to a copy per block in shared memory
+ * (src/gpu/privatise.c): the copies start at the identity of addition
+ * (-0.0 for floats: -0.0 + x is x for every x), and after the body each
+ * block adds its copy to the array, one atomic update per element (integer
+ * elements still zero are skipped). */
+static void private_begin(CPrinter *c, const Kernel *k) {
+  Buf *o = c->out;
+  for (int i = 0; i < k->nprivate; i++) {
+    const GpuPrivate *pv = &k->privates[i];
+    Elem e = pv->copy->ty->elem;
+    buf_printf(o, "  __shared__ %s %s[%" PRId64 "];  /* %s's updates in this block */\n",
+               c_type_name(e), pv->copy->cname, pv->numel, pv->global->name);
+  }
+  for (int i = 0; i < k->nprivate; i++) {
+    const GpuPrivate *pv = &k->privates[i];
+    Elem e = pv->copy->ty->elem;
+    buf_printf(o, "  for (int parpy_b = threadIdx.x; parpy_b < %" PRId64 "; parpy_b += %" PRId64 ")\n",
+               pv->numel, k->tpb);
+    buf_printf(o, "    %s[parpy_b] = %s;\n", pv->copy->cname,
+               e == EL_F16 ? "(half)-0.0f" : e == EL_F32 ? "-0.0f" : e == EL_F64 ? "-0.0" : "0");
+  }
+  if (k->nprivate)
+    buf_puts(o, "  __syncthreads();\n");
+}
+
+static void private_end(CPrinter *c, const Kernel *k) {
+  Buf *o = c->out;
+  if (k->nprivate)
+    buf_puts(o, "  __syncthreads();\n");
+  for (int i = 0; i < k->nprivate; i++) {
+    const GpuPrivate *pv = &k->privates[i];
+    Elem e = pv->global->ty->elem, ce = pv->copy->ty->elem;
+    const char *g = pv->global->cname, *l = pv->copy->cname;
+    buf_printf(o, "  for (int parpy_b = threadIdx.x; parpy_b < %" PRId64 "; parpy_b += %" PRId64 ")\n",
+               pv->numel, k->tpb);
+    if (elem_is_float(e))
+      buf_printf(o, "    parpy_atomic_add_%s(&%s[parpy_b], %s[parpy_b]);\n", elem_short(e), g, l);
+    else if (e == ce)
+      buf_printf(o, "    if (%s[parpy_b] != 0)\n      parpy_atomic_add_%s(&%s[parpy_b], %s[parpy_b]);\n", l,
+                 elem_short(e), g, l);
+    else /* a 32-bit count: the sum in its own width (wrap-around), or exact */
+      buf_printf(o, "    if (%s[parpy_b] != 0)\n      parpy_atomic_add_%s(&%s[parpy_b], (%s)%s[parpy_b]);\n",
+                 l, elem_short(e), g, c_type_name(e), l);
+  }
+}
+
 static void print_kernel(CPrinter *c, Kernel *k) {
   Buf *o = c->out;
   CPrinter kc = *c;
@@ -357,7 +403,9 @@ static void print_kernel(CPrinter *c, Kernel *k) {
   root.kernel = NULL;
   root.next = NULL;
   c_const_params(&kc, &root);
+  private_begin(&kc, k);
   c_stmt(&kc, k->root);
+  private_end(&kc, k);
   buf_puts(o, "}\n\n");
 }
 
