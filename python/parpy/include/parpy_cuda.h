@@ -31,6 +31,30 @@ typedef __half half;
 
 #define PARPY_FN static __host__ __device__ inline
 
+/* ---- print(...) ----
+ * Device code has no snprintf: numbers are formatted by parpy_repr.h as
+ * Python prints them, into a line each thread writes with one printf. */
+#ifdef PARPY_PRINT
+#define PARPY_REPR_FN static __host__ __device__ inline
+#include "parpy_repr.h"
+PARPY_FN int parpy_put_str(char *o, const char *s) {
+  int n = 0;
+  while (s[n]) {
+    o[n] = s[n];
+    n++;
+  }
+  return n;
+}
+/* One printf per line keeps it whole; host code flushes, as the Cpu's does,
+ * so that its lines come out in order with Python's. */
+PARPY_FN void parpy_print_line(const char *s) {
+  printf("%s\n", s);
+#ifndef __CUDA_ARCH__
+  fflush(stdout);
+#endif
+}
+#endif
+
 /* ---- integers ---- */
 #define PARPY_INT_OPS(T, S, IS_SIGNED)                                                           \
   PARPY_FN T parpy_floordiv_##S(T a, T b) {                                                      \

@@ -272,48 +272,55 @@ static bool half_binary(CPrinter *c, const Node *n) {
   return true;
 }
 
-/* print(...) as one printf (CUDA's device printf writes each call whole).
- * Device code has no snprintf/strtod for the shortest digits of a float, so
- * floats print with the digits that always read back (%.17g, %.9g, %.5g),
- * which can be longer than Python's repr; ints and bools as Python. */
+/* print(...): the line is built in a buffer of the thread, each value
+ * formatted as Python prints it (parpy_repr.h: the shortest digits that
+ * read back, with no snprintf in device code), then written by one printf,
+ * which CUDA keeps whole.  The buffer's size is known here: the strings
+ * plus PARPY_REPR_MAX per value and a separator each. */
 static void cuda_print(CPrinter *c, const Node *s) {
+  Buf *o = c->out;
+  size_t size = 2;
+  for (const Node *a = s->args; a; a = a->next)
+    size += 1 + (a->kind == N_STR ? strlen(a->str) : 32);
   c_line_start(c);
-  buf_puts(c->out, "printf(\"");
+  buf_printf(o, "{\n");
+  c->depth++;
+  c_line_start(c);
+  buf_printf(o, "char parpy_line[%zu];\n", size);
+  c_line_start(c);
+  buf_puts(o, "int parpy_n = 0;\n");
   for (const Node *a = s->args; a; a = a->next) {
+    c_line_start(c);
     if (a != s->args)
-      buf_puts(c->out, " ");
+      buf_puts(o, "parpy_line[parpy_n++] = ' ';\n"), c_line_start(c);
+    buf_puts(o, "parpy_n += ");
     if (a->kind == N_STR) {
-      c_string_contents(c, a->str, true);
+      buf_puts(o, "parpy_put_str(parpy_line + parpy_n, \"");
+      c_string_contents(c, a->str, false);
+      buf_puts(o, "\");\n");
       continue;
     }
     Elem e = a->ty ? a->ty->elem : EL_F64;
-    buf_puts(c->out, e == EL_BOOL             ? "%s"
-                     : elem_is_signed(e)      ? "%lld"
-                     : elem_is_unsigned(e)    ? "%llu"
-                     : e == EL_F16            ? "%.5g"
-                     : e == EL_F32            ? "%.9g"
-                                              : "%.17g");
+    buf_puts(o, e == EL_BOOL             ? "parpy_put_str(parpy_line + parpy_n, ("
+                : elem_is_signed(e)      ? "parpy_repr_i64(parpy_line + parpy_n, (int64_t)("
+                : elem_is_unsigned(e)    ? "parpy_repr_u64(parpy_line + parpy_n, (uint64_t)("
+                : e == EL_F16            ? "parpy_repr_float(parpy_line + parpy_n, (double)(float)("
+                                         : "parpy_repr_float(parpy_line + parpy_n, (double)(");
+    c_expr(c, a);
+    buf_puts(o, e == EL_BOOL             ? ") ? \"True\" : \"False\");\n"
+                : elem_is_unsigned(e)    ? "), false);\n"
+                : elem_is_signed(e)      ? "));\n"
+                : e == EL_F64            ? "), 0);\n"
+                : e == EL_F32            ? "), 1);\n"
+                                         : "), 2);\n");
   }
-  buf_puts(c->out, "\\n\"");
-  for (const Node *a = s->args; a; a = a->next) {
-    if (a->kind == N_STR)
-      continue;
-    Elem e = a->ty ? a->ty->elem : EL_F64;
-    buf_puts(c->out, ", ");
-    if (e == EL_BOOL) {
-      buf_puts(c->out, "(");
-      c_expr(c, a);
-      buf_puts(c->out, ") ? \"True\" : \"False\"");
-    } else {
-      buf_puts(c->out, elem_is_signed(e)     ? "(long long)("
-                       : elem_is_unsigned(e) ? "(unsigned long long)("
-                       : e == EL_F16         ? "(double)(float)("
-                                             : "(double)(");
-      c_expr(c, a);
-      buf_puts(c->out, ")");
-    }
-  }
-  buf_puts(c->out, ");\n");
+  c_line_start(c);
+  buf_puts(o, "parpy_line[parpy_n] = 0;\n");
+  c_line_start(c);
+  buf_puts(o, "parpy_print_line(parpy_line);\n");
+  c->depth--;
+  c_line_start(c);
+  buf_puts(o, "}\n");
 }
 
 static const CDialect device_dialect = {.type_name = c_type_name,
@@ -624,6 +631,8 @@ static bool emit(Prog *p, Buf *out) {
              p->func->name, PARPY_VERSION);
   if (c_uses_elem(p, EL_F16))
     buf_puts(out, "#define PARPY_HALF\n");
+  if (c_uses_print(p))
+    buf_puts(out, "#define PARPY_PRINT\n");
   bool clusters = false;
   for (Kernel *k = p->kernels; k; k = k->next)
     clusters |= k->cluster > 1;
