@@ -21,12 +21,16 @@ library that is missing (torch, cupy) is skipped; ParPy's rows then use
 CuPy arrays or, failing that, are skipped too (this needs GPU arrays).
 """
 import argparse
+import os
 import statistics
 import sys
 
 import numpy as np
 
-import parpy
+# The shared-memory histogram is opt-in until verified on a GPU (docs/gpu.md).
+os.environ.setdefault("PARPY_CUDA_SHARED_HISTOGRAMS", "1")
+
+import parpy  # noqa: E402
 from parpy.operators import sum as psum
 
 try:

@@ -1,6 +1,7 @@
 """Histograms on the GPU (issue 13 item 4): the atomic updates of a small
 array in a .reduce() loop go to a copy per block in shared memory, merged
-with one atomic update per element and block (src/gpu/privatise.c).
+with one atomic update per element and block (src/gpu/privatise.c), when
+PARPY_CUDA_SHARED_HISTOGRAMS=1 (opt-in until run on a GPU).
 
 The generated code is checked without a GPU (what is privatised, in which
 counter type, and that nvcc compiles it); the tests marked `cuda` run the
@@ -17,6 +18,20 @@ import parpy
 from harness import check, dtype_id, rng  # noqa: F401
 
 T = parpy.threads
+
+
+@pytest.fixture(autouse=True)
+def _shared_histograms(monkeypatch):
+    """The shared-memory histogram is opt-in until verified on a GPU."""
+    monkeypatch.setenv("PARPY_CUDA_SHARED_HISTOGRAMS", "1")
+
+
+def test_off_by_default(monkeypatch):
+    monkeypatch.delenv("PARPY_CUDA_SHARED_HISTOGRAMS")
+    n = 1 << 20
+    src = code(histogram, [np.zeros(n, np.uint8), np.zeros(256, np.int64), n],
+               {'N': T(1 << 14).reduce()})
+    assert "__shared__" not in src
 INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 CUDA = parpy.CompileBackend.Cuda
 

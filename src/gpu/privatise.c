@@ -26,7 +26,12 @@
  * are integers.
  *
  * The printer (cuda.c) declares the copy, zeroes it, and merges it around
- * the kernel's body, with a barrier on each side. */
+ * the kernel's body, with a barrier on each side.
+ *
+ * Not yet run on a GPU (the session that wrote it had none), so it is off
+ * unless PARPY_CUDA_SHARED_HISTOGRAMS=1; the printed code differs, so the
+ * disk cache, keyed by the code, keeps the two apart. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "gpu.h"
@@ -291,8 +296,13 @@ static void privatise_kernel(Prog *p, Kernel *k) {
   }
 }
 
+static bool enabled(void) {
+  const char *env = getenv("PARPY_CUDA_SHARED_HISTOGRAMS");
+  return env && strcmp(env, "1") == 0;
+}
+
 bool gpu_privatise(Prog *p) {
-  if (p->opt.backend != BACKEND_CUDA)
+  if (p->opt.backend != BACKEND_CUDA || !enabled())
     return true;
   for (Kernel *k = p->kernels; k; k = k->next)
     privatise_kernel(p, k);
