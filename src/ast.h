@@ -347,6 +347,10 @@ struct Node {
                               * OP_MAX/OP_MIN from Python's builtin max/min */
   bool has_axis;             /* N_BUILTIN reductions */
   int64_t axis;
+  bool keepdims;             /* N_BUILTIN sum along `axis` made by types.c for var/std: the
+                              * reduced dimension stays, of extent 1 (NumPy's keepdims) */
+  bool has_ddof;             /* N_CALL/N_BUILTIN np.var, np.std: ddof=`ddof` */
+  int64_t ddof;
   bool explicit_conv;        /* N_CONVERT */
   bool where;                /* N_IFEXP from np.where: a strong (array) result */
 

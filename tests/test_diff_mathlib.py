@@ -377,6 +377,70 @@ def test_mean_along_an_axis_and_whole(rng):
 
 
 @parpy.jit
+def stats_axes(x, v0, v1, v2, s1, s2):
+    parpy.label('A')
+    parpy.label('B')
+    v0[:, :] = np.var(x[:, :, :], axis=0)
+    parpy.label('A')
+    parpy.label('B')
+    v1[:, :] = np.var(x[:, :, :], axis=1)
+    parpy.label('A')
+    parpy.label('B')
+    v2[:, :] = np.var(x[:, :, :], axis=-1)
+    parpy.label('A')
+    parpy.label('B')
+    s1[:, :] = np.std(x[:, :, :], axis=1, ddof=1)
+    parpy.label('A')
+    parpy.label('B')
+    s2[:, :] = po.std(x[:, :, :], axis=2) + np.var(x[:, :, :], axis=2, ddof=3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16], ids=dtype_id)
+def test_var_std_along_each_axis_of_3d_slices(rng, dtype):
+    """np.var/np.std along an axis of an N-d slice, with ddof (the mean along
+    the axis is computed once per element of the result)."""
+    x = rng.rand((4, 5, 6), dtype)
+    out = [np.empty((5, 6)), np.empty((4, 6)), np.empty((4, 5)), np.empty((4, 6)),
+           np.empty((4, 5))]
+    if dtype == np.float32:
+        out = [o.astype(np.float32) for o in out]
+    check(stats_axes, [x, *out], {'A': parpy.threads(4), 'B': parpy.threads(32)},
+          outputs=[1, 2, 3, 4, 5], reduction=True)
+
+
+@parpy.jit
+def stats_rows_labelled(x, v, s, N):
+    parpy.label('N')
+    v[:] = np.var(x[:, :], axis=1, ddof=1)
+    parpy.label('M')
+    s[:] = np.std(x[:, :], axis=0)
+
+
+def test_var_std_along_an_axis_in_parallel(rng):
+    x = rng.rand((30, 40))
+    check(stats_rows_labelled, [x, np.empty(30), np.empty(40), 30],
+          {'N': parpy.threads(16), 'M': parpy.threads(32)}, outputs=[1, 2], reduction=True)
+
+
+@parpy.jit
+def ddof_edges(x, o, N):
+    parpy.label('N')
+    for i in range(N):
+        o[i, 0] = np.var(x[i, :], ddof=4)
+        o[i, 1] = np.std(x[i, :], ddof=5)
+        o[i, 2] = np.var(x[i, :3], ddof=-1)
+        o[i, 3] = np.std(x[i, :], axis=0, ddof=1)
+
+
+def test_ddof_including_no_degrees_of_freedom_left(rng):
+    """ddof >= n divides by 0 as NumPy does (inf, or nan for a zero sum)."""
+    x = rng.rand((6, 5))
+    x[0, :] = 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        check(ddof_edges, [x, np.empty((6, 4)), 6], par(), outputs=[1], reduction=True)
+
+
+@parpy.jit
 def dot_total(x, y, out):
     with parpy.gpu:
         out[0] = x @ y

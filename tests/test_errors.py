@@ -375,12 +375,22 @@ def test_reciprocal_of_ints():
               (*arrays(dtype=np.int32), N), at="call")
 
 
-def test_var_along_an_axis_of_a_matrix():
+def test_ddof_on_anything_but_var_and_std():
     def f(x, y, N):
         parpy.label('N')
-        y[:] = np.var(x[:, :], axis=1)  # ERR
-    raises_at(parpy.ParPyRuntimeError, r"var\(\) with axis=.*1-D", f,
-              (np.zeros((N, 3)), np.zeros(N), N), at="call")
+        for i in range(N):
+            y[i] = np.mean(x[:], ddof=1)  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"ddof= is only allowed on np.var and np.std", f,
+              (*arrays(), N), at="call")
+
+
+def test_ddof_must_be_an_int_literal():
+    def f(x, y, N):
+        parpy.label('N')
+        for i in range(N):
+            y[i] = np.var(x[:], ddof=N)  # ERR
+    raises_at(parpy.ParPyRuntimeError, r"integer literal value for 'ddof'", f,
+              (*arrays(), N), at="decorate")
 
 
 def test_dot_of_different_lengths():

@@ -347,8 +347,8 @@ static Node *subscript(Conv *c, PyObject *o, Span sp) {
   return c->failed ? NULL : n;
 }
 
-/* The literal value of `axis=`: an int or a negated int. */
-static void axis_kwarg(Conv *c, Node *call, PyObject *v, Span sp) {
+/* The literal value of `axis=` or `ddof=`: an int or a negated int. */
+static void int_kwarg(Conv *c, Node *call, PyObject *v, Span sp, bool ddof) {
   bool neg = false;
   PyObject *lit = NULL;
   if (ast_is(v, K_UnaryOp)) {
@@ -367,10 +367,20 @@ static void axis_kwarg(Conv *c, Node *call, PyObject *v, Span sp) {
   PyErr_Clear();
   Py_XDECREF(val);
   Py_XDECREF(lit);
+  const char *kw = ddof ? "ddof" : "axis";
   if (!is_int || overflow) {
-    conv_error(c, DIAG_RUNTIME, sp,
-               is_int ? "the value of 'axis=' is out of range"
-                      : "Expected integer literal value for 'axis' keyword argument");
+    if (is_int)
+      conv_error(c, DIAG_RUNTIME, sp, "the value of '%s=' is out of range", kw);
+    else
+      conv_error(c, DIAG_RUNTIME, sp, "Expected integer literal value for '%s' keyword argument",
+                 kw);
+    return;
+  }
+  if (ddof) {
+    if (call->has_ddof)
+      conv_error(c, DIAG_RUNTIME, sp, "'ddof=' is given twice");
+    call->has_ddof = true;
+    call->ddof = neg ? -x : x;
     return;
   }
   if (call->has_axis)
@@ -394,8 +404,8 @@ static void keywords(Conv *c, PyObject *o, Node *call, Span sp) {
       conv_error(c, DIAG_RUNTIME, ksp, "'**' argument unpacking is not supported in calls");
     else if (!name)
       conv_malformed(c, ksp, "keyword name is not a string");
-    else if (strcmp(name, "axis") == 0)
-      axis_kwarg(c, call, v, ksp);
+    else if (strcmp(name, "axis") == 0 || strcmp(name, "ddof") == 0)
+      int_kwarg(c, call, v, ksp, name[0] == 'd');
     else if (strcmp(name, "dtype") == 0) { /* np.zeros(K, dtype=...): the second argument */
       Node *d = conv_expr(c, v, ksp);
       if (d)
@@ -404,8 +414,8 @@ static void keywords(Conv *c, PyObject *o, Node *call, Span sp) {
     else
       conv_error(c, DIAG_RUNTIME, ksp,
                  "Unsupported keyword argument in call: %s (keyword arguments are not supported; "
-                 "pass arguments by position; only reductions accept 'axis=', and "
-                 "np.zeros/np.empty 'dtype=')",
+                 "pass arguments by position; only reductions accept 'axis=', np.var and "
+                 "np.std 'ddof=', and np.zeros/np.empty 'dtype=')",
                  name);
     Py_XDECREF(arg);
     Py_XDECREF(v);

@@ -348,6 +348,8 @@ static Node *resolve_builtin_call(Resolver *r, const Node *n, const Resolved *g)
   c->args = args;
   c->has_axis = n->has_axis;
   c->axis = n->axis;
+  c->has_ddof = n->has_ddof;
+  c->ddof = n->ddof;
   return c;
 }
 
@@ -418,6 +420,8 @@ static Node *resolve_call(Resolver *r, const Node *n) {
     return NULL;
   }
   const char *name = global_name(r, callee);
+  if (n->has_ddof && (g->kind != GK_BUILTIN || (g->builtin != B_VAR && g->builtin != B_STD)))
+    return err(r->p, DIAG_RUNTIME, n->span, "ddof= is only allowed on np.var and np.std"), NULL;
   switch (g->kind) {
   case GK_BUILTIN: return resolve_builtin_call(r, n, g);
   case GK_FUNC: {

@@ -30,6 +30,10 @@ typedef struct Lower {
 typedef struct Pre {
   Node **outer;
   Node **inner;
+  /* Inside the loop of a reduction along an axis: where statements go that
+   * run before that loop (a keepdims reduction along the same axis, the
+   * mean of var(x, axis=k), is computed there once, not per element). */
+  Node ***before; /* the enclosing Pre's `inner` */
 } Pre;
 
 static Node *scalarise(Lower *L, Node *e, Node **idx, const int64_t *ext, int n, Pre *pre);
@@ -184,7 +188,7 @@ static Node *reduction_loops(Lower *L, Sym *acc, Builtin b, Node *arg, Labels la
   Node **idx = ARENA_ARRAY(A(L), Node *, r);
   int64_t *ext = t->shape;
   Node *body = NULL, **btail = &body;
-  Pre pre = {*outer, &body};
+  Pre pre = {*outer, &body, NULL};
   Node *loop;
   if (flatten && r > 1) {
     Sym *v = loop_var(L, "r");
@@ -230,6 +234,13 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
   Node *arg = e->args;
   const Type *at = arg->ty;
   int ax = (int)e->axis;
+  Pre hoisted;
+  Node ***back = NULL;
+  if (e->keepdims && pre->before) { /* independent of the enclosing reduction's loop */
+    back = pre->before;
+    hoisted = (Pre){pre->outer, *back, NULL};
+    pre = &hoisted;
+  }
   Type *acc_ty = type_scalar(A(L), e->ty->elem, false);
   Sym *acc = fn_temp(L->p, L->fn, "acc", acc_ty);
   Sym *r = loop_var(L, "r");
@@ -237,11 +248,12 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
   int ar = at->rank;
   Node **aidx = ARENA_ARRAY(A(L), Node *, ar);
   int64_t *aext = ARENA_ARRAY(A(L), int64_t, ar);
-  int rr = ar - 1; /* rank of the result */
+  int rr = e->keepdims ? ar : ar - 1; /* rank of the result */
   for (int k = 0, j = 0; k < ar; k++) {
     if (k == ax) {
       aidx[k] = new_var(L->p, r, e->span);
       aext[k] = at->shape[k];
+      j += e->keepdims; /* the result's own index there is 0 (extent 1) */
       continue;
     }
     int lj = n - rr + j;
@@ -250,7 +262,7 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
     j++;
   }
   Node *body = NULL;
-  Pre inner = {pre->outer, &body};
+  Pre inner = {pre->outer, &body, &pre->inner};
   Node *elem = scalarise(L, arg, aidx, aext, ar, &inner);
   Node **btail = list_tail(&body);
   append(&btail, accumulate(L, acc, e->builtin, elem, false));
@@ -259,6 +271,8 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
   loop->labels = labels;
   append(&pre->inner, assign(L, new_var(L->p, acc, e->span), identity_of(A(L), reduce_op(e->builtin), acc_ty, e->span)));
   append(&pre->inner, loop);
+  if (back)
+    *back = pre->inner;
   return new_var(L->p, acc, e->span);
 }
 
@@ -701,7 +715,7 @@ static Node *lower_mapping(Lower *L, Node *s) {
     idx[k] = new_var(L->p, vars[k], s->span);
   Node *outer = NULL, **otail = &outer;
   Node *inner = NULL, **itail = &inner;
-  Pre pre = {otail, itail};
+  Pre pre = {otail, itail, NULL};
   L->red_labels = red_labels;
   Node *r = scalarise(L, s->rhs, idx, t->shape, n, &pre);
   L->red_labels = (Labels){0};

@@ -64,13 +64,13 @@ static Type *ty_reduction(Typer *t, Node *n, Type *a) {
   if (a->shape[ax] == 0 && (n->builtin == B_MAX || n->builtin == B_MIN))
     return terr(t, DIAG_VALUE, n->span, "zero-size array to reduction operation %s which has no identity",
                 builtin_name(n->builtin));
-  if (a->rank == 1)
+  if (a->rank == 1 && !n->keepdims)
     return type_scalar(A(t), e, false);
   int64_t shape[64];
   int r = 0;
   for (int k = 0; k < a->rank; k++)
-    if (k != ax)
-      shape[r++] = a->shape[k];
+    if (k != ax || n->keepdims) /* keepdims: extent 1, broadcasting along the axis */
+      shape[r++] = k == ax ? 1 : a->shape[k];
   return type_array(A(t), e, r, shape);
 }
 
@@ -273,6 +273,8 @@ static Node *mk_mean(Typer *t, Node *x, bool has_axis, int64_t axis, int64_t cou
   Node *s = mk_call(t, B_SUM, x, span);
   s->has_axis = has_axis;
   s->axis = axis;
+  if (count < 0) /* var(x, ddof=...) of fewer than ddof + 1 elements: NumPy divides by 0 */
+    count = 0;
   Node *k = new_int(A(t), count, span);
   k->val.elem = t->p->opt.int_size;
   return mk_op(t, OP_DIV, s, k);
@@ -289,8 +291,12 @@ static Type *probe_type(Typer *t, Node *arg) {
 }
 
 /* mean(x) = sum(x)/n, var(x) = mean(square(x - mean(x))) (NumPy's own
- * two-pass formula), std = sqrt(var), dot(a, b) = sum(a * b) in the type of
- * a * b.  Typed by typing the rewritten expression; final mode installs it. */
+ * two-pass formula; with ddof=d the last division is by n - d), std =
+ * sqrt(var), dot(a, b) = sum(a * b) in the type of a * b.  Along an axis of
+ * an N-d slice, the inner mean keeps the axis with extent 1 (keepdims), so
+ * x - mean broadcasts along it, and slices.c computes it once per element
+ * of the result.  Typed by typing the rewritten expression; final mode
+ * installs it. */
 static Type *ty_stats(Typer *t, Node **np) {
   Node *n = *np;
   Builtin b = n->builtin;
@@ -300,6 +306,10 @@ static Type *ty_stats(Typer *t, Node **np) {
                 want == 1 ? "" : "s", nargs);
   if (b == B_DOT && n->has_axis)
     return terr(t, DIAG_TYPE, n->span, "dot() does not take axis=");
+  if (n->has_ddof && b != B_VAR && b != B_STD)
+    return terr(t, DIAG_TYPE, n->span, "%s() does not take ddof=", builtin_name(b));
+  if (n->has_ddof && (n->ddof > ((int64_t)1 << 62) || n->ddof < -((int64_t)1 << 62)))
+    return terr(t, DIAG_VALUE, n->span, "ddof=%" PRId64 " is out of range", n->ddof);
   Type *at = probe_type(t, n->args);
   Type *bt = b == B_DOT ? probe_type(t, n->args->next) : NULL;
   if (!at || (b == B_DOT && !bt)) {
@@ -338,17 +348,14 @@ static Type *ty_stats(Typer *t, Node **np) {
       ax = ax < 0 ? ax + at->rank : ax;
       count = at->shape[ax];
     }
-    if (b != B_MEAN && n->has_axis && at->rank > 1)
-      return terr(t, DIAG_RUNTIME, sp,
-                  "%s() with axis= is supported on 1-D slices only; write a loop over the other "
-                  "dimension with %s(x[i, :]) inside",
-                  builtin_name(b), builtin_name(b));
     if (b == B_MEAN) {
       tree = mk_mean(t, x, n->has_axis, ax, count, sp);
     } else {
-      Node *m = mk_mean(t, clone_node(A(t), x), false, 0, count, sp);
+      bool along = n->has_axis && at->rank > 1;
+      Node *m = mk_mean(t, clone_node(A(t), x), along, ax, count, sp);
+      m->lhs->keepdims = along;
       Node *sq = mk_call(t, B_SQUARE, mk_op(t, OP_SUB, x, m), sp);
-      tree = mk_mean(t, sq, false, 0, count, sp);
+      tree = mk_mean(t, sq, along, ax, count - (n->has_ddof ? n->ddof : 0), sp);
       if (b == B_STD)
         tree = mk_call(t, B_SQRT, tree, sp);
     }
