@@ -379,7 +379,7 @@ def test_generated_code_compiles_with_nvcc(tmp_path):
 # --- the mapping ------------------------------------------------------------
 
 def launches(code):
-    return re.findall(r"(\w+)<<<dim3\((\d+), (\d+), (\d+)\), dim3\((\d+), 1, 1\)", code)
+    return re.findall(r"PARPY_LAUNCH\((\w+), dim3\((\d+), (\d+), (\d+)\), dim3\((\d+), 1, 1\)", code)
 
 
 def test_more_threads_than_a_block_use_several_blocks():
@@ -411,7 +411,7 @@ def test_steps_are_honoured_in_thread_loops():
 
 def test_host_loop_launches_a_kernel_per_iteration():
     code = code_of("host_loop")
-    assert re.search(r"for \(int64_t t = 0; t < T_; t\+\+\) \{\n\s+host_loop_i<<<", code), code
+    assert re.search(r"for \(int64_t t = 0; t < T_; t\+\+\) \{\n\s+PARPY_LAUNCH\(host_loop_i,", code), code
     assert "int64_t t" in code.split("__global__")[1].split("{")[0], "t is a kernel parameter"
 
 

@@ -47,7 +47,7 @@ def test_generated_code_launches_on_the_call_stream(graphs):
     code = parpy.print_compiled(add_one, [np.zeros(8), np.zeros(8), 8], cuda_opts(graphs))
     assert "static thread_local cudaStream_t parpy_stream = 0;" in code
     assert 'extern "C" void add_one__set_stream(void *stream)' in code
-    assert re.search(r"<<<[^>]*, stream>>>", code)
+    assert re.search(r"PARPY_LAUNCH\(\w+, dim3\([^)]*\), dim3\([^)]*\), 0, stream\)\(", code)
     if graphs:
         assert "cudaGraphLaunch(add_one_graph, parpy_stream)" in code
         assert "cudaGraphLaunch(add_one_graph, 0)" not in code

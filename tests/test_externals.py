@@ -554,7 +554,7 @@ def test_cuda_code_of_a_parallel_external(incdir):
     assert '#include "parpy_test_ext.cuh"' in code
     # An extra level of 32 threads in which all threads call the external;
     # the store is done once.
-    assert "<<<dim3(1, 40, 1), dim3(32, 1, 1)" in code
+    assert "dim3(1, 40, 1), dim3(32, 1, 1), 0, stream)" in code
     body = code[code.index("all 32 threads of this level call the parallel external row_sum32"):]
     assert body.index("row_sum32(x, i)") < body.index("if (threadIdx.x == 0)") \
         < body.index("s[i] = value")

@@ -134,6 +134,9 @@ def _has_target(name: str) -> bool:
 def _cuda_reason() -> str | None:
     if not _has_target("Cuda"):
         return "this build of ParPy has no Cuda target yet"
+    if os.environ.get("PARPY_CUDA_SIM", "0") not in ("", "0"):
+        # the CPU simulator (docs/gpu.md): the C++ compiler instead of nvcc
+        return None if _c_compiler("CXX", "c++") else "PARPY_CUDA_SIM: no C++ compiler (c++ or $CXX)"
     if shutil.which("nvcc") is None:
         return "nvcc (the CUDA compiler) was not found on PATH"
     usable, why = _core.cuda_usable()  # cached by the core after the first call

@@ -44,6 +44,16 @@ struct Kernel {
   int nlayers;
   Layer layers[GPU_MAX_LAYERS];
   int64_t tpb;        /* threads per block actually launched */
+  /* Cuda, a kernel of one level whose iterations are independent
+   * (elementwise): each thread runs `coarsen` iterations, tpb apart, of
+   * its block's chunk of coarsen * tpb; 0 for the ordinary mapping. */
+  int64_t coarsen;
+  int64_t trips;      /* ... the level's iterations (when coarsen) */
+  /* Cuda: no two array parameters can name overlapping memory (each is a
+   * distinct argument, which the runtime checks, or a temporary), so they
+   * are printed __restrict__. */
+  bool restrict_ok;
+  bool *param_const;  /* by parameter: an array the kernel only reads */
   int64_t grid[3];
   int64_t cluster;    /* blocks per cluster, 0 for none */
   int nparams;

@@ -13,6 +13,7 @@
  * (split.c has already cut the kernel where a barrier would not reach).
  * The body of an all-threads loop (a parallel external, externals.c) is
  * run by every thread of its level, and is treated the same way. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "gpu.h"
@@ -73,6 +74,111 @@ static bool map_layers(Prog *p, Kernel *k) {
       }
   memcpy(k->grid, grid, sizeof grid);
   return true;
+}
+
+/* ---- fewer threads, each doing more (Cuda) ----
+ * A thread that handles one element has one or two loads in flight; the
+ * memory of a large GPU needs several per thread to be kept busy, and a
+ * block of 1024 threads that reduces 1024 elements spends most of its time
+ * in the combination.  The iterations of a parallel loop are independent,
+ * so any number of threads runs them correctly: where a level would give
+ * each thread about one iteration, it gets fewer threads.  Floating-point
+ * reductions then add in another order (docs/gpu.md). */
+enum {
+  INNER_ITERS = 8,       /* iterations per thread a coarsened inner level aims at */
+  INNER_MIN_THREADS = 128,
+  ELEMENTWISE_ITERS = 4, /* iterations per thread of a coarsened one-level kernel */
+  ELEMENTWISE_TPB = 256  /* its block, unless a label sets tpb */
+};
+
+static bool has_all_threads_or_sync(const Node *list) {
+  for (const Node *s = list; s; s = s->next) {
+    if ((gpu_is_par(s) && s->all_threads) || s->kind == N_SYNC)
+      return true;
+    if (has_all_threads_or_sync(s->body) || has_all_threads_or_sync(s->then) ||
+        has_all_threads_or_sync(s->els))
+      return true;
+  }
+  return false;
+}
+
+/* The most iterations of the parallel loops at `target` depth; false if one
+ * of them has bounds that are not constant. */
+static bool level_trips(const Node *list, int depth, int target, int64_t *most) {
+  for (const Node *s = list; s; s = s->next) {
+    if (gpu_is_par(s)) {
+      if (depth == target) {
+        int64_t t;
+        if (!gpu_trips(s, &t))
+          return false;
+        if (t > *most)
+          *most = t;
+        continue;
+      }
+      if (!level_trips(s->body, depth + 1, target, most))
+        return false;
+      continue;
+    }
+    if (!level_trips(s->body, depth, target, most) || !level_trips(s->then, depth, target, most) ||
+        !level_trips(s->els, depth, target, most))
+      return false;
+  }
+  return true;
+}
+
+/* The innermost level of a nest of several, within one block: about
+ * INNER_ITERS iterations per thread, at least INNER_MIN_THREADS threads. */
+static void coarsen_inner(Kernel *k, const Node *root) {
+  int K = k->nlayers;
+  Layer *in = &k->layers[K - 1];
+  int64_t most = 0;
+  if (K < 2 || in->blocks != 1 || !level_trips(root, 0, K - 1, &most))
+    return;
+  int64_t want = gpu_round_threads((most + INNER_ITERS - 1) / INNER_ITERS);
+  if (want < INNER_MIN_THREADS)
+    want = INNER_MIN_THREADS;
+  if (want >= in->T)
+    return;
+  in->T = want;
+  k->tpb = want;
+}
+
+/* A kernel of one level: ELEMENTWISE_ITERS iterations per thread, tpb
+ * apart (each load of a warp stays one contiguous line), with the thread's
+ * index in 32 bits. */
+static void coarsen_elementwise(Kernel *k, Node *root) {
+  int64_t trips, tpb = gpu_nest_tpb(root);
+  if (k->nlayers != 1 || root->par.reduce || !gpu_trips(root, &trips))
+    return;
+  if (tpb == PP_DEFAULT_TPB)
+    tpb = ELEMENTWISE_TPB;
+  int64_t chunk = tpb * ELEMENTWISE_ITERS;
+  int64_t blocks = (trips + chunk - 1) / chunk;
+  if (trips <= tpb || blocks > INT32_MAX / chunk)
+    return;
+  k->coarsen = ELEMENTWISE_ITERS;
+  k->trips = trips;
+  k->tpb = tpb;
+  k->grid[0] = blocks;
+  k->layers[0].T = blocks * tpb;
+  k->layers[0].blocks = blocks;
+}
+
+/* Not yet run on a GPU (the session that wrote it had none): opt-in with
+ * PARPY_CUDA_COARSEN=1 until the GPU tests of tests/test_cuda_coarsen.py
+ * have passed on one.  The generated code differs, so the cache key does. */
+static bool coarsening_enabled(void) {
+  const char *e = getenv("PARPY_CUDA_COARSEN");
+  return e && e[0] && strcmp(e, "0") != 0;
+}
+
+static void coarsen(Prog *p, Kernel *k) {
+  Node only = *k->root;
+  only.next = NULL;
+  if (p->opt.backend != BACKEND_CUDA || !coarsening_enabled() || has_all_threads_or_sync(&only))
+    return;
+  coarsen_inner(k, &only);
+  coarsen_elementwise(k, k->root);
 }
 
 /* Each parallel loop learns its layer; reductions across a cluster give
@@ -202,6 +308,114 @@ static void params_list(Builder *b, Node *list) {
   }
 }
 
+/* ---- what the printer may promise nvcc about the parameters ---- */
+
+/* Is `e` the parameter `prm` (an array variable or dict field)? */
+static bool is_param(const Node *e, const Node *prm) {
+  if (!e || e->kind != prm->kind)
+    return false;
+  return e->kind == N_VAR ? e->sym == prm->sym : expr_equal(e, prm);
+}
+
+/* Does the expression use `prm` other than by reading an element? */
+static bool escapes(const Node *e, const Node *prm) {
+  if (!e)
+    return false;
+  if (is_param(e, prm))
+    return true; /* the array itself: a view, a pointer argument */
+  if (e->kind == N_SUBSCRIPT && is_param(e->lhs, prm)) {
+    if (!e->ty || e->ty->kind != TY_SCALAR)
+      return true; /* a row of it */
+    for (const Node *a = e->args; a; a = a->next)
+      if (escapes(a, prm))
+        return true;
+    return false;
+  }
+  const Node *kids[] = {e->lhs, e->rhs, e->cond, e->then, e->els, e->lo, e->hi};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (escapes(kids[i], prm))
+      return true;
+  for (const Node *a = e->args; a; a = a->next)
+    if (escapes(a, prm))
+      return true;
+  return false;
+}
+
+/* Is the target `t` (of a store) an element of `prm`? */
+static bool stores_into(const Node *t, const Node *prm) {
+  return t && t->kind == N_SUBSCRIPT && is_param(t->lhs, prm);
+}
+
+/* Does the kernel code `list` only read elements of `prm`? */
+static bool only_reads(const Node *list, const Node *prm) {
+  for (const Node *s = list; s; s = s->next) {
+    if (stores_into(s->lhs, prm) || stores_into(s->partial_at, prm))
+      return false;
+    const Node *lhs = s->lhs && s->lhs->kind == N_SUBSCRIPT ? NULL : s->lhs;
+    if (s->lhs && s->lhs->kind == N_SUBSCRIPT) {
+      if (escapes(s->lhs->lhs, prm))
+        return false;
+      for (const Node *a = s->lhs->args; a; a = a->next)
+        if (escapes(a, prm))
+          return false;
+    }
+    const Node *exprs[] = {lhs, s->rhs, s->cond, s->lo, s->hi, s->partial_at};
+    for (size_t i = 0; i < PP_COUNT(exprs); i++)
+      if (escapes(exprs[i], prm))
+        return false;
+    if (s->kind == N_PRINT)
+      for (const Node *a = s->args; a; a = a->next)
+        if (escapes(a, prm))
+          return false;
+    if (!only_reads(s->body, prm) || !only_reads(s->then, prm) || !only_reads(s->els, prm))
+      return false;
+  }
+  return true;
+}
+
+static bool mentions_array_ref(const Node *n) {
+  if (!n)
+    return false;
+  if (n->kind == N_VAR && n->sym->array_ref)
+    return true;
+  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->lo, n->hi, n->partial_at};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (mentions_array_ref(kids[i]))
+      return true;
+  const Node *lists[] = {n->args, n->body, n->then, n->els};
+  for (size_t i = 0; i < PP_COUNT(lists); i++)
+    for (const Node *x = lists[i]; x; x = x->next)
+      if (mentions_array_ref(x))
+        return true;
+  return false;
+}
+
+static bool is_temp(const Prog *p, const Sym *s) {
+  for (int i = 0; i < p->ntemps; i++)
+    if (p->temps[i] == s)
+      return true;
+  return false;
+}
+
+/* Arrays the kernel only reads are const (loads through the read-only
+ * path); when every array parameter is a distinct argument of the call
+ * (the runtime refuses written arguments that share memory, call.c) or a
+ * temporary of its own, and no pointer is chosen at run time, they are all
+ * __restrict__, so nvcc may keep loads in flight across stores. */
+static void param_promises(Prog *p, Kernel *k, const Node *code) {
+  k->param_const = ARENA_ARRAY(&p->arena, bool, k->nparams > 0 ? k->nparams : 1);
+  k->restrict_ok = p->opt.backend == BACKEND_CUDA && !mentions_array_ref(code);
+  for (int i = 0; i < k->nparams; i++) {
+    const Node *prm = k->params[i];
+    const Type *t = prm->kind == N_FIELD ? prm->ty : prm->sym->ty;
+    if (!t || t->kind != TY_ARRAY)
+      continue;
+    if (prm->kind != N_FIELD && prm->sym->kind != SYM_PARAM && !is_temp(p, prm->sym))
+      k->restrict_ok = false;
+    k->param_const[i] = p->opt.backend == BACKEND_CUDA && only_reads(code, prm);
+  }
+}
+
 /* ---- guards and barriers ---- */
 
 static Node *sync_node(Builder *b, Span span) {
@@ -303,6 +517,7 @@ static bool build(Prog *p, Node *root) {
     return false;
   Builder b = {.p = p, .k = k};
   set_layers(&b, root, 0);
+  coarsen(p, k);
   b.cluster_sync = k->cluster > 0 || (p->opt.use_clusters && k->layers[k->nlayers - 1].blocks > 1 &&
                                      k->layers[k->nlayers - 1].blocks <= p->opt.max_blocks_per_cluster);
   if (b.cluster_sync && !k->cluster)
@@ -314,6 +529,7 @@ static bool build(Prog *p, Node *root) {
   only.next = NULL;
   params_list(&b, &only);
   sort_params(k);
+  param_promises(p, k, &only);
   Kernel **tail = &p->kernels;
   while (*tail)
     tail = &(*tail)->next;

@@ -264,8 +264,36 @@ static void explain_count_error(Err e) {
              "(error %d)", st.path, err_str(e), e);
 }
 
+/* PARPY_CUDA_SIM: the simulated runtime (cuda_sim.c) and its one device. */
+static void load_sim(void) {
+  const RtSimApi *s = &rt_sim_api;
+  api.GetDeviceCount = s->GetDeviceCount;
+  api.GetDevice = s->GetDevice;
+  api.DeviceGetAttribute = s->DeviceGetAttribute;
+  api.Malloc = s->Malloc;
+  api.Free = s->Free;
+  api.Memcpy = s->Memcpy;
+  api.MemcpyAsync = s->MemcpyAsync;
+  api.MemsetAsync = s->MemsetAsync;
+  api.StreamSynchronize = s->StreamSynchronize;
+  api.DeviceSynchronize = s->DeviceSynchronize;
+  api.GetLastError = s->GetLastError;
+  api.GetErrorString = s->GetErrorString;
+  api.RuntimeGetVersion = s->RuntimeGetVersion;
+  api.DriverGetVersion = s->DriverGetVersion;
+  api.GetDeviceProperties = s->GetDeviceProperties;
+  snprintf(st.path, sizeof st.path, "the CUDA simulator (PARPY_CUDA_SIM)");
+  st.runtime_version = 13000;
+  st.loaded = st.usable = true;
+  st.ndevices = 1;
+}
+
 static void load(void) {
   char looked[PATH_MAX + 128] = "";
+  if (rt_cuda_sim()) {
+    load_sim();
+    return;
+  }
   st.handle = open_runtime(looked, sizeof looked);
   if (!st.handle) {
     snprintf(st.why, sizeof st.why,

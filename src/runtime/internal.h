@@ -86,4 +86,25 @@ bool rt_interrupted(void);
 bool rt_build(const Target *t, const Options *opt, const char *code, int dirfd, const char *dir,
               const char *key, const char *incdir, void **handle, Diag *d, Arena *a);
 
+/* cuda_sim.c: the functions of libcudart that cuda.c calls, simulated
+ * on host memory (PARPY_CUDA_SIM=1). */
+typedef struct RtSimApi {
+  int (*GetDeviceCount)(int *);
+  int (*GetDevice)(int *);
+  int (*DeviceGetAttribute)(int *, int, int);
+  int (*Malloc)(void **, size_t);
+  int (*Free)(void *);
+  int (*Memcpy)(void *, const void *, size_t, int);
+  int (*MemcpyAsync)(void *, const void *, size_t, int, void *);
+  int (*MemsetAsync)(void *, int, size_t, void *);
+  int (*StreamSynchronize)(void *);
+  int (*DeviceSynchronize)(void);
+  int (*GetLastError)(void);
+  const char *(*GetErrorString)(int);
+  int (*RuntimeGetVersion)(int *);
+  int (*DriverGetVersion)(int *);
+  int (*GetDeviceProperties)(void *, int);
+} RtSimApi;
+extern const RtSimApi rt_sim_api;
+
 #endif

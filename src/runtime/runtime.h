@@ -86,6 +86,11 @@ double rt_now(void);
  * returning `const char *` return NULL on success, else a message (CUDA's
  * error string, or why the runtime cannot be used). */
 
+/* PARPY_CUDA_SIM is set (and not "0"): the CUDA runtime and device are
+ * simulated on the CPU and the Cuda target builds with the host's C++
+ * compiler (runtime/cuda_sim.c, include/parpy_cuda_sim.h).  For testing
+ * the Cuda lowering where there is no GPU. */
+bool rt_cuda_sim(void);
 /* Whether the runtime was loaded and sees a device; `why` (when not NULL)
  * says what failed, in words fit for "backend Cuda is not enabled: ...". */
 bool rt_cuda_usable(char *why, size_t n);

@@ -13,7 +13,16 @@
 #ifndef PARPY_CUDA_H
 #define PARPY_CUDA_H
 
+#ifdef PARPY_CUDA_SIM
+/* The CPU simulator (docs/gpu.md): CUDA's names over host memory and fibers. */
+#include "parpy_cuda_sim.h"
+#else
 #include <cuda_runtime.h>
+/* The generated host code launches kernels with PARPY_LAUNCH(k, grid,
+ * block, shared bytes, stream)(arguments), which the simulator defines
+ * as a call of its own. */
+#define PARPY_LAUNCH(kernel, grid, block, shared, stream) kernel<<<grid, block, shared, stream>>>
+#endif
 
 #include <cmath>
 #include <cstdint>
@@ -21,11 +30,11 @@
 #include <cstring>
 #include <type_traits>
 
-#ifdef PARPY_HALF
+#if defined(PARPY_HALF) && !defined(PARPY_CUDA_SIM)
 #include <cuda_fp16.h>
 typedef __half half;
 #endif
-#ifdef PARPY_CLUSTERS
+#if defined(PARPY_CLUSTERS) && !defined(PARPY_CUDA_SIM)
 #include <cooperative_groups.h>
 #endif
 

@@ -6,11 +6,45 @@
  * streams and the last error are then the same for both.  The rpath makes
  * the library find the toolkit's libcudart even when the loader's path does
  * not hold it. */
+#include <stdlib.h>
+
 #include "../../runtime/runtime.h"
 #include "build.h"
 
+/* PARPY_CUDA_SIM: the host's C++ compiler, the code as C++ against the
+ * simulator's header (parpy_cuda.h includes it).  Floating-point
+ * contraction stays off, as --fmad=false keeps it on the GPU. */
+static const char **sim_build_cmd(const Options *opt, const char *src, const char *lib,
+                                  const char *incdir, Arena *a) {
+  int n = 16 + opt->nincludes + opt->nlibs;
+  const char **argv = ARENA_ARRAY(a, const char *, n);
+  int k = 0;
+  const char *cxx = getenv("CXX");
+  argv[k++] = cxx && cxx[0] ? cxx : "c++";
+  argv[k++] = "-std=c++17";
+  argv[k++] = "-O1";
+  argv[k++] = "-ffp-contract=off";
+  argv[k++] = "-shared";
+  argv[k++] = "-fPIC";
+  argv[k++] = "-DPARPY_CUDA_SIM";
+  argv[k++] = arena_printf(a, "-I%s", incdir);
+  for (int i = 0; i < opt->nincludes; i++)
+    argv[k++] = arena_printf(a, "-I%s", opt->includes[i]);
+  for (int i = 0; i < opt->nlibs; i++)
+    argv[k++] = arena_printf(a, "-L%s", opt->libs[i]);
+  argv[k++] = "-o";
+  argv[k++] = lib;
+  argv[k++] = "-x";
+  argv[k++] = "c++";
+  argv[k++] = src;
+  argv[k] = NULL;
+  return argv;
+}
+
 const char **cuda_build_cmd(const Options *opt, const char *src, const char *lib,
                             const char *incdir, Arena *a) {
+  if (rt_cuda_sim())
+    return sim_build_cmd(opt, src, lib, incdir, a);
   int n = 24 + opt->nincludes + opt->nlibs + opt->nextra_flags;
   const char **argv = ARENA_ARRAY(a, const char *, n);
   int k = 0;

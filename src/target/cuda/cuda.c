@@ -135,11 +135,112 @@ static void print_start(CPrinter *c, const Kernel *k, const Node *f) {
   buf_free(&t);
 }
 
+/* The declaration of a coarsened loop's variable: lo + step * t for the
+ * thread's iteration t (the C expression `t`, below 2^31), in the loop's
+ * type. */
+static void coarse_var(CPrinter *c, const Node *f, const char *t) {
+  Buf *o = c->out;
+  int64_t lo = 0;
+  c_line_start(c);
+  buf_printf(o, "%s %s = ", c_type_name(f->sym->ty->elem), f->sym->cname);
+  if (!(const_int(f->lo, &lo) && lo == 0)) {
+    c_expr(c, f->lo);
+    buf_puts(o, f->step < 0 ? " - " : " + ");
+  } else if (f->step < 0) {
+    buf_puts(o, "-");
+  }
+  int64_t mag = f->step < 0 ? -f->step : f->step;
+  if (mag != 1)
+    buf_printf(o, "%" PRId64 " * ", mag);
+  buf_printf(o, "(int64_t)(%s);\n", t);
+}
+
+/* The one loop of a coarsened kernel (kernels.c, coarsen_elementwise):
+ * each thread runs `coarsen` iterations tpb apart in its block's chunk,
+ * unrolled and unguarded in the blocks whose chunk is whole, so that nvcc
+ * issues all their loads before the first store. */
+static void print_coarsened(CPrinter *c, const Node *f) {
+  const Kernel *k = c->ctx;
+  Buf *o = c->out;
+  int64_t chunk = k->coarsen * k->tpb, whole = k->trips / chunk;
+  c_line_start(c);
+  buf_puts(o, "{");
+  c_loop_comment(c, f);
+  buf_puts(o, "\n");
+  c->depth++;
+  c_line_start(c);
+  buf_printf(o, "/* coarsened: %" PRId64 " blocks of %" PRId64 " threads, each running %" PRId64
+                " of the %" PRId64 " iterations, %" PRId64 " apart */\n",
+             k->grid[0], k->tpb, k->coarsen, k->trips, k->tpb);
+  c_line_start(c);
+  buf_printf(o, "const int32_t parpy_first = (int32_t)blockIdx.x * %" PRId64 " + (int32_t)threadIdx.x;\n",
+             chunk);
+  bool used = false;
+  for (const Node *s = f->body; s && !used; s = s->next)
+    used = expr_mentions(s, f->sym);
+  if (whole > 0) {
+    c_line_start(c);
+    if (whole < k->grid[0])
+      buf_printf(o, "if ((int32_t)blockIdx.x < %" PRId64 ") {  /* a whole chunk */\n", whole);
+    else
+      buf_puts(o, "{\n");
+    c->depth++;
+    c_line_start(c);
+    buf_puts(o, "#pragma unroll\n");
+    c_line_start(c);
+    buf_printf(o, "for (int32_t parpy_u = 0; parpy_u < %" PRId64 "; parpy_u++) {\n", k->coarsen);
+    c->depth++;
+    if (used)
+      coarse_var(c, f, arena_printf(&c->p->arena, "parpy_first + parpy_u * %" PRId64, k->tpb));
+    c->depth--;
+    c_block(c, f->body);
+    c_line_start(c);
+    buf_puts(o, "}\n");
+    c->depth--;
+    c_line_start(c);
+    buf_puts(o, "}");
+    buf_puts(o, whole < k->grid[0] ? " else {  /* the last chunk, in part */\n" : "\n");
+  } else {
+    c_line_start(c);
+    buf_puts(o, "{  /* the only chunk, in part */\n");
+  }
+  if (whole < k->grid[0]) {
+    c->depth++;
+    c_line_start(c);
+    buf_printf(o, "for (int32_t parpy_u = 0; parpy_u < %" PRId64 "; parpy_u++) {\n", k->coarsen);
+    c->depth++;
+    c_line_start(c);
+    buf_printf(o, "const int32_t parpy_t = parpy_first + parpy_u * %" PRId64 ";\n", k->tpb);
+    c_line_start(c);
+    buf_printf(o, "if (parpy_t < %" PRId64 ") {\n", k->trips);
+    c->depth++;
+    if (used)
+      coarse_var(c, f, "parpy_t");
+    c->depth--;
+    c_block(c, f->body);
+    c_line_start(c);
+    buf_puts(o, "}\n");
+    c->depth--;
+    c_line_start(c);
+    buf_puts(o, "}\n");
+    c->depth--;
+    c_line_start(c);
+    buf_puts(o, "}\n");
+  }
+  c->depth--;
+  c_line_start(c);
+  buf_puts(o, "}\n");
+}
+
 static void print_mapped(CPrinter *c, const Node *f) {
   const Kernel *k = c->ctx;
   const Layer *l = &k->layers[f->layer];
   Buf *o = c->out;
   int64_t trips;
+  if (k->coarsen && f == k->root) {
+    print_coarsened(c, f);
+    return;
+  }
   bool once = gpu_trips(f, &trips) && trips <= l->T;
   const char *v = f->sym->cname;
   CudaSum sum;
@@ -164,6 +265,14 @@ static void print_mapped(CPrinter *c, const Node *f) {
   }
   c_loop_comment(c, f);
   buf_puts(o, "\n");
+  if (f->layer == k->nlayers - 1 && l->blocks == 1 && l->T < gpu_round_threads(l->n) &&
+      !f->all_threads) {
+    c->depth++;
+    c_line_start(c);
+    buf_printf(o, "/* coarsened: %" PRId64 " threads, not %" PRId64 ", run this level */\n", l->T,
+               gpu_round_threads(l->n));
+    c->depth--;
+  }
   bool used = false;
   for (const Node *s = f->body; s && !used; s = s->next)
     used = expr_mentions(s, f->sym);
@@ -330,15 +439,20 @@ static const CDialect device_dialect = {.type_name = c_type_name,
                                         .binary = half_binary,
                                         .print_stmt = cuda_print};
 
-static void print_param_decl(CPrinter *c, const Node *n) {
-  const Type *t = n->ty;
+/* Kernel parameter i; arrays `const` where the kernel only reads them and
+ * __restrict__ where none can overlap (kernels.c, param_promises). */
+static void print_param_decl(CPrinter *c, const Kernel *k, int i) {
+  const Node *n = k->params[i];
+  const char *cst = k->param_const[i] ? "const " : "";
+  const char *restr = k->restrict_ok ? "__restrict__ " : "";
   if (n->kind == N_FIELD) {
-    buf_printf(c->out, "%s *%s", c_type_name(t->elem), c_field_name(c->p, n->lhs->sym, n->str));
+    buf_printf(c->out, "%s%s *%s%s", cst, c_type_name(n->ty->elem), restr,
+               c_field_name(c->p, n->lhs->sym, n->str));
     return;
   }
   Sym *s = n->sym;
   if (s->ty->kind == TY_ARRAY)
-    buf_printf(c->out, "%s *%s", c_type_name(s->ty->elem), s->cname);
+    buf_printf(c->out, "%s%s *%s%s", cst, c_type_name(s->ty->elem), restr, s->cname);
   else
     buf_printf(c->out, "%s %s", c_type_name(s->ty->elem), s->cname);
 }
@@ -402,7 +516,7 @@ static void print_kernel(CPrinter *c, Kernel *k) {
   for (int i = 0; i < k->nparams; i++) {
     if (i)
       buf_puts(o, ", ");
-    print_param_decl(&kc, k->params[i]);
+    print_param_decl(&kc, k, i);
   }
   buf_puts(o, ") {\n");
   kc.depth = 1;
@@ -429,7 +543,10 @@ static void launch(CPrinter *c, const Node *f) {
                k->name, k->cluster, k->name);
   }
   c_line_start(c);
-  buf_printf(o, "%s<<<dim3(%" PRId64 ", %" PRId64 ", %" PRId64 "), dim3(%" PRId64 ", 1, 1), 0, stream>>>(",
+  /* PARPY_LAUNCH(k, grid, block, shared bytes, stream)(args) is
+   * k<<<grid, block, shared bytes, stream>>>(args) under nvcc, and a launch
+   * of the CPU simulator under PARPY_CUDA_SIM (parpy_cuda.h). */
+  buf_printf(o, "PARPY_LAUNCH(%s, dim3(%" PRId64 ", %" PRId64 ", %" PRId64 "), dim3(%" PRId64 ", 1, 1), 0, stream)(",
              k->name, k->grid[0], k->grid[1], k->grid[2], k->tpb);
   for (int i = 0; i < k->nparams; i++) {
     if (i)
