@@ -22,6 +22,10 @@ within float tolerance of a float64 reference.  Bandwidth counts each byte
 the operation must move once (axpy: read x, y, write y; row sum: read x;
 softmax: read x, write y).
 
+ParPy's thread coarsening (docs/gpu.md) is opt-in while it is unverified on
+a GPU: run once as is and once with PARPY_CUDA_COARSEN=1 (and another
+--tag) to compare; the JSON records the setting.
+
 Writes gpu-<tag>.json (every row, with the machine) and gpu-<tag>.png (bars
 per workload, ParPy highlighted; skipped with a message without matplotlib)
 into --out, and prints the table.
@@ -604,7 +608,8 @@ def main():
     meta = {"gpu": torch.cuda.get_device_name(), "date": datetime.datetime.now().isoformat(),
             "parpy_rev": rev, "quick": args.quick, "torch": torch.__version__,
             "cupy": getattr(cupy, "__version__", None), "triton": getattr(triton, "__version__", None),
-            "numba": numba_cuda is not None}
+            "numba": numba_cuda is not None,
+            "PARPY_CUDA_COARSEN": os.environ.get("PARPY_CUDA_COARSEN", "")}
     print(f"GPU: {meta['gpu']}; parpy {rev}; torch {torch.__version__}; CuPy {meta['cupy']}; "
           f"Triton {meta['triton']}; Numba-CUDA {'yes' if numba_cuda else 'no'}")
     t0 = time.perf_counter()

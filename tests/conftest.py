@@ -43,6 +43,15 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     if call.when != "call" or call.excinfo is None:
         return
+    sim = "does not simulate thread-block clusters"
+    if (os.environ.get("PARPY_CUDA_SIM", "0") not in ("", "0") and
+            call.excinfo.errisinstance(parpy.errors.ParPyError) and sim in str(call.excinfo.value)):
+        # The CUDA simulator runs one block at a time (docs/gpu.md).
+        rep = outcome.get_result()
+        rep.outcome = "skipped"
+        rep.longrepr = (str(item.path), item.location[1] or 0,
+                        "Skipped: the CUDA simulator " + sim)
+        return
     if os.environ.get("PARPY_TEST_BACKEND") != "Metal":
         return
     from harness import METAL_REFUSALS
