@@ -28,6 +28,7 @@
 #define PARPY_CUDA_SIM_H
 
 #include <cmath>
+#include <math.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -47,6 +48,11 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wunused-variable"
 #pragma GCC diagnostic ignored "-Wunused-function"
+
+/* CUDA declares the classification functions at global scope, as C does. */
+using std::isfinite;
+using std::isinf;
+using std::isnan;
 
 #define __global__
 #define __device__
