@@ -177,6 +177,7 @@ typedef struct Options {
   LabelPar *par;
   int npar;
   bool debug_print, write_output, verbose_backend_resolution;
+  bool debug; /* the checked variant: bounds, races, division by zero (passes/checks.c) */
   bool use_clusters, use_graphs;
   int64_t max_blocks_per_cluster;
   Elem int_size, float_size;
@@ -293,7 +294,11 @@ typedef enum NodeKind {
   N_FIRST,    /* expression: this thread is the first of those running the
                  statement (all indices of layers >= `layer` are 0; with
                  `per_block`, only within its block) */
-  N_BLOCKIDX  /* expression: the index of this thread's block within layer `layer` */
+  N_BLOCKIDX, /* expression: the index of this thread's block within layer `layer` */
+  /* -- debug mode (passes/checks.c) -- */
+  N_CHECK     /* expression: `lhs`, checked at run time against site `check`
+                 (a divisor, a float converted to an integer); statement:
+                 mark every element of the shadow array `sym` unwritten */
 } NodeKind;
 
 typedef enum Op {
@@ -388,6 +393,11 @@ struct Node {
   bool cluster;              /* N_SYNC; N_FOR reduce: reduced across a cluster */
   Sym *partials;             /* N_FOR reduce across blocks: the array of per-block results */
   Node *partial_at;          /* ... and the element this block's result goes to */
+
+  /* debug mode: 1 + the index of the node's CheckSite in Prog.checks (0:
+   * unchecked).  N_SUBSCRIPT: its indices are checked against the shape;
+   * N_ASSIGN: its store is checked for a write race; N_CHECK: see there. */
+  int check;
 };
 
 /* ==== functions =========================================================== */
@@ -431,6 +441,29 @@ struct Fn {
   Fn *next;
 };
 
+/* ==== run-time checks (debug mode, passes/checks.c) ========================
+ * Each check in the code names a site of this table; the printers emit the
+ * table so that a failed check only has to record small integers. */
+typedef enum CheckKind {
+  CHECK_INDEX = 1, /* N_SUBSCRIPT: every index within its dimension */
+  CHECK_RACE,      /* N_ASSIGN through an index array: no other iteration wrote it */
+  CHECK_ZERO,      /* N_CHECK: an integer divisor is not zero */
+  CHECK_RANGE      /* N_CHECK: a float fits the integer type `elem` (and is not NaN) */
+} CheckKind;
+
+typedef struct CheckSite {
+  CheckKind kind;
+  Span span;
+  const char *what;  /* the checked expression, as print_expr shows it */
+  const char *array; /* INDEX, RACE: the array's name */
+  const Type *ty;    /* INDEX, RACE: the array's type (its shape) */
+  bool write;        /* INDEX: the subscript is stored to */
+  int nidx;          /* INDEX: how many indices are checked (not slices) */
+  Elem elem;         /* RANGE: the integer type */
+  Sym *shadow;       /* RACE: the shadow array (int64, one per element) */
+  Sym *iter;         /* RACE: the innermost parallel loop's variable */
+} CheckSite;
+
 /* ==== the compilation ===================================================== */
 struct Prog {
   Arena arena;
@@ -448,6 +481,10 @@ struct Prog {
                         large slice temporaries) */
   Sym **temps;
   int next_sym_id;
+  int nchecks;       /* debug mode: the check sites (passes/checks.c) */
+  CheckSite *checks;
+  int nshadows;      /* debug mode: shadow arrays of race checks (int64, shape of the array) */
+  Sym **shadows;
   Buf debug;         /* debug_print output */
   double t_start;    /* seconds, for debug_print timings */
 };
@@ -511,6 +548,7 @@ bool place_slice_temps(Prog *p); /* temps.c: slice temporaries on the stack or a
 /* A new array of the main function that the host code allocates for each call. */
 Sym *prog_new_temp(Prog *p, const char *name, Elem e, int rank, const int64_t *shape);
 bool place_decls(Prog *p);     /* scopes.c: declarations, parallel races */
+bool insert_checks(Prog *p);   /* checks.c: run-time checks of the debug mode */
 
 /* ---- resolve.c: shared with inline.c and later passes ---- */
 /* The statements of `callee` resolved in `caller` with its parameters bound

@@ -27,6 +27,7 @@ static const Pass passes[] = {
     {"temps", place_slice_temps}, /* slice temporaries: stack or allocated memory */
     {"target", target_lower},     /* GPU targets: kernels, grids, barriers */
     {"scopes", place_decls},      /* where locals are declared; parallel races */
+    {"checks", insert_checks},    /* debug mode: bounds, races, division by zero */
 };
 
 static double now(void) {
@@ -66,8 +67,8 @@ bool compile_prog(Prog *p, Buf *code) {
                backend_name(p->opt.backend));
   }
   for (size_t i = 0; i < PP_COUNT(passes); i++) {
-    if (passes[i].run == target_lower && !t->lower)
-      continue; /* nothing target-specific: no empty debug dump */
+    if ((passes[i].run == target_lower && !t->lower) || (passes[i].run == insert_checks && !p->opt.debug))
+      continue; /* nothing to do: no empty debug dump */
     if (!passes[i].run(p) || failed(p))
       return false;
     if (p->opt.debug_print)

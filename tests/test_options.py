@@ -12,6 +12,7 @@ DEFAULTS = {
     "parallelize": {},
     "verbose_backend_resolution": False,
     "debug_print": False,
+    "debug": False,
     "write_output": False,
     "backend": CompileBackend.Auto,
     "use_cuda_thread_block_clusters": False,
@@ -29,6 +30,7 @@ OTHER = {
     "parallelize": {"N": parpy.threads(32)},
     "verbose_backend_resolution": True,
     "debug_print": True,
+    "debug": True,
     "write_output": True,
     "backend": CompileBackend.Cpu,
     "use_cuda_thread_block_clusters": True,
@@ -47,6 +49,8 @@ def test_defaults(field):
     value = getattr(CompileOptions(), field)
     if field == "parallelize":
         assert dict(value) == {}
+    elif field == "debug":  # PARPY_DEBUG=1 turns it on for the process
+        assert value is parpy._options._debug_default()
     else:
         assert value == DEFAULTS[field]
 

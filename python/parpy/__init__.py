@@ -14,12 +14,15 @@ import os as _os
 import typing as _t
 
 from . import _core
-from .errors import (ParPyError, ParPyNameError, ParPyRuntimeError, ParPyRuntimeNameError,
+from .errors import (ParPyError, ParPyIndexError, ParPyNameError, ParPyOverflowError,
+                     ParPyRaceError, ParPyRuntimeError, ParPyRuntimeNameError,
                      ParPyRuntimeTypeError, ParPyRuntimeValueError, ParPyTypeError,
-                     ParPyValueError)
+                     ParPyValueError, ParPyZeroDivisionError)
 
 _core.set_error_types(ParPyError, ParPyTypeError, ParPyNameError, ParPyRuntimeError,
-                      ParPyValueError, ParPyRuntimeTypeError, ParPyRuntimeValueError, ParPyRuntimeNameError)
+                      ParPyValueError, ParPyRuntimeTypeError, ParPyRuntimeValueError,
+                      ParPyRuntimeNameError, ParPyIndexError, ParPyZeroDivisionError,
+                      ParPyOverflowError, ParPyRaceError)
 _core.configure(_os.path.join(_os.path.dirname(__file__), "include"), _core.VERSION)
 
 from . import backend, buffer, operators, types  # noqa: E402
@@ -37,7 +40,8 @@ __all__ = ["jit", "external", "print_compiled", "compile_string", "threads", "re
            "clear_cache", "sync", "gpu", "label", "CompileOptions", "CompileBackend", "LoopPar",
            "ElemSize", "Target", "operators", "types", "backend", "buffer", "ParPyError",
            "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError", "ParPyValueError",
-           "ParPyRuntimeTypeError", "ParPyRuntimeValueError", "ParPyRuntimeNameError"]
+           "ParPyRuntimeTypeError", "ParPyRuntimeValueError", "ParPyRuntimeNameError",
+           "ParPyIndexError", "ParPyZeroDivisionError", "ParPyOverflowError", "ParPyRaceError"]
 
 
 def jit(fn: _t.Callable[..., _t.Any]) -> _t.Any:

@@ -10,6 +10,7 @@ import ctypes
 import enum
 import hashlib
 import operator
+import os
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -381,10 +382,18 @@ def _check_par(name: str, v: Any) -> dict[str, LoopPar]:
     return out
 
 
+def _debug_default() -> bool:
+    """PARPY_DEBUG=1 (read once, at import) turns the debug mode on for every
+    CompileOptions the process makes; an explicit ``debug=False`` still wins."""
+    v = os.environ.get("PARPY_DEBUG", "")
+    return v not in ("", "0", "false", "False", "no")
+
+
 _FIELDS: dict[str, tuple[Callable[[str, Any], Any], Any]] = {
     "parallelize": (_check_par, {}),
     "verbose_backend_resolution": (_check_bool, False),
     "debug_print": (_check_bool, False),
+    "debug": (_check_bool, _debug_default()),
     "write_output": (_check_bool, False),
     "backend": (_check_backend, CompileBackend.Auto),
     "use_cuda_thread_block_clusters": (_check_bool, False),
@@ -409,6 +418,10 @@ _FIELD_DOCS = {
                                   "when Auto is resolved.",
     "debug_print": "bool, default False: print the program after each compiler pass, with "
                    "timings in microseconds since the compilation started.",
+    "debug": "bool, default False (True under PARPY_DEBUG=1): compile a checked variant that "
+             "raises IndexError for an index out of bounds, and reports write races through "
+             "index arrays, integer division by zero and float-to-int conversions out of range, "
+             "with the Python line (docs/debugging.md).  Slower; a separate cache entry.",
     "write_output": "bool, default False: when the native compiler fails, keep the generated "
                     "code in a file and name it in the error.",
     "backend": "CompileBackend, default Auto: the backend to compile for.",
@@ -470,6 +483,7 @@ class CompileOptions:
     parallelize = _Field("parallelize")
     verbose_backend_resolution = _Field("verbose_backend_resolution")
     debug_print = _Field("debug_print")
+    debug = _Field("debug")
     write_output = _Field("write_output")
     backend = _Field("backend")
     use_cuda_thread_block_clusters = _Field("use_cuda_thread_block_clusters")

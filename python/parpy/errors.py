@@ -62,6 +62,23 @@ class ParPyRuntimeNameError(ParPyNameError, ParPyRuntimeError):
     unknown function)."""
 
 
+class ParPyIndexError(ParPyError, IndexError):
+    """Debug mode (``opts.debug``): an index outside its array's dimension."""
+
+
+class ParPyZeroDivisionError(ParPyError, ZeroDivisionError):
+    """Debug mode: integer division or modulo by zero."""
+
+
+class ParPyOverflowError(ParPyError, OverflowError):
+    """Debug mode: a float converted to an integer type that cannot hold it."""
+
+
+class ParPyRaceError(ParPyRuntimeError):
+    """Debug mode: two iterations of a parallel loop wrote the same element."""
+
+
 __all__ = ["ParPyError", "ParPyTypeError", "ParPyNameError", "ParPyRuntimeError",
            "ParPyValueError", "ParPyRuntimeTypeError", "ParPyRuntimeValueError",
-           "ParPyRuntimeNameError"]
+           "ParPyRuntimeNameError", "ParPyIndexError", "ParPyZeroDivisionError",
+           "ParPyOverflowError", "ParPyRaceError"]

@@ -145,20 +145,20 @@ PyObject *call_library(const Library *lib, CallArgs *ca, const char *fname) {
   if (!call_check_devices(ca, lib->backend, fname))
     return NULL;
   int32_t rc;
-  char msg[1024] = "";
   void **slots = ca->slots;
+  Diag d = {0};
+  Arena a;
   Py_BEGIN_ALLOW_THREADS
   rc = lib->entry(slots);
   /* Read the message before another call can overwrite it. */
-  if (rc != 0 && lib->error) {
-    const char *m = lib->error();
-    snprintf(msg, sizeof msg, "%s", m ? m : "");
+  if (rc != 0) {
+    arena_init(&a);
+    rt_entry_error(lib, rc, fname, &d, &a);
   }
   Py_END_ALLOW_THREADS
   if (rc == 0)
     Py_RETURN_NONE;
-  if (msg[0])
-    return pp_raise(DIAG_RUNTIME, "%s failed: %s", fname, msg);
-  return pp_raise(DIAG_RUNTIME, "the compiled code of %s failed with error code %d", fname,
-                  (int)rc);
+  raise_diag(&d);
+  arena_free(&a);
+  return NULL;
 }

@@ -13,10 +13,13 @@ bool pp_error_is_ours(void) { return exc_base && PyErr_ExceptionMatches(exc_base
 PyObject *set_error_types(PyObject *self, PyObject *args) {
   (void)self;
   PyObject *base, *type, *name, *runtime, *value, *type_rt, *value_rt, *name_rt;
-  if (!PyArg_ParseTuple(args, "OOOOOOOO:set_error_types", &base, &type, &name, &runtime, &value,
-                        &type_rt, &value_rt, &name_rt))
+  PyObject *index, *zero_div, *overflow, *race;
+  if (!PyArg_ParseTuple(args, "OOOOOOOOOOOO:set_error_types", &base, &type, &name, &runtime,
+                        &value, &type_rt, &value_rt, &name_rt, &index, &zero_div, &overflow,
+                        &race))
     return NULL;
-  PyObject *all[] = {base, type, name, runtime, value, type_rt, value_rt, name_rt};
+  PyObject *all[] = {base,     type,     name,  runtime,  value,    type_rt,
+                     value_rt, name_rt,  index, zero_div, overflow, race};
   for (size_t i = 0; i < PP_COUNT(all); i++)
     if (!PyExceptionClass_Check(all[i])) {
       PyErr_SetString(PyExc_TypeError, "set_error_types expects exception classes");
@@ -26,6 +29,8 @@ PyObject *set_error_types(PyObject *self, PyObject *args) {
       [DIAG_NONE] = runtime, [DIAG_RUNTIME] = runtime, [DIAG_TYPE] = type,
       [DIAG_NAME] = name,    [DIAG_VALUE] = value,     [DIAG_INTERNAL] = runtime,
       [DIAG_TYPE_RT] = type_rt, [DIAG_VALUE_RT] = value_rt, [DIAG_NAME_RT] = name_rt,
+      [DIAG_INDEX] = index,     [DIAG_ZERO_DIV] = zero_div, [DIAG_OVERFLOW] = overflow,
+      [DIAG_RACE] = race,
   };
   Py_INCREF(base);
   Py_XSETREF(exc_base, base);
@@ -49,6 +54,9 @@ static PyObject *exc_class(DiagKind kind) {
   case DIAG_NAME_RT: return PyExc_NameError;
   case DIAG_VALUE:
   case DIAG_VALUE_RT: return PyExc_ValueError;
+  case DIAG_INDEX: return PyExc_IndexError;
+  case DIAG_ZERO_DIV: return PyExc_ZeroDivisionError;
+  case DIAG_OVERFLOW: return PyExc_OverflowError;
   default: return PyExc_RuntimeError;
   }
 }

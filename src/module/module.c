@@ -277,7 +277,8 @@ static PyMethodDef module_methods[] = {
     {"has_target", mod_has_target, METH_O, "Whether this build has a target for a backend name."},
     {"configure", mod_configure, METH_VARARGS, "configure(include_dir, version)"},
     {"set_error_types", set_error_types, METH_VARARGS,
-     "set_error_types(base, type, name, runtime, value, type_rt, value_rt, name_rt)"},
+     "set_error_types(base, type, name, runtime, value, type_rt, value_rt, name_rt, index, "
+     "zero_div, overflow, race)"},
     {"_stats", mod_stats, METH_NOARGS,
      "Debug counters: compiles, loads, hits, generation, cuda_calls, copies_in, buffers "
      "(parpy.buffer allocations alive)."},

@@ -200,6 +200,7 @@ static bool validate(PyObject *o) {
 
 static bool options_rest(PyObject *o, Options *opt, Arena *a) {
   return FIELD("debug_print", get_bool(o, "debug_print", &opt->debug_print)) &&
+         FIELD("debug", get_bool(o, "debug", &opt->debug)) &&
          FIELD("write_output", get_bool(o, "write_output", &opt->write_output)) &&
          FIELD("verbose_backend_resolution",
                get_bool(o, "verbose_backend_resolution", &opt->verbose_backend_resolution)) &&

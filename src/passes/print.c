@@ -317,6 +317,8 @@ static void expr_body(Printer *pr, const Node *n) {
 }
 
 static void expr(Printer *pr, const Node *n, int prec) {
+  while (n && n->kind == N_CHECK && n->lhs) /* a run-time check: the value it checks */
+    n = n->lhs;
   if (!n) {
     buf_puts(pr->out, "<null>");
     return;
@@ -486,6 +488,7 @@ static void stmt(Printer *pr, const Node *n, int depth) {
     expr(pr, n, P_TOP);
     buf_puts(out, "  # inline");
     break;
+  case N_CHECK: buf_printf(out, "# debug: mark every element of %s unwritten", n->sym->cname); break;
   default: expr(pr, n, P_TOP); break; /* an expression where a statement should be */
   }
   buf_putc(out, '\n');

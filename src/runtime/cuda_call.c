@@ -106,12 +106,7 @@ static bool call_entry(const Library *lib, void **args, const char *fname, Diag 
   if (rc == 0)
     return true;
   /* Read the message at once: the next call may overwrite it. */
-  const char *msg = lib->error ? lib->error() : NULL;
-  if (msg && msg[0])
-    diag_error(d, a, DIAG_RUNTIME, (Span){0}, "%s failed: %s", fname, msg);
-  else
-    diag_error(d, a, DIAG_RUNTIME, (Span){0},
-               "the compiled code of %s failed with error code %d", fname, (int)rc);
+  rt_entry_error(lib, rc, fname, d, a);
   return false;
 }
 

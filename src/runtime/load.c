@@ -29,6 +29,7 @@ static bool find_symbols(void *h, const char *path, const char *f, Library *out,
   out->entry = (EntryFn)dlsym(h, entry);
   out->signature = dlsym(h, sig);
   out->error = (ErrorFn)dlsym(h, arena_printf(a, "%s__error", f));
+  out->error_at = (ErrorAtFn)dlsym(h, arena_printf(a, "%s__error_at", f));
   if (!out->entry)
     return missing_symbol(path, entry, f, d, a);
   if (!out->signature)
@@ -149,3 +150,4 @@ void rt_unload(Library *lib) {
     dlclose(lib->handle);
   *lib = (Library){0};
 }
+

@@ -26,12 +26,18 @@
 
 typedef int32_t (*EntryFn)(void **args);
 typedef const char *(*ErrorFn)(void);
+/* <f>__error_at of code built in debug mode: the kind of the calling
+ * thread's last failed check (0: none; parpy_debug.h's PARPY_DBG_*) and its
+ * place: pos = {line, column, end column} (columns 0-based). */
+typedef int32_t (*ErrorAtFn)(const char **file, const char **func, int32_t *pos,
+                             const char **source);
 
 typedef struct Library {
   void *handle;
   EntryFn entry;
   const char *signature; /* inside the library */
   ErrorFn error;         /* NULL when the library has none */
+  ErrorAtFn error_at;    /* NULL unless built in debug mode */
   /* Filled by the caller of rt_load (module/build.c), not by rt_load: */
   Backend backend;       /* what the code was built for */
   const char *access;    /* <f>__access, or NULL when the library has none */
@@ -58,6 +64,11 @@ void rt_configure(const char *include_dir, const char *version);
 bool rt_load(const Options *opt, const char *code, const char *fname, const char *origin,
              const char *expect_sig, Library *out, Diag *d, Arena *a);
 void rt_unload(Library *lib);
+
+/* The error of an entry that returned `rc` != 0, in *d: a failed check of
+ * the debug mode becomes its own kind (DIAG_INDEX, ...) at the Python line
+ * of the check; anything else "<fname> failed: <f>__error()". */
+void rt_entry_error(const Library *lib, int32_t rc, const char *fname, Diag *d, Arena *a);
 
 /* The check long waits make (a build, another process's build of the same
  * key): true when the wait should stop (the caller then reports the

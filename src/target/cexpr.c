@@ -456,10 +456,12 @@ static void print_builtin(CPrinter *c, const Node *n) {
 }
 
 /* Row-major offset of the indices of a subscript into its base array. */
-void print_subscript(CPrinter *c, const Node *n) {
+void c_offset(CPrinter *c, const Node *n) {
   const Node *base = n->lhs;
-  expr_prec(c, base, P_POSTFIX);
-  buf_puts(c->out, "[");
+  if (n->check) { /* debug mode (cchecks.c) */
+    c_checked_offset(c, n);
+    return;
+  }
   const Type *bt = base->ty;
   if (bt && bt->kind == TY_ARRAY) {
     int k = 0;
@@ -494,6 +496,12 @@ void print_subscript(CPrinter *c, const Node *n) {
   } else {
     expr_prec(c, n->args, P_COMMA + 1);
   }
+}
+
+void print_subscript(CPrinter *c, const Node *n) {
+  expr_prec(c, n->lhs, P_POSTFIX);
+  buf_puts(c->out, "[");
+  c_offset(c, n);
   buf_puts(c->out, "]");
 }
 
@@ -535,6 +543,7 @@ void expr_prec(CPrinter *c, const Node *n, int min_prec) {
   case N_VAR: buf_puts(o, n->sym->cname ? n->sym->cname : n->sym->name); return;
   case N_FIELD: buf_puts(o, c_field_name(c->p, n->lhs->sym, n->str)); return;
   case N_SUBSCRIPT: print_subscript(c, n); return;
+  case N_CHECK: c_check_expr(c, n); return;
   case N_CONVERT:
     if (P_UNARY < min_prec)
       buf_puts(o, "(");

@@ -117,5 +117,24 @@ void print_literal(CPrinter *c, const Node *n);
 void print_cast(CPrinter *c, Elem e, const Node *a);
 /* Row-major offset of the indices of a subscript into its base array. */
 void print_subscript(CPrinter *c, const Node *n);
+/* The offset alone: what goes in base[...] (checked in debug mode). */
+void c_offset(CPrinter *c, const Node *n);
+
+/* ---- cchecks.c: the checks of the debug mode (passes/checks.c) ---- */
+/* The table of check sites and the index-checking functions, after the
+ * includes. */
+void c_check_prelude(CPrinter *c);
+/* The offset of a subscript with n->check: parpy_dbg_at<r>(site, i, n, s, ...). */
+void c_checked_offset(CPrinter *c, const Node *n);
+/* An N_CHECK expression: the checked value. */
+void c_check_expr(CPrinter *c, const Node *n);
+/* Before a store checked for races: mark its element in the shadow array. */
+void c_race_mark(CPrinter *c, const Node *s);
+/* An N_CHECK statement: the reset of a shadow array. */
+void c_check_reset(CPrinter *c, const Node *s);
+/* File-scope declarations of the shadow arrays. */
+void c_check_shadows_decl(CPrinter *c);
+/* Cpu: <f>__entry, <f>__error and <f>__error_at of checked code. */
+void c_check_entry_cpu(CPrinter *c, Fn *m);
 
 #endif

@@ -124,6 +124,8 @@ static void print_print(CPrinter *c, const Node *s) {
 }
 
 static void print_assign(CPrinter *c, const Node *s) {
+  if (s->check)
+    c_race_mark(c, s);
   c_line_start(c);
   const char *op;
   if (s->lhs->kind == N_VAR && s->lhs->sym->local_array) {
@@ -286,6 +288,7 @@ void c_stmt(CPrinter *c, const Node *s) {
     c_line_start(c);
     buf_puts(o, "}\n");
     return;
+  case N_CHECK: c_check_reset(c, s); return;
   default:
     if (c->d->extra_stmt) {
       c->d->extra_stmt(c, s);

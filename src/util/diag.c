@@ -38,6 +38,10 @@ static const char *find_line(const char *text, int line, size_t *len) {
   return p;
 }
 
+const char *diag_line(const char *text, int line, size_t *len) {
+  return text && line > 0 ? find_line(text, line, len) : NULL;
+}
+
 /* Excerpts of statements longer than this show their first lines and "...". */
 enum { MAX_EXCERPT_LINES = 8 };
 

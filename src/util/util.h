@@ -76,6 +76,11 @@ typedef enum DiagKind {
   DIAG_TYPE_RT,  /* TypeError that is also a RuntimeError: 0.1.3 raised RuntimeError */
   DIAG_VALUE_RT, /* ValueError that is also a RuntimeError, likewise */
   DIAG_NAME_RT,  /* NameError that is also a RuntimeError, likewise */
+  /* failed run-time checks of the debug mode (passes/checks.c) */
+  DIAG_INDEX,    /* IndexError: an index out of bounds */
+  DIAG_ZERO_DIV, /* ZeroDivisionError: integer division or modulo by zero */
+  DIAG_OVERFLOW, /* OverflowError: a float out of an integer type's range */
+  DIAG_RACE,     /* RuntimeError: two iterations of a parallel loop wrote one element */
   DIAG_INTERNAL /* a compiler bug: RuntimeError with "internal error" */
 } DiagKind;
 
@@ -107,6 +112,8 @@ void diag_error(Diag *d, Arena *a, DiagKind kind, Span span, const char *fmt, ..
 void diag_verror(Diag *d, Arena *a, DiagKind kind, Span span, const char *fmt, va_list ap);
 /* Render "message\n\n  File "f", line L, column C, in fn\n    source\n    ^^^" */
 void diag_format(const Diag *d, Buf *out);
+/* Line `line` (1-based) of `text` and its length, or NULL. */
+const char *diag_line(const char *text, int line, size_t *len);
 
 /* ---- hash.c: SHA-256 (disk cache keys) and FNV-1a (in-memory tables) ---- */
 typedef struct Sha256 {

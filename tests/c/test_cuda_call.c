@@ -3,7 +3,7 @@
  * and every primitive appends to a log, so the order of allocations,
  * copies, the entry, copies back and frees can be checked on a machine
  * without a GPU.  Failures are injected per primitive. */
-// SOURCES: src/util/*.c src/runtime/cuda_call.c
+// SOURCES: src/util/*.c src/runtime/cuda_call.c src/runtime/failure.c
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

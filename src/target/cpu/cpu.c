@@ -344,6 +344,18 @@ static void print_entry_with_temps(CPrinter *c, Fn *m) {
 static void print_entry(CPrinter *c, Fn *m) {
   Prog *p = c->p;
   Buf *o = c->out;
+  if (p->opt.debug) { /* the same, and the checks' lock and messages */
+    buf_puts(o, "/* ParPy's calling convention (debug mode): the specialisation, the arguments\n"
+                " * written, an entry point taking the arguments as an array, and the message\n"
+                " * and Python position of a failed check. */\n");
+    buf_printf(o, "const char %s__signature[] = \"", p->func->name);
+    c_signature(p, o);
+    buf_printf(o, "\";\nconst char %s__access[] = \"", p->func->name);
+    c_access(p, o);
+    buf_puts(o, "\";\n\n");
+    c_check_entry_cpu(c, m);
+    return;
+  }
   buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
               " * which arguments it writes, and an entry point taking the arguments as an\n"
               " * array.  Keep them when you edit the code above and pass it to\n"
@@ -396,6 +408,11 @@ static bool emit(Prog *p, Buf *out) {
              p->func->name, PARPY_VERSION,
              /* print() needs <stdio.h>, whose names a program without it may use */
              c_uses_print(p) ? "#define PARPY_PRINT\n" : "");
+  if (p->opt.debug) {
+    buf_puts(out, "#include \"parpy_debug.h\"\n\n");
+    c_check_prelude(&c);
+    c_check_shadows_decl(&c);
+  }
   c_ext_headers(p, out);
   for (Fn *h = p->helpers; h; h = h->next)
     c_helper(&c, h, "static inline ");

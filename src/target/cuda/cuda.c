@@ -717,6 +717,61 @@ static void print_main(CPrinter *c, Fn *m) {
   buf_puts(o, ");\n}\n\n");
 }
 
+/* Debug mode: before the call, the shadow arrays (allocated once) and a
+ * clean record on the device; after it, the record read back (which waits
+ * for the kernels: checked calls are synchronous). */
+static void print_debug_prepare(CPrinter *c, Fn *m) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  buf_puts(o, "static int32_t parpy_dbg_prepare(void) {\n"
+              "  static const parpy_dbg_rec zero = {};\n");
+  for (int i = 0; i < p->nshadows; i++) {
+    const Sym *sh = p->shadows[i];
+    int64_t n = type_numel(sh->ty);
+    buf_printf(o, "  if (!%s_h) {\n"
+                  "    PARPY_CHECK(cudaMalloc((void **)&%s_h, %" PRId64 "), \"allocating a shadow "
+                  "array of the debug mode\");\n"
+                  "    PARPY_CHECK(cudaMemcpyToSymbol(%s, &%s_h, sizeof(int64_t *)), \"setting a "
+                  "shadow array of the debug mode\");\n"
+                  "  }\n",
+               sh->cname, sh->cname, 8 * (n > 0 ? n : 1), sh->cname, sh->cname);
+  }
+  buf_printf(o, "  PARPY_CHECK(cudaMemcpyToSymbolAsync(parpy_dbg_dev, &zero, sizeof zero, 0, "
+                "cudaMemcpyHostToDevice, parpy_stream), \"resetting the record of the debug "
+                "mode\");\n"
+                "  return 0;\n}\n\n"
+                "static int32_t parpy_dbg_collect(parpy_dbg_rec *r) {\n"
+                "  PARPY_CHECK(cudaStreamSynchronize(parpy_stream), \"running the kernels of "
+                "%s\");\n"
+                "  PARPY_CHECK(cudaMemcpyFromSymbol(r, parpy_dbg_dev, sizeof *r), \"reading the "
+                "record of the debug mode\");\n"
+                "  return 0;\n}\n\n",
+             m->name);
+}
+
+static void print_debug_convention(CPrinter *c, Fn *m) {
+  Buf *o = c->out;
+  const char *f = c->p->func->name;
+  buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n"
+                "  parpy_dbg_begin();\n"
+                "  parpy_dbg_rec rec = {};\n"
+                "  int32_t rc = %s::parpy_dbg_prepare();\n"
+                "  if (rc == 0)\n"
+                "    rc = %s::%s(",
+             f, NAMESPACE, NAMESPACE, m->name);
+  c_args_from_slots(c, m);
+  buf_printf(o, ");\n"
+                "  if (rc == 0)\n"
+                "    rc = %s::parpy_dbg_collect(&rec);\n"
+                "  return parpy_dbg_end(rc, &rec);\n}\n",
+             NAMESPACE);
+  buf_printf(o, "extern \"C\" int32_t %s__error_at(const char **file, const char **func, "
+                "int32_t *pos, const char **source) {\n"
+                "  return parpy_dbg_where(parpy_dbg_sites, parpy_dbg_nsites, file, func, pos, "
+                "source);\n}\n",
+             f);
+}
+
 static void print_convention(CPrinter *c, Fn *m) {
   Prog *p = c->p;
   Buf *o = c->out;
@@ -729,9 +784,17 @@ static void print_convention(CPrinter *c, Fn *m) {
   c_signature(p, o);
   buf_printf(o, "\";\nextern \"C\" const char %s__access[] = \"", f);
   c_access(p, o);
-  buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n", f);
+  if (p->opt.debug)
+    buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) {\n  return "
+                  "parpy_dbg_message(parpy_dbg_sites, parpy_dbg_nsites, parpy_error);\n}\n", f);
+  else
+    buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n", f);
   buf_printf(o, "extern \"C\" void %s__set_stream(void *stream) { %s::parpy_stream = "
                 "(cudaStream_t)stream; }\n\n", f, NAMESPACE);
+  if (p->opt.debug) {
+    print_debug_convention(c, m);
+    return;
+  }
   buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n  return %s::%s(", f, NAMESPACE,
              m->name);
   c_args_from_slots(c, m);
@@ -756,6 +819,11 @@ static bool emit(Prog *p, Buf *out) {
   if (clusters)
     buf_puts(out, "#define PARPY_CLUSTERS\n");
   buf_puts(out, "#include \"parpy_cuda.h\"\n\n");
+  if (p->opt.debug) {
+    buf_puts(out, "#include \"parpy_debug.h\"\n\n");
+    c_check_prelude(&c);
+    c_check_shadows_decl(&c);
+  }
   c_ext_headers(p, out);
   /* The CUDA and C++ headers declare thousands of names (time, index,
    * clock, ...); in a namespace of its own, a function named like one of
@@ -770,6 +838,8 @@ static bool emit(Prog *p, Buf *out) {
   for (Kernel *k = p->kernels; k; k = k->next)
     print_kernel(&c, k);
   print_main(&c, p->main);
+  if (p->opt.debug)
+    print_debug_prepare(&c, p->main);
   buf_printf(out, "}  // namespace %s\n\n", NAMESPACE);
   print_convention(&c, p->main);
   return !failed(p);
