@@ -390,3 +390,49 @@ def test_empty_argument_is_reported_without_touching_memory():
     with pytest.raises(IndexError) as ei:
         copy(f32(0), f32(4), 4, opts=dbg({'N': T(4)}))
     assert "index 0 is out of bounds for axis 0 with size 0" in ei.value.message
+
+
+@parpy.jit
+def find_zero(x, out, N):
+    parpy.label('N')
+    for t in range(N):
+        i = 0
+        while x[t, i] != 0.0:  # ERR
+            i += 1
+        out[t] = i
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_while_loop_stops_after_a_failed_check(backend):
+    """The failing read is redirected to element 0, which is not 0 here: the
+    loop would wait forever for the value it looks for."""
+    x = np.ones((2, 6), np.float32)
+    x[0, 3] = 0.0
+    out = np.zeros(2, np.int64)
+    with pytest.raises(IndexError) as ei:
+        find_zero(x, out, 2, opts=dbg({'N': T(2)}, backend))
+    assert "index 6 is out of bounds for axis 1 with size 6" in ei.value.message
+    position(ei.value, find_zero)
+    x[1, 5] = 0.0
+    find_zero(x, out, 2, opts=dbg({'N': T(2)}, backend))
+    assert list(out) == [3, 5]
+
+
+# --- the differential suite in debug mode ------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Whole programs (SpMV, softmax, stencils, ...) and scatter updates: the
+# checks in reductions, atomics and OpenMP array reductions.  The whole
+# suite: PARPY_DEBUG=1 python3 -m pytest tests/test_diff_*.py -n 2
+DIFF_IN_DEBUG = ["tests/test_diff_programs.py", "tests/test_diff_atomics.py"]
+
+
+def test_differential_programs_in_debug_mode():
+    """Checked code computes what the interpreter computes (and no check
+    fails on a correct program)."""
+    env = dict(os.environ, PARPY_DEBUG="1")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                        *DIFF_IN_DEBUG], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=1800)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert " passed" in r.stdout

@@ -249,7 +249,11 @@ void c_stmt(CPrinter *c, const Node *s) {
   case N_WHILE:
     c_line_start(c);
     buf_puts(o, "while (");
-    c_expr(c, s->cond);
+    /* debug mode: a failed check made an access harmless, not its value
+     * right; a loop waiting for that value stops */
+    if (c->p->opt.debug && c->p->opt.backend != BACKEND_METAL)
+      buf_puts(o, "!PARPY_DBG_STOPPED && ");
+    expr_prec(c, s->cond, P_AND + 1);
     buf_puts(o, ") {\n");
     c_block(c, s->body);
     c_line_start(c);

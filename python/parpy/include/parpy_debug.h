@@ -75,6 +75,14 @@ static parpy_dbg_rec parpy_dbg_host; /* helpers called on the host */
 static parpy_dbg_rec parpy_dbg_host;
 #endif
 
+/* A check failed in this call: while-loops stop (their condition may
+ * depend on a value that a failed check replaced). */
+#ifdef __CUDA_ARCH__
+#define PARPY_DBG_STOPPED (*(volatile int32_t *)&parpy_dbg_dev.state)
+#else
+#define PARPY_DBG_STOPPED (*(volatile int32_t *)&parpy_dbg_host.state)
+#endif
+
 /* Fill the record unless a check failed before (in any thread). */
 PARPY_DBG_COLD void parpy_dbg_fail(int32_t site, int32_t axis, int32_t n, const int64_t *v,
                                    double f) {
