@@ -202,6 +202,11 @@ def test_loop_within_the_shape_needs_no_check():
     assert "y[i] = x[i];" in code and "parpy_dbg_at" not in code
     code = parpy.print_compiled(copy, [f32(6), f32(8), 8], dbg({'N': T(8)}))
     assert "x[parpy_dbg_at1(0, i, 6, 1)]" in code
+    # sums of loop variables and constants are bounded too: x[i + 1] for i < 9
+    code = parpy.print_compiled(shift, [f32(10), f32(10), 9], dbg({'N': T(10)}))
+    assert "x[i + 1]" in code and "parpy_dbg_at" not in code
+    code = parpy.print_compiled(shift, [f32(10), f32(10), 10], dbg({'N': T(10)}))
+    assert "x[parpy_dbg_at1(0, i + 1, 10, 1)]" in code
 
 
 # --- arithmetic ---------------------------------------------------------------

@@ -79,23 +79,47 @@ static const Node *loop_of(const Checks *k, const Sym *s) {
   return NULL;
 }
 
-/* `i` is a loop variable that the loop keeps within [0, extent): constant
- * bounds, and not assigned in the body. */
+/* The values an index expression takes, when the compiler can bound them:
+ * constants, loop variables of loops with constant bounds (not assigned in
+ * the body), and sums and differences of those.  Kept within +-2**31 so
+ * that no arithmetic of the code (int32 under force_int_size) can wrap. */
+enum { BOUND = 1 << 30 };
+
+static bool interval(const Checks *k, const Node *n, int64_t *lo, int64_t *hi) {
+  int64_t v, a, b, c, d;
+  if (const_int(n, &v)) {
+    *lo = *hi = v;
+    return v > -BOUND && v < BOUND;
+  }
+  if (n->kind == N_VAR && n->sym->kind == SYM_LOOP && !n->sym->assigned) {
+    const Node *f = loop_of(k, n->sym);
+    int64_t l, h;
+    if (!f || !const_int(f->lo, &l) || !const_int(f->hi, &h) || l <= -BOUND || l >= BOUND ||
+        h <= -BOUND || h >= BOUND)
+      return false;
+    if (f->step > 0 ? l >= h : l <= h) { /* no iteration: any interval will do */
+      *lo = *hi = 0;
+      return true;
+    }
+    int64_t last = f->step > 0 ? l + (h - l - 1) / f->step * f->step
+                               : l - (l - h - 1) / -f->step * -f->step;
+    *lo = l < last ? l : last;
+    *hi = l < last ? last : l;
+    return true;
+  }
+  if (n->kind == N_BINARY && (n->op == OP_ADD || n->op == OP_SUB) && interval(k, n->lhs, &a, &b) &&
+      interval(k, n->rhs, &c, &d)) {
+    *lo = n->op == OP_ADD ? a + c : a - d;
+    *hi = n->op == OP_ADD ? b + d : b - c;
+    return *lo > -BOUND && *hi < BOUND;
+  }
+  return false;
+}
+
+/* Is `i` within [0, extent) whatever the run-time values? */
 static bool in_range(const Checks *k, const Node *i, int64_t extent) {
-  int64_t v;
-  if (const_int(i, &v))
-    return v >= 0 && v < extent;
-  if (i->kind != N_VAR || i->sym->kind != SYM_LOOP || i->sym->assigned)
-    return false;
-  const Node *f = loop_of(k, i->sym);
   int64_t lo, hi;
-  if (!f || !const_int(f->lo, &lo) || !const_int(f->hi, &hi))
-    return false;
-  if (f->step > 0 ? lo >= hi : lo <= hi)
-    return true; /* no iteration */
-  if (f->step > 0) /* lo, lo + step, ... < hi */
-    return lo >= 0 && hi <= extent;
-  return lo < extent && hi >= -1; /* lo, lo + step, ... > hi */
+  return interval(k, i, &lo, &hi) && lo >= 0 && hi < extent;
 }
 
 /* ---- walking ---- */
