@@ -115,10 +115,10 @@ def run(backend, reps, small):
             if out != 1 and name != "SpMV":  # y was updated: check one fresh run instead
                 fresh = list(call_args)
                 y0 = args[out].copy()
-                fresh[out] = parpy.buffer.from_array(y0, backend) if cuda else y0
+                ref = np.float32(2.0) * args[1] + y0
+                fresh[out] = parpy.buffer.from_array(y0.copy(), backend) if cuda else y0.copy()
                 fn(*fresh, opts=opts)
                 got = fresh[out].numpy() if cuda else fresh[out]
-                ref = np.float32(2.0) * args[1] + y0
             assert np.allclose(got, ref, rtol=tol, atol=tol), f"{name} debug={debug}: wrong"
             times[debug] = time_one(fn, call_args, opts, reps, sync)
         rows.append((name, times[False], times[True]))

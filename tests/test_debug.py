@@ -293,7 +293,7 @@ def test_write_race_in_nested_parallel_loops(backend):
 
 def test_the_shadow_array_is_reset_before_each_parallel_loop():
     code = parpy.print_compiled(scatter, [f32(8), np.arange(8), f32(8), 8], dbg({'N': T(8)}))
-    assert "memset(parpy_shadow_0, 0x80, 64);" in code
+    assert "__builtin_memset(parpy_shadow_0, 0x80, 64);" in code
     assert "parpy_dbg_mark(parpy_shadow_0, " in code
 
 

@@ -185,7 +185,7 @@ void c_check_reset(CPrinter *c, const Node *s) {
                "\"resetting a shadow array of the debug mode\");\n",
                s->sym->cname, shadow_bytes(s->sym));
   else
-    buf_printf(c->out, "memset(%s, 0x80, %" PRId64 "); /* debug: no element written yet */\n",
+    buf_printf(c->out, "__builtin_memset(%s, 0x80, %" PRId64 "); /* debug: no element written yet */\n",
                s->sym->cname, shadow_bytes(s->sym));
 }
 
@@ -229,7 +229,7 @@ static void empty_arrays_to_scratch(CPrinter *c) {
       if (!any)
         buf_printf(c->out, "  static int64_t parpy_dbg_scratch[8];\n"
                            "  void *parpy_dbg_slots[%d];\n"
-                           "  memcpy(parpy_dbg_slots, args, sizeof parpy_dbg_slots);\n"
+                           "  __builtin_memcpy(parpy_dbg_slots, args, sizeof parpy_dbg_slots);\n"
                            "  args = parpy_dbg_slots; /* arrays of no elements: */\n",
                    n);
       any = true;
@@ -247,7 +247,7 @@ void c_check_entry_cpu(CPrinter *c, Fn *m) {
   empty_arrays_to_scratch(c);
   for (int i = 0; i < p->nshadows; i++) {
     const char *n = p->shadows[i]->cname;
-    buf_printf(o, "  if (!%s && !(%s = (int64_t *)malloc(%" PRId64 ")))\n"
+    buf_printf(o, "  if (!%s && !(%s = (int64_t *)__builtin_malloc(%" PRId64 ")))\n"
                   "    return parpy_dbg_end(1, &parpy_dbg_host);\n",
                n, n, shadow_bytes(p->shadows[i]));
   }

@@ -19,11 +19,11 @@
 #ifndef PARPY_DEBUG_H
 #define PARPY_DEBUG_H
 
-#include <pthread.h>
+/* Only headers without functions: the generated code may name its own
+ * functions like libc's (select, time, strlen); libc is reached through
+ * compiler builtins. */
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define PARPY_DBG_FAILED 2 /* the entry's return value when a check failed */
 #define PARPY_DBG_MAXV 8   /* index values kept (the first 8 of a higher rank) */
@@ -169,13 +169,15 @@ PARPY_DBG_FN void parpy_dbg_mark(int64_t *shadow, int64_t off, int64_t it, int32
 
 /* ---- after the call (host code only) ---- */
 
-static pthread_mutex_t parpy_dbg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* A spin lock: a second thread calling the same checked function waits. */
+static int32_t parpy_dbg_lock;
 static PARPY_DBG_TLS parpy_dbg_rec parpy_dbg_last;
 static PARPY_DBG_TLS char parpy_dbg_text[2048];
 
 static void parpy_dbg_begin(void) {
-  pthread_mutex_lock(&parpy_dbg_lock);
-  memset(&parpy_dbg_host, 0, sizeof parpy_dbg_host);
+  while (__atomic_exchange_n(&parpy_dbg_lock, 1, __ATOMIC_ACQUIRE))
+    ;
+  __builtin_memset(&parpy_dbg_host, 0, sizeof parpy_dbg_host);
 }
 
 /* The entry's return value: `rc` unless it is 0 and a check failed. */
@@ -183,17 +185,17 @@ static int32_t parpy_dbg_end(int32_t rc, const parpy_dbg_rec *r) {
   parpy_dbg_last = *r;
   if (parpy_dbg_host.state && !parpy_dbg_last.state)
     parpy_dbg_last = parpy_dbg_host;
-  pthread_mutex_unlock(&parpy_dbg_lock);
+  __atomic_store_n(&parpy_dbg_lock, 0, __ATOMIC_RELEASE);
   return rc == 0 && parpy_dbg_last.state ? PARPY_DBG_FAILED : rc;
 }
 
 static void parpy_dbg_ints(char *out, size_t n, const int64_t *v, int32_t k) {
   size_t at = 0;
-  at += (size_t)snprintf(out + at, n - at, "(");
+  at += (size_t)__builtin_snprintf(out + at, n - at, "(");
   for (int32_t i = 0; i < k && at < n; i++)
-    at += (size_t)snprintf(out + at, n - at, "%s%lld", i ? ", " : "", (long long)v[i]);
+    at += (size_t)__builtin_snprintf(out + at, n - at, "%s%lld", i ? ", " : "", (long long)v[i]);
   if (at < n)
-    snprintf(out + at, n - at, k == 1 ? ",)" : ")");
+    __builtin_snprintf(out + at, n - at, k == 1 ? ",)" : ")");
 }
 
 /* The multi-index of a row-major offset. */
@@ -223,7 +225,7 @@ static const char *parpy_dbg_message(const parpy_dbg_site *sites, int32_t nsites
   case PARPY_DBG_INDEX: {
     int32_t ax = r->axis;
     parpy_dbg_ints(vals, sizeof vals, r->v, r->n);
-    snprintf(t, n,
+    __builtin_snprintf(t, n,
              "%s %s: index %lld is out of bounds for axis %d with size %lld (indices %s, "
              "%s has shape %s)",
              s->write ? "write to" : "read of", s->what, (long long)r->v[ax], (int)ax,
@@ -234,19 +236,19 @@ static const char *parpy_dbg_message(const parpy_dbg_site *sites, int32_t nsites
     int64_t idx[PARPY_DBG_MAXV];
     parpy_dbg_unflatten(s, r->v[0], idx);
     parpy_dbg_ints(vals, sizeof vals, idx, s->rank);
-    snprintf(t, n,
+    __builtin_snprintf(t, n,
              "write race: iterations %s = %lld and %s = %lld of a parallel loop both write "
              "element %s of '%s' in %s (write it in one iteration only, or use .reduce() for "
              "an update)",
              s->extra, (long long)r->v[1], s->extra, (long long)r->v[2], vals, s->array, s->what);
     break;
   }
-  case PARPY_DBG_ZERO: snprintf(t, n, "integer division or modulo by zero in %s", s->what); break;
+  case PARPY_DBG_ZERO: __builtin_snprintf(t, n, "integer division or modulo by zero in %s", s->what); break;
   case PARPY_DBG_RANGE:
-    snprintf(t, n, "%.17g is out of the range of %s in %s", r->f, s->extra, s->what);
+    __builtin_snprintf(t, n, "%.17g is out of the range of %s in %s", r->f, s->extra, s->what);
     break;
   case PARPY_DBG_NAN:
-  default: snprintf(t, n, "cannot convert float NaN to integer (%s) in %s", s->extra, s->what);
+  default: __builtin_snprintf(t, n, "cannot convert float NaN to integer (%s) in %s", s->extra, s->what);
   }
   return t;
 }
