@@ -7,6 +7,7 @@
  *   - max/min propagate NaN as numpy.maximum/minimum do (parpy_pymax/pymin
  *     compare as Python's builtin max/min do);
  *   - integer ** integer is an integer, as in NumPy.
+ * Those shared with the CUDA backend are in parpy_arith.h.
  * Signed overflow wraps as in NumPy because the code is built with -fwrapv. */
 #ifndef PARPY_CPU_H
 #define PARPY_CPU_H
@@ -47,185 +48,16 @@ PARPY_SIMD double atan2(double, double);
 #endif
 #endif
 
-/* ---- integers ---- */
-#define PARPY_INT_OPS(T, S, MIN)                                                                 \
-  static inline T parpy_floordiv_##S(T a, T b) {                                                 \
-    if (b == 0)                                                                                  \
-      return 0;                                                                                  \
-    if ((MIN) != 0 && b == (T)-1)                                                                \
-      return (T)(0 - (uint64_t)a); /* avoids the trap of MIN / -1 */                            \
-    T q = (T)(a / b);                                                                            \
-    if ((T)(a % b) != 0 && ((a < 0) != (b < 0)))                                                 \
-      q--;                                                                                       \
-    return q;                                                                                    \
-  }                                                                                              \
-  static inline T parpy_mod_##S(T a, T b) {                                                      \
-    if (b == 0 || ((MIN) != 0 && b == (T)-1))                                                    \
-      return 0;                                                                                  \
-    T r = (T)(a % b);                                                                            \
-    if (r != 0 && ((r < 0) != (b < 0)))                                                          \
-      r = (T)(r + b);                                                                            \
-    return r;                                                                                    \
-  }                                                                                              \
-  static inline T parpy_pow_##S(T a, T b) {                                                      \
-    T r = 1;                                                                                     \
-    if (b < 0)                                                                                   \
-      return 0;                                                                                  \
-    while (b) {                                                                                  \
-      if (b & 1)                                                                                 \
-        r = (T)(r * a);                                                                          \
-      a = (T)(a * a);                                                                            \
-      b = (T)(b >> 1);                                                                           \
-    }                                                                                            \
-    return r;                                                                                    \
-  }                                                                                              \
-  static inline T parpy_max_##S(T a, T b) { return a > b ? a : b; }                              \
-  static inline T parpy_min_##S(T a, T b) { return a < b ? a : b; }                              \
-  static inline T parpy_abs_##S(T a) { return a < 0 ? (T)(0 - a) : a; }
-
-/* np.fmod (C's remainder, the sign of the dividend; 0 for a zero divisor as
- * NumPy gives), np.sign and np.square, wrapping as NumPy does. */
-#define PARPY_INT_MATH(T, S, MIN)                                                                \
-  static inline T parpy_fmod_##S(T a, T b) {                                                     \
-    if (b == 0 || ((MIN) != 0 && b == (T)-1))                                                    \
-      return 0;                                                                                  \
-    return (T)(a % b);                                                                           \
-  }                                                                                              \
-  static inline T parpy_sign_##S(T a) { return (T)((a > 0) - (a < 0)); }                         \
-  static inline T parpy_square_##S(T a) { return (T)((uint64_t)a * (uint64_t)a); }
-
-PARPY_INT_MATH(int8_t, i8, INT8_MIN)
-PARPY_INT_MATH(int16_t, i16, INT16_MIN)
-PARPY_INT_MATH(int32_t, i32, INT32_MIN)
-PARPY_INT_MATH(int64_t, i64, INT64_MIN)
-PARPY_INT_MATH(uint8_t, u8, 0)
-PARPY_INT_MATH(uint16_t, u16, 0)
-PARPY_INT_MATH(uint32_t, u32, 0)
-PARPY_INT_MATH(uint64_t, u64, 0)
-
-PARPY_INT_OPS(int8_t, i8, INT8_MIN)
-PARPY_INT_OPS(int16_t, i16, INT16_MIN)
-PARPY_INT_OPS(int32_t, i32, INT32_MIN)
-PARPY_INT_OPS(int64_t, i64, INT64_MIN)
-PARPY_INT_OPS(uint8_t, u8, 0)
-PARPY_INT_OPS(uint16_t, u16, 0)
-PARPY_INT_OPS(uint32_t, u32, 0)
-PARPY_INT_OPS(uint64_t, u64, 0)
-
-/* max/min of bools: True wins max, False wins min (NumPy: or, and). */
-static inline bool parpy_max_bool(bool a, bool b) { return a || b; }
-static inline bool parpy_min_bool(bool a, bool b) { return a && b; }
-
-/* int64 against uint64 by value (-1, 0 or 1); C would convert the int64
- * to uint64, and NumPy's promotion, float64, rounds near 2**63. */
-static inline int parpy_cmp_i64_u64(int64_t a, uint64_t b) {
-  return a < 0 || (uint64_t)a < b ? -1 : (uint64_t)a > b;
-}
-static inline int parpy_cmp_u64_i64(uint64_t a, int64_t b) { return -parpy_cmp_i64_u64(b, a); }
-
-/* ---- float to integer: NumPy's results on x86-64 ----
- * C leaves a conversion of an out-of-range float (or NaN) undefined; x86's
- * instructions, which NumPy's C casts compile to, give INT_MIN instead.
- * int8/int16/uint8/uint16 go through int32 and uint32 through int64 (as
- * compiled casts do), uint64 through int64 on each side of 2**63. */
-static inline int64_t parpy_to_i64(double d) {
-  return d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? (int64_t)d : INT64_MIN;
-}
-static inline int32_t parpy_to_i32(double d) {
-  return d > -2147483649.0 && d < 2147483648.0 ? (int32_t)d : INT32_MIN;
-}
-static inline int16_t parpy_to_i16(double d) { return (int16_t)parpy_to_i32(d); }
-static inline int8_t parpy_to_i8(double d) { return (int8_t)parpy_to_i32(d); }
-static inline uint32_t parpy_to_u32(double d) { return (uint32_t)parpy_to_i64(d); }
-static inline uint16_t parpy_to_u16(double d) { return (uint16_t)parpy_to_i32(d); }
-static inline uint8_t parpy_to_u8(double d) { return (uint8_t)parpy_to_i32(d); }
-static inline uint64_t parpy_to_u64(double d) {
-  if (d >= 9223372036854775808.0)
-    return (uint64_t)parpy_to_i64(d - 9223372036854775808.0) ^ ((uint64_t)1 << 63);
-  return (uint64_t)parpy_to_i64(d);
-}
-
-/* ---- shifts: NumPy's results where C's are undefined ----
- * A count of the width or more, or a negative one, shifts everything out (0,
- * or -1 for a negative number shifted right); a negative number shifted
- * left shifts its bits as unsigned. */
-#define PARPY_SHIFTS(T, UT, S, BITS, IS_SIGNED)                                                  \
-  static inline T parpy_shl_##S(T a, T b) {                                                            \
-    return (uint64_t)b < (BITS) ? (T)((UT)a << b) : (T)0;                                       \
-  }                                                                                             \
-  static inline T parpy_shr_##S(T a, T b) {                                                            \
-    return (uint64_t)b < (BITS) ? (T)(a >> b) : (T)((IS_SIGNED) && a < (T)0 ? -1 : 0);          \
-  }
-
-PARPY_SHIFTS(int8_t, uint8_t, i8, 8, 1)
-PARPY_SHIFTS(int16_t, uint16_t, i16, 16, 1)
-PARPY_SHIFTS(int32_t, uint32_t, i32, 32, 1)
-PARPY_SHIFTS(int64_t, uint64_t, i64, 64, 1)
-PARPY_SHIFTS(uint8_t, uint8_t, u8, 8, 0)
-PARPY_SHIFTS(uint16_t, uint16_t, u16, 16, 0)
-PARPY_SHIFTS(uint32_t, uint32_t, u32, 32, 0)
-PARPY_SHIFTS(uint64_t, uint64_t, u64, 64, 0)
-
-/* ---- floats: the algorithm of NumPy's npy_divmod ---- */
-#define PARPY_FLOAT_OPS(T, S, FMOD, FLOOR, COPYSIGN)                                             \
-  static inline T parpy_mod_##S(T a, T b) {                                                      \
-    if (b == 0)                                                                                  \
-      return (T)FMOD(a, b);                                                                      \
-    T mod = (T)FMOD(a, b);                                                                       \
-    if (mod != 0) {                                                                              \
-      if ((b < 0) != (mod < 0))                                                                  \
-        mod = (T)(mod + b);                                                                      \
-    } else {                                                                                     \
-      mod = (T)COPYSIGN(0, b);                                                                   \
-    }                                                                                            \
-    return mod;                                                                                  \
-  }                                                                                              \
-  static inline T parpy_floordiv_##S(T a, T b) {                                                 \
-    if (b == 0)                                                                                  \
-      return (T)(a / b);                                                                         \
-    T mod = (T)FMOD(a, b);                                                                       \
-    T div = (T)((a - mod) / b);                                                                  \
-    if (mod != 0 && ((b < 0) != (mod < 0)))                                                      \
-      div = (T)(div - 1);                                                                        \
-    T floordiv;                                                                                  \
-    if (div != 0) {                                                                              \
-      floordiv = (T)FLOOR(div);                                                                  \
-      if (div - floordiv > (T)0.5)                                                               \
-        floordiv = (T)(floordiv + 1);                                                            \
-    } else {                                                                                     \
-      floordiv = (T)COPYSIGN(0, a / b);                                                          \
-    }                                                                                            \
-    return floordiv;                                                                             \
-  }                                                                                              \
-  static inline T parpy_max_##S(T a, T b) { return (a > b || a != a) ? a : b; }                  \
-  static inline T parpy_min_##S(T a, T b) { return (a < b || a != a) ? a : b; }                  \
-  /* Python's builtin max/min: the first argument unless the second compares \
-   * greater (smaller), so a NaN is kept only when it comes first. */        \
-  static inline T parpy_pymax_##S(T a, T b) { return b > a ? b : a; }                            \
-  static inline T parpy_pymin_##S(T a, T b) { return b < a ? b : a; }
-
-/* np.sign (NaN stays NaN), square, reciprocal, and radians/degrees with
- * NumPy's constants in the type's own precision (half computes in float). */
-#define PARPY_FLOAT_MATH(T, S, C)                                                                \
-  static inline T parpy_sign_##S(T a) {                                                          \
-    return a > 0 ? (T)1 : a < 0 ? (T)-1 : a == 0 ? (T)0 : a;                                     \
-  }                                                                                              \
-  static inline T parpy_square_##S(T a) { return (T)((C)a * (C)a); }                             \
-  static inline T parpy_reciprocal_##S(T a) { return (T)((C)1 / (C)a); }                         \
-  static inline T parpy_radians_##S(T a) {                                                       \
-    return (T)((C)a * ((C)3.141592653589793238462643383279502884 / (C)180));                     \
-  }                                                                                              \
-  static inline T parpy_degrees_##S(T a) {                                                       \
-    return (T)((C)a * ((C)180 / (C)3.141592653589793238462643383279502884));                     \
-  }
+#define PARPY_FN static inline
+#include "parpy_arith.h"
 
 PARPY_FLOAT_MATH(float, f32, float)
 PARPY_FLOAT_MATH(double, f64, double)
 PARPY_FLOAT_MATH(half, f16, float)
 
-PARPY_FLOAT_OPS(float, f32, fmodf, floorf, copysignf)
-PARPY_FLOAT_OPS(double, f64, fmod, floor, copysign)
-PARPY_FLOAT_OPS(half, f16, fmodf, floorf, copysignf)
+PARPY_FLOAT_OPS(float, f32, float, fmodf, floorf, copysignf)
+PARPY_FLOAT_OPS(double, f64, double, fmod, floor, copysign)
+PARPY_FLOAT_OPS(half, f16, half, fmodf, floorf, copysignf)
 
 /* ---- pairwise summation (float reductions) ----
  * A float sum runs in blocks of PARPY_SUM_BLOCK elements, each summed by an
