@@ -659,3 +659,26 @@ def test_builtin_sum_adds_as_python(rng):
     with np.errstate(all="ignore"):
         check(builtin_sums, [x, b, np.empty(3, np.uint64)], {'N': parpy.threads(4)},
               outputs=[2])
+
+
+# --- float16 // and % round once, as NumPy's -------------------------------------
+
+@parpy.jit
+def half_divmod(x, y, q, r, N):
+    parpy.label('N')
+    for i in range(N):
+        q[i] = x[i] // y[i]
+        r[i] = x[i] % y[i]
+
+
+def test_float16_floordiv_and_mod_round_once(rng):
+    """NumPy computes float16 // and % in float32 and rounds each result once
+    (npy_half_divmod).  Computed in float16, as gcc does where the CPU has
+    AVX512-FP16, (a - a % b) / b was rounded to half before the floor:
+    20576 // 3 gave 6860 instead of 6856."""
+    n = 4000
+    x = rng.rand(n, np.float16, -60000.0, 60000.0)
+    y = (rng.np.integers(1, 10, n) * rng.np.choice([-1, 1], n)).astype(np.float16)
+    x[0], y[0] = 20576, 3
+    check(half_divmod, [x, y, np.empty(n, np.float16), np.empty(n, np.float16), n], par(),
+          outputs=[2, 3], **EXACT)

@@ -127,9 +127,9 @@ PARPY_SHIFTS(uint16_t, uint16_t, u16, 16, 0)
 PARPY_SHIFTS(uint32_t, uint32_t, u32, 32, 0)
 PARPY_SHIFTS(uint64_t, uint64_t, u64, 64, 0)
 
-/* ---- floats: NumPy's npy_divmod, computed in C (half: in float on CUDA,
- * where __half has few operators; in half, with excess precision, on the
- * Cpu); FMOD, FLOOR and COPYSIGN are the functions for C. ---- */
+/* ---- floats: NumPy's npy_divmod, computed in C (half: in float, rounded
+ * once at the end, as NumPy's npy_half_divmod); FMOD, FLOOR and COPYSIGN
+ * are the functions for C. ---- */
 #define PARPY_FLOAT_OPS(T, S, C, FMOD, FLOOR, COPYSIGN)                                          \
   PARPY_FN T parpy_mod_##S(T a_, T b_) {                                                         \
     C a = (C)a_, b = (C)b_;                                                                      \

@@ -57,7 +57,7 @@ PARPY_FLOAT_MATH(half, f16, float)
 
 PARPY_FLOAT_OPS(float, f32, float, fmodf, floorf, copysignf)
 PARPY_FLOAT_OPS(double, f64, double, fmod, floor, copysign)
-PARPY_FLOAT_OPS(half, f16, half, fmodf, floorf, copysignf)
+PARPY_FLOAT_OPS(half, f16, float, fmodf, floorf, copysignf) /* in float, as NumPy */
 
 /* ---- pairwise summation (float reductions) ----
  * A float sum runs in blocks of PARPY_SUM_BLOCK elements, each summed by an
