@@ -3,7 +3,14 @@ value until it has taken PP_RUNTIME_AFTER (4) distinct values for one function;
 from then on the function takes it at run time (one library for every value).
 Every call still matches the interpreter, and a scalar the compiler needs as a
 constant (a slice length, a loop bound that sizes a temporary) stays
-specialised."""
+specialised.  On Cuda the host code reads the value and passes it to the
+kernels as a parameter; the printed code is checked here on any machine,
+and the runs on a GPU under PARPY_TEST_BACKEND=Cuda and in the tests marked
+`cuda`."""
+import os
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -11,10 +18,10 @@ import parpy
 from parpy import _core
 from harness import BACKEND, check, options, rng  # noqa: F401  (fixtures)
 
-# Run-time scalar parameters are a Cpu feature; the GPU backends keep
-# specialising (test_gpu_backend_keeps_specialising).
-cpu_only = pytest.mark.skipif(BACKEND != parpy.CompileBackend.Cpu,
-                              reason="run-time scalars exist on the Cpu backend only")
+# Run-time scalar parameters exist on Cpu and Cuda; Metal keeps specialising
+# (test_metal_keeps_specialising).
+cpu_only = pytest.mark.skipif(BACKEND not in (parpy.CompileBackend.Cpu, parpy.CompileBackend.Cuda),
+                              reason="run-time scalars exist on the Cpu and Cuda backends only")
 
 RUNTIME_AFTER = 4
 
@@ -23,12 +30,12 @@ def compiles():
     return _core._stats()["compiles"]
 
 
-def time_loop(fn, args_of, steps, par, outputs=()):
+def time_loop(fn, args_of, steps, par, outputs=(), backend=None):
     """Calls fn with args_of(step) for every step, checked against the
     interpreter; returns how many times the compiler ran."""
     before = compiles()
     for k in range(steps):
-        check(fn, args_of(k), par, outputs=outputs)
+        check(fn, args_of(k), par, outputs=outputs, backend=backend)
     return compiles() - before
 
 
@@ -156,17 +163,83 @@ def test_print_compiled_shows_runtime_parameters(rng):
     assert "t=float=?" in code.replace(" ", "") or "float=?" in code
 
 
-def test_gpu_backend_keeps_specialising():
-    """The GPU backends take no run-time scalars: print_compiled still works."""
+def test_metal_keeps_specialising():
+    """Metal takes no run-time scalars: print_compiled still works."""
     step = make_step()
     u = np.ones(10)
     opts = options({'N': parpy.threads(2)}, backend=parpy.CompileBackend.Cpu)
     for k in range(RUNTIME_AFTER + 2):
         step(u, np.zeros(10), 1.0 + k, 0.1, 10, opts=opts)
-    cuda = options({'N': parpy.threads(32)}, backend=parpy.CompileBackend.Cuda)
-    code = parpy.print_compiled(step, [u, np.zeros(10), 9.0, 0.1, 10], cuda)
+    metal = options({'N': parpy.threads(32)}, backend=parpy.CompileBackend.Metal,
+                    force_float_size=parpy.types.F32)
+    u32 = np.ones(10, np.float32)
+    code = parpy.print_compiled(step, [u32, np.zeros(10, np.float32), 9.0, 0.1, 10], metal)
     assert "run-time parameter" not in code
     assert "9.0" in code or "9" in code
+
+
+def vary(step, u, opts, n=RUNTIME_AFTER + 1):
+    """Calls step with n distinct values of t on the Cpu backend, so that
+    the history marks t as a run-time parameter (the history is per
+    function, whatever the backend of the call)."""
+    cpu = options({'N': parpy.threads(2)}, backend=parpy.CompileBackend.Cpu)
+    for k in range(n):
+        step(u, np.zeros(len(u)), 0.5 + k, 0.1, len(u), opts=cpu)
+
+
+def cuda_code_after_varying(graphs=False):
+    step = make_step()
+    u = np.ones(10)
+    vary(step, u, None)
+    cuda = options({'N': parpy.threads(32)}, backend=parpy.CompileBackend.Cuda,
+                   use_cuda_graphs=graphs)
+    return parpy.print_compiled(step, [u, np.zeros(10), 9.0, 0.1, 10], cuda)
+
+
+def test_cuda_takes_varying_scalar_as_kernel_parameter():
+    """On Cuda the host code reads t from the entry's slot and passes it to
+    the kernel, whose parameter it is; dt, never varied, stays a constant."""
+    code = cuda_code_after_varying()
+    assert "t:float=?" in code
+    kernel = code[code.index("__global__"):code.index("{", code.index("__global__"))]
+    assert "double t)" in kernel, kernel
+    host = code[code.index("parpy_slots[2]"):]
+    assert "run-time parameter 't'" in host
+    assert "const double dt = 0.1;" in code
+    assert "run-time parameter 'dt'" not in code
+
+
+def test_cuda_graphs_keep_specialising():
+    """A captured CUDA graph would replay the captured value: with graphs a
+    varying scalar stays specialised."""
+    code = cuda_code_after_varying(graphs=True)
+    assert "run-time parameter" not in code
+    assert "9.0" in code
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+def test_cuda_runtime_scalar_code_compiles(tmp_path):
+    code = cuda_code_after_varying()
+    src = tmp_path / "step.cu"
+    src.write_text(code)
+    include = os.path.join(os.path.dirname(parpy.__file__), "include")
+    env = dict(os.environ, PARPY_CUDA_COMPILER="nvcc")
+    r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{include}", str(src),
+                        "-o", str(tmp_path / "step.o")], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not parpy.backend.is_enabled(parpy.CompileBackend.Cuda),
+                    reason="the Cuda backend is not enabled")
+def test_cuda_time_loop_compiles_a_few_times(rng):
+    """On the GPU: 30 steps of a time loop with a new t each compile at most
+    RUNTIME_AFTER + 1 times, and every result equals the interpreter's."""
+    step = make_step()
+    u = rng.rand(1000)
+    n = time_loop(step, lambda k: [u, np.zeros(1000), 0.01 * k + 0.001, 0.125, 1000], 30,
+                  {'N': parpy.threads(256)}, outputs=[1], backend=parpy.CompileBackend.Cuda)
+    assert n <= RUNTIME_AFTER + 1, n
 
 
 @cpu_only

@@ -265,7 +265,8 @@ static void params_expr(Builder *b, Node *n) {
     Sym *s = n->sym;
     bool array = s->ty && s->ty->kind == TY_ARRAY;
     if (s->kind == SYM_PARAM) {
-      if (array)
+      /* arrays, and scalars taken at run time (passes/specialise.c) */
+      if (array || (s->arg && s->arg->runtime))
         add_param(b, n);
     } else if (s->local_array) {
       /* np.zeros(K) lives in the registers or local memory of a thread */

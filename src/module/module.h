@@ -52,7 +52,7 @@ PyObject *pp_raise(DiagKind kind, const char *fmt, ...) PP_PRINTF(2, 3);
  * value (a compile-time constant) until it has taken PP_RUNTIME_AFTER
  * distinct values; from the next new value on, the function takes it at
  * run time (one library for every value), unless that version cannot be
- * compiled (a value the compiler needs as a constant, a GPU backend), in
+ * compiled (a value the compiler needs as a constant, Metal, CUDA graphs), in
  * which case the parameter is specialised for good. */
 #define PP_RUNTIME_AFTER 4
 enum { SC_COUNT, SC_RUNTIME, SC_SPECIALISE };

@@ -60,14 +60,17 @@ static Type *spec_type(Prog *p, const ArgSpec *a) {
 }
 
 /* A scalar taken at run time (jitfn.c decides when) is a variable that the
- * entry reads from its slot.  Only the Cpu backend passes it (the GPU
- * backends would need it as a kernel argument), and only where the C type
- * holds every value of the argument exactly: int parameters when ints are
- * int64, no float16.  Anything else is refused, and the caller goes back to
- * specialising that parameter. */
+ * entry reads from its slot: on Cpu, and on Cuda, whose host code reads it
+ * and passes it to the kernels using it as a parameter (src/gpu/kernels.c).
+ * Not on Metal, and not with CUDA graphs, whose replay would keep the
+ * captured value.  Only where the C type holds every value of the argument
+ * exactly: int parameters when ints are int64, no float16.  Anything else
+ * is refused, and the caller goes back to specialising that parameter. */
 static bool runtime_param(Prog *p, Sym *s, const ArgSpec *a, int slot, Span span) {
   Elem e = a->kind == ARG_INT ? p->opt.int_size : a->kind == ARG_FLOAT ? p->opt.float_size : a->elem;
-  if (p->opt.backend != BACKEND_CPU || e == EL_F16 || e == EL_BOOL ||
+  bool backend = p->opt.backend == BACKEND_CPU ||
+                 (p->opt.backend == BACKEND_CUDA && !p->opt.use_graphs);
+  if (!backend || e == EL_F16 || e == EL_BOOL ||
       (a->kind == ARG_INT && e != EL_I64) || (a->kind != ARG_INT && a->kind != ARG_FLOAT &&
                                                 a->kind != ARG_SCALAR))
     return err(p, DIAG_TYPE, span, "argument '%s' cannot be taken at run time here", s->name);

@@ -503,6 +503,81 @@ static void private_end(CPrinter *c, const Kernel *k) {
   }
 }
 
+/* Whether main takes scalars at run time (passes/specialise.c): the host
+ * code reads them from the entry's slots and passes them to the kernels as
+ * parameters. */
+static bool runtime_scalars(const Fn *m) {
+  for (int i = 0; i < m->nparams; i++)
+    if (m->params[i]->arg && m->params[i]->arg->runtime)
+      return true;
+  return false;
+}
+
+/* Whether host code mentions `s`: its own statements, or a kernel it
+ * launches taking `s` as a parameter. */
+static bool host_uses(const Node *n, const Sym *s) {
+  if (!n)
+    return false;
+  if (n->kind == N_FOR && n->kernel) {
+    for (int i = 0; i < n->kernel->nparams; i++)
+      if (host_uses(n->kernel->params[i], s))
+        return true;
+    return false;
+  }
+  if (n->kind == N_VAR && n->sym == s)
+    return true;
+  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->lo, n->hi, n->step_expr};
+  for (size_t i = 0; i < PP_COUNT(kids); i++)
+    if (host_uses(kids[i], s))
+      return true;
+  const Node *lists[] = {n->args, n->body, n->then, n->els};
+  for (size_t i = 0; i < PP_COUNT(lists); i++)
+    for (const Node *a = lists[i]; a; a = a->next)
+      if (host_uses(a, s))
+        return true;
+  return false;
+}
+
+/* main's constants (c_const_params) with the scalars taken at run time
+ * left out (`runtime` false: a kernel, whose parameters they are) or read
+ * from the entry's slots here (`runtime` true: the host code, where a
+ * kernel launch may be their only use). */
+static void consts_of(CPrinter *c, const Node *body, bool runtime) {
+  Fn *m = c->fn;
+  Sym **all = m->params;
+  int n = m->nparams, k = 0;
+  Sym **kept = ARENA_ARRAY(&c->p->arena, Sym *, n > 0 ? n : 1);
+  for (int i = 0; i < n; i++) {
+    Sym *s = all[i];
+    if (!(s->arg && s->arg->runtime)) {
+      kept[k++] = s;
+      continue;
+    }
+    bool used = false;
+    for (const Node *st = body; st && runtime && !used; st = st->next)
+      used = host_uses(st, s);
+    if (!used)
+      continue;
+    const ArgSpec *a = s->arg;
+    Elem slot = a->kind == ARG_INT ? EL_I64 : a->kind == ARG_FLOAT ? EL_F64 : a->elem;
+    c_line_start(c);
+    buf_printf(c->out, "const %s %s = (%s)*(const %s *)parpy_slots[%d]; /* run-time parameter '%s' */\n",
+               c_type_name(s->ty->elem), s->cname, c_type_name(s->ty->elem), c_type_name(slot),
+               s->slot, s->name);
+  }
+  m->params = kept;
+  m->nparams = k;
+  c_const_params(c, body);
+  m->params = all;
+  m->nparams = n;
+}
+
+/* A kernel's constants: main's specialised scalars, not those taken at run
+ * time, which are the kernel's parameters (only the host reads slots). */
+static void kernel_consts(CPrinter *c, const Node *root) {
+  consts_of(c, root, false);
+}
+
 static void print_kernel(CPrinter *c, Kernel *k) {
   Buf *o = c->out;
   CPrinter kc = *c;
@@ -523,7 +598,7 @@ static void print_kernel(CPrinter *c, Kernel *k) {
   Node root = *k->root; /* the kernel's own code, not a launch */
   root.kernel = NULL;
   root.next = NULL;
-  c_const_params(&kc, &root);
+  kernel_consts(&kc, &root);
   private_begin(&kc, k);
   c_stmt(&kc, k->root);
   private_end(&kc, k);
@@ -600,14 +675,17 @@ static void name_after_comma(CPrinter *c, Elem e, const char *name, int slot, in
   buf_printf(c->out, ", %s", name);
 }
 
-/* ", float *x, float *y" (decl) or ", x, y": the arrays of the entry, and
- * the temporaries after them if `temps`. */
+/* ", float *x, float *y" (decl) or ", x, y": the arrays of the entry, the
+ * temporaries after them if `temps`, then the entry's slots when scalars
+ * are taken at run time (c_const_params reads them). */
 static void array_params(CPrinter *c, Fn *m, bool decl, bool temps) {
   Prog *p = c->p;
   c_main_arrays(c, m, decl ? decl_after_comma : name_after_comma);
   for (int i = 0; temps && i < p->ntemps; i++)
     (decl ? decl_after_comma : name_after_comma)(c, p->temps[i]->ty->elem, p->temps[i]->cname,
                                                   -1, -1);
+  if (runtime_scalars(m))
+    buf_puts(c->out, decl ? ", void **parpy_slots" : ", parpy_slots");
 }
 
 /* The host code: `<f>_launch` runs it on a stream; with temporaries,
@@ -622,7 +700,7 @@ static void print_host(CPrinter *c, Fn *m) {
   array_params(c, m, true, true);
   buf_puts(o, ") {\n");
   c->depth = 1;
-  c_const_params(c, m->body);
+  consts_of(c, m->body, true);
   c->depth = 0;
   c_block(c, m->body);
   buf_puts(o, "  return 0;\n}\n\n");
