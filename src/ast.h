@@ -184,6 +184,9 @@ typedef struct Options {
   const char **includes, **libs, **extra_flags;
   int nincludes, nlibs, nextra_flags;
   const char *cuda_arch; /* "sm_90": the GPU in use; NULL when only printing */
+  /* Cuda: print the code for the NVRTC path (kernels for NVRTC, host code
+   * in C; runtime/nvrtc.c), else for nvcc.  Set by module/build.c. */
+  bool cuda_nvrtc;
 } Options;
 
 /* ==== call arguments ======================================================

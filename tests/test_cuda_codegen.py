@@ -18,6 +18,13 @@ from parpy.operators import exp, max as pmax, sum as psum
 from test_diff_structure import (bound_from_written_element, bound_on_host, hmm_forward,
                                  pick_per_element, swap_rows, swap_steps)
 
+
+@pytest.fixture(autouse=True)
+def _nvcc_form(monkeypatch):
+    """These tests read and compile the code printed for nvcc (the NVRTC
+    form is tests/test_cuda_nvrtc.py's)."""
+    monkeypatch.setenv("PARPY_CUDA_COMPILER", "nvcc")
+
 T = parpy.threads
 INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 

@@ -15,6 +15,13 @@ import pytest
 import parpy
 from parpy import _core
 
+
+@pytest.fixture
+def nvcc_form(monkeypatch):
+    """These tests read and compile the code printed for nvcc (the NVRTC
+    form is tests/test_cuda_nvrtc.py's)."""
+    monkeypatch.setenv("PARPY_CUDA_COMPILER", "nvcc")
+
 CUDA_OK, CUDA_WHY = _core.cuda_usable()
 needs_cuda = pytest.mark.skipif(not parpy.backend.is_enabled(parpy.CompileBackend.Cuda),
                                 reason=f"the Cuda backend is not enabled: {CUDA_WHY}")
@@ -43,7 +50,7 @@ def cuda_opts(graphs=False, **par):
 
 
 @pytest.mark.parametrize("graphs", [False, True])
-def test_generated_code_launches_on_the_call_stream(graphs):
+def test_generated_code_launches_on_the_call_stream(graphs, nvcc_form):
     code = parpy.print_compiled(add_one, [np.zeros(8), np.zeros(8), 8], cuda_opts(graphs))
     assert "static thread_local cudaStream_t parpy_stream = 0;" in code
     assert 'extern "C" void add_one__set_stream(void *stream)' in code
@@ -55,7 +62,7 @@ def test_generated_code_launches_on_the_call_stream(graphs):
         assert "return add_one_run(parpy_stream" in code
 
 
-def test_temporaries_are_allocated_on_the_call_stream():
+def test_temporaries_are_allocated_on_the_call_stream(nvcc_form):
     code = parpy.print_compiled(total, [np.zeros(4096), np.zeros(1), 4096],
                                 cuda_opts(reduce=True))
     for call in re.findall(r"cuda(?:Malloc|Free)Async\([^;]*\)", code):
@@ -123,3 +130,18 @@ def test_default_stream_still_works():
     y = torch.zeros(1000, dtype=torch.float64, device="cuda")
     add_one(x, y, 1000, opts=cuda_opts())
     assert torch.equal(y.cpu(), (x + 1).cpu())
+
+
+def test_nvrtc_form_launches_and_allocates_on_the_call_stream(monkeypatch):
+    """The NVRTC path's host code (C) passes the call's stream too."""
+    monkeypatch.setenv("PARPY_CUDA_COMPILER", "nvrtc")
+    code = parpy.print_compiled(total, [np.zeros(4096), np.zeros(1), 4096],
+                                cuda_opts(reduce=True))
+    if "PARPY_NVRTC" not in code:
+        pytest.skip("NVRTC cannot be used here")
+    assert "static _Thread_local void *parpy_stream = NULL;" in code
+    assert "void total__set_stream(void *stream) { parpy_stream = stream; }" in code
+    launches = re.findall(r"parpy_api->launch\([^;]*\)", code)
+    assert launches and all(c.endswith("stream, parpy_args)") for c in launches), launches
+    memory = re.findall(r"parpy_api->(?:alloc|release)\([^;]*\)", code)
+    assert len(memory) == 2 and all(c.endswith("stream)") for c in memory), memory

@@ -218,14 +218,14 @@ def test_cuda_graphs_keep_specialising():
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-def test_cuda_runtime_scalar_code_compiles(tmp_path):
+def test_cuda_runtime_scalar_code_compiles(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARPY_CUDA_COMPILER", "nvcc")
     code = cuda_code_after_varying()
     src = tmp_path / "step.cu"
     src.write_text(code)
     include = os.path.join(os.path.dirname(parpy.__file__), "include")
-    env = dict(os.environ, PARPY_CUDA_COMPILER="nvcc")
     r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{include}", str(src),
-                        "-o", str(tmp_path / "step.o")], capture_output=True, text=True, env=env)
+                        "-o", str(tmp_path / "step.o")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
 
 

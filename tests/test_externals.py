@@ -22,6 +22,13 @@ import parpy
 from harness import check, marked_lines, rng, source_file  # noqa: F401  (fixture)
 from parpy.types import F32, F64, I32, I64, U32, pointer
 
+
+@pytest.fixture
+def nvcc_form(monkeypatch):
+    """These tests read and compile the code printed for nvcc (the NVRTC
+    form is tests/test_cuda_nvrtc.py's)."""
+    monkeypatch.setenv("PARPY_CUDA_COMPILER", "nvcc")
+
 Cpu, Cuda = parpy.CompileBackend.Cpu, parpy.CompileBackend.Cuda
 Host, Device = parpy.Target.Host, parpy.Target.Device
 T = parpy.threads
@@ -549,7 +556,7 @@ def printed(name, incdir):
     raise KeyError(name)
 
 
-def test_cuda_code_of_a_parallel_external(incdir):
+def test_cuda_code_of_a_parallel_external(incdir, nvcc_form):
     code = printed("row_sums", incdir)
     assert '#include "parpy_test_ext.cuh"' in code
     # An extra level of 32 threads in which all threads call the external;
@@ -560,14 +567,14 @@ def test_cuda_code_of_a_parallel_external(incdir):
         < body.index("s[i] = value")
 
 
-def test_cuda_code_helpers_reaching_device_externals_are_device_only(incdir):
+def test_cuda_code_helpers_reaching_device_externals_are_device_only(incdir, nvcc_form):
     code = printed("normalise", incdir)
     assert "static __device__ inline float half_sum(float *p, int64_t i)" in code
     assert "all 64 threads of this level call the parallel external row_sum32" in code
     assert "__popc" in printed("popcounts", incdir)
 
 
-def test_cuda_the_tpb_of_a_parallel_external_joins_its_nest():
+def test_cuda_the_tpb_of_a_parallel_external_joins_its_nest(nvcc_form):
     def f(x, y, s):
         parpy.label('N')
         for i in range(4):
@@ -589,7 +596,7 @@ def test_cuda_the_tpb_of_a_parallel_external_joins_its_nest():
 
 
 @needs_nvcc
-def test_cuda_code_compiles_with_nvcc(tmp_path, incdir):
+def test_cuda_code_compiles_with_nvcc(tmp_path, incdir, nvcc_form):
     # Not under the sanitizer runtime that CI preloads into the test process.
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
     sources = []

@@ -38,10 +38,19 @@ static void write_stdout(const char *s) {
   Py_XDECREF(str);
 }
 
+/* The NVRTC path (runtime/nvrtc.c) is the default for Cuda; a build that
+ * fails on it is built again with nvcc (build_with_nvcc), which sets this
+ * while it prints the code once more.  The GIL guards both. */
+static bool force_nvcc;
+static char fallback_reason[2048];
+
 bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool strict,
                 Options *opt, Arena *a, Buf *code, Buf *sig) {
   if (!options_from_py(opts, strict, opt, a) || (strict && !build_target_arch(opt)))
     return false;
+  char why[512];
+  opt->cuda_nvrtc =
+      opt->backend == BACKEND_CUDA && !force_nvcc && rt_cuda_use_nvrtc(why, sizeof why);
   Prog p;
   prog_init(&p, func, opt);
   p.nargs = n;
@@ -120,4 +129,49 @@ bool build_load(const Options *opt, const char *code, const char *fname, const c
   }
   arena_free(&a);
   return ok;
+}
+
+bool build_with_nvcc(Func *func, const ArgSpec *specs, int n, PyObject *opts, Options *opt,
+                     Arena *a, Buf *code, Buf *sig, Library *lib) {
+  /* What failed on the NVRTC path, kept for _core.cuda_compiler() and
+   * shown with debug_print; the user sees only the nvcc build's outcome. */
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyObject *text = value ? PyObject_Str(value) : NULL;
+  const char *msg = text ? PyUnicode_AsUTF8(text) : NULL;
+  snprintf(fallback_reason, sizeof fallback_reason, "%s: %s", func->name ? func->name : "?",
+           msg ? msg : "unknown error");
+  PyErr_Clear();
+  Py_XDECREF(text);
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  if (opt->debug_print) {
+    write_stdout("parpy: the NVRTC build of ");
+    write_stdout(fallback_reason);
+    write_stdout("\nparpy: building it with nvcc instead\n");
+  }
+  code->len = 0;
+  if (sig)
+    sig->len = 0;
+  force_nvcc = true;
+  bool ok = build_code(func, specs, n, opts, true, opt, a, code, sig);
+  force_nvcc = false;
+  return ok && build_load(opt, buf_cstr(code), func->name, "jit", sig ? buf_cstr(sig) : NULL, lib);
+}
+
+PyObject *mod_cuda_compiler(PyObject *self, PyObject *unused) {
+  (void)self, (void)unused;
+  char why[512] = "", load_why[512] = "";
+  bool nvrtc, loads;
+  Py_BEGIN_ALLOW_THREADS
+  nvrtc = rt_cuda_use_nvrtc(why, sizeof why);
+  loads = rt_nvrtc_loads(load_why, sizeof load_why);
+  Py_END_ALLOW_THREADS
+  PyObject *missing = loads ? Py_None : PyUnicode_FromString(load_why);
+  if (loads)
+    Py_INCREF(Py_None);
+  return missing ? Py_BuildValue("(sssN)", nvrtc ? "nvrtc" : "nvcc", nvrtc ? "" : why,
+                                 fallback_reason, missing)
+                 : NULL;
 }

@@ -224,3 +224,29 @@ fail:
   Py_DECREF(c);
   return NULL;
 }
+
+PyObject *mod_nvrtc_build(PyObject *self, PyObject *args) {
+  (void)self;
+  const char *name, *code, *arch;
+  PyObject *opts;
+  if (!PyArg_ParseTuple(args, "ssOs:_nvrtc_build", &name, &code, &opts, &arch))
+    return NULL;
+  if (!(opts = options_check(opts)))
+    return NULL;
+  Options opt;
+  Arena a;
+  arena_init(&a);
+  Diag d = {0};
+  size_t size = 0;
+  bool ok = options_from_py(opts, false, &opt, &a);
+  if (ok) {
+    opt.cuda_arch = arena_strdup(&a, arch);
+    Py_BEGIN_ALLOW_THREADS
+    ok = rt_nvrtc_check_build(&opt, code, name, &size, &d, &a);
+    Py_END_ALLOW_THREADS
+    if (!ok)
+      raise_diag(&d);
+  }
+  arena_free(&a);
+  return ok ? PyLong_FromSize_t(size) : NULL;
+}

@@ -166,9 +166,15 @@ static bool compile_entry(JitObject *self, CallArgs *ca, PyObject *opts, const B
   Library lib;
   /* Arrays in GPU memory are refused before the (slow) native build. */
   bool ok = build_code(f, ca->specs, ca->n, opts, true, &opt, &a, &code, &sig) &&
-            call_check_devices(ca, opt.backend, f->name) &&
-            build_load(&opt, buf_cstr(&code), f->name, "jit", buf_cstr(&sig), &lib) &&
-            (*out = loaded_new(&lib)) != NULL;
+            call_check_devices(ca, opt.backend, f->name);
+  if (ok) {
+    ok = build_load(&opt, buf_cstr(&code), f->name, "jit", buf_cstr(&sig), &lib);
+    /* Never worse than nvcc: any failure of the NVRTC path (not Ctrl-C)
+     * builds the nvcc form instead. */
+    if (!ok && opt.cuda_nvrtc && PyErr_ExceptionMatches(PyExc_Exception))
+      ok = build_with_nvcc(f, ca->specs, ca->n, opts, &opt, &a, &code, &sig, &lib);
+    ok = ok && (*out = loaded_new(&lib)) != NULL;
+  }
   if (ok)
     memcache_put(&self->cache, key->data, key->len, hash, *out, ca->nslots);
   buf_free(&code);

@@ -284,6 +284,13 @@ static PyMethodDef module_methods[] = {
      "(parpy.buffer allocations alive)."},
     {"cuda_sync", mod_cuda_sync, METH_NOARGS,
      "Wait until the current CUDA device has finished all its work (errors raise)."},
+    {"cuda_compiler", mod_cuda_compiler, METH_NOARGS,
+     "cuda_compiler() -> (name, why_not_nvrtc, last_fallback, nvrtc_missing): the compiler "
+     "new Cuda code is built with ('nvrtc' or 'nvcc'; PARPY_CUDA_COMPILER), why not NVRTC, the "
+     "last NVRTC build that fell back to nvcc with its error, and None when libnvrtc loads "
+     "(else why not)."},
+    {"_nvrtc_build", mod_nvrtc_build, METH_VARARGS,
+     "Tests: _nvrtc_build(name, code, opts, arch) -> cubin size; builds NVRTC code without a GPU."},
     {"cuda_usable", mod_cuda_usable, METH_NOARGS,
      "cuda_usable() -> (bool, reason): whether the CUDA runtime loads and sees a device."},
     {"cuda_info", mod_cuda_info, METH_NOARGS,

@@ -176,6 +176,18 @@ bool build_code(Func *func, const ArgSpec *specs, int n, PyObject *opts, bool st
  * with an exception. */
 bool build_load(const Options *opt, const char *code, const char *fname, const char *origin,
                 const char *expect_sig, Library *lib);
+/* After build_load failed on the NVRTC path (opt->cuda_nvrtc), with its
+ * exception set: keep the reason (debug_print shows it), print the code
+ * for nvcc and build that. */
+bool build_with_nvcc(Func *func, const ArgSpec *specs, int n, PyObject *opts, Options *opt,
+                     Arena *a, Buf *code, Buf *sig, Library *lib);
+/* _core.cuda_compiler() -> (compiler new Cuda code is printed for, why not
+ * nvrtc, the last NVRTC build that fell back to nvcc and why, None when
+ * libnvrtc loads else why not). */
+PyObject *mod_cuda_compiler(PyObject *self, PyObject *unused);
+/* _core._nvrtc_build(name, code, opts, arch) -> size of the cubin: builds
+ * NVRTC code without loading it (rt_nvrtc_check_build), for tests. */
+PyObject *mod_nvrtc_build(PyObject *self, PyObject *args);
 /* Module init: the interrupt check of long builds (main thread). */
 void build_init(void);
 /* For a build (not for printing): the GPU architecture of a Cuda build,

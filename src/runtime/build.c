@@ -103,10 +103,20 @@ static void read_output(int fd, Buf *out, bool *eof) {
   *eof = n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN);
 }
 
+/* Work done in this thread while the compiler runs (NVRTC). */
+typedef struct Meanwhile {
+  const char *code;
+  const char *const *nvrtc; /* NULL: nothing to do */
+  Buf *cubin, *msg;
+  bool ok;
+} Meanwhile;
+
 /* Run argv (the program found at `exe`) with stdin from /dev/null and
  * stdout+stderr into `out`; returns 0, the errno of a failed start, or
- * EINTR when interrupted (the compiler is stopped then). */
-static int run_captured(const char *exe, const char *const *argv, Buf *out, int *status) {
+ * EINTR when interrupted (the compiler is stopped then).  `mw` (or NULL)
+ * runs once the compiler has started. */
+static int run_captured(const char *exe, const char *const *argv, Buf *out, int *status,
+                        Meanwhile *mw) {
   /* Close-on-exec from the start, so that a child another thread starts
    * meanwhile does not hold the write end open and stall our read. */
   int fds[2];
@@ -143,6 +153,10 @@ static int run_captured(const char *exe, const char *const *argv, Buf *out, int 
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
+  if (rc == 0 && mw && mw->nvrtc)
+    /* The compiler's output waits in the pipe meanwhile (or blocks it
+     * when it is larger than the pipe: then the compiler finishes after). */
+    mw->ok = rt_nvrtc_compile(mw->code, mw->nvrtc, mw->cubin, mw->msg);
   if (rc == 0) {
     bool eof = false;
     while (!eof) {
@@ -200,8 +214,10 @@ static bool assembler_failed(const Buf *output) {
 
 typedef enum Outcome { BUILT, FAILED, LOST } Outcome;
 
-/* Seal the library the compiler wrote, load it, and move it into place. */
-static Outcome install(int dirfd, const Temp *tmp, const char *key, void **handle, Buf *msg) {
+/* Seal the library the compiler wrote (after the cubin, if any), load it,
+ * and move it into place. */
+static Outcome install(int dirfd, const Temp *tmp, const char *key, const Buf *cubin,
+                       void **handle, Buf *msg) {
   int fd = openat(dirfd, tmp->lib, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
@@ -210,7 +226,8 @@ static Outcome install(int dirfd, const Temp *tmp, const char *key, void **handl
                tmp->lib_path, strerror(errno));
     return FAILED;
   }
-  bool sealed = rt_lib_seal(fd, key);
+  bool sealed = (!cubin || rt_lib_append_cubin(fd, cubin->data, cubin->len)) &&
+                rt_lib_seal(fd, key);
   int e = errno;
   close(fd);
   if (!sealed) {
@@ -234,36 +251,39 @@ static Outcome install(int dirfd, const Temp *tmp, const char *key, void **handl
 /* One run of the compiler over the source already written; on BUILT the
  * sealed library is in place under <key>.so and loaded as *handle. */
 static Outcome compile(const Target *t, const char **argv, int dirfd, const Temp *tmp,
-                       const char *key, void **handle, Buf *msg, Arena *a) {
+                       const char *key, Meanwhile *mw, void **handle, Buf *msg, Arena *a) {
   const char *exe = rt_find_program(argv[0], a);
   Buf output;
   buf_init(&output);
-  int status = 0, rc = exe ? run_captured(exe, argv, &output, &status) : 0;
+  int status = 0, rc = exe ? run_captured(exe, argv, &output, &status, mw) : 0;
   const char **plain;
   if (exe && rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0) &&
       assembler_failed(&output) && (plain = without_native(argv, a))) {
     output.len = 0;
-    rc = run_captured(exe, plain, &output, &status);
+    rc = run_captured(exe, plain, &output, &status, NULL);
   }
+  const char *lang = mw->nvrtc ? "C (the host part of the CUDA code)" : t->lang;
   Outcome out = FAILED;
   struct stat st;
   if (!exe) {
-    buf_printf(msg, "cannot start the %s compiler: `%s` is not an executable file%s", t->lang,
+    buf_printf(msg, "cannot start the %s compiler: `%s` is not an executable file%s", lang,
                argv[0], strchr(argv[0], '/') ? "" : " on PATH");
   } else if (rc == EINTR) {
     buf_puts(msg, "interrupted");
   } else if (rc != 0) {
-    buf_printf(msg, "cannot start the %s compiler `%s`: %s", t->lang, exe, strerror(rc));
+    buf_printf(msg, "cannot start the %s compiler `%s`: %s", lang, exe, strerror(rc));
   } else if (fstatat(dirfd, tmp->src, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
     out = LOST; /* someone removed our files: the compiler's verdict means nothing */
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    buf_printf(msg, "compiling the generated %s code failed (%s):\n%s", t->lang,
+    buf_printf(msg, "compiling the generated %s code failed (%s):\n%s", lang,
                describe_status(status, argv[0], a),
                output.len ? buf_cstr(&output) : "(the compiler printed nothing)");
     if (output.len >= MAX_OUTPUT)
       buf_puts(msg, "\n(compiler output truncated)");
+  } else if (mw->nvrtc && !mw->ok) {
+    buf_puts(msg, buf_cstr(mw->msg));
   } else {
-    out = install(dirfd, tmp, key, handle, msg);
+    out = install(dirfd, tmp, key, mw->nvrtc ? mw->cubin : NULL, handle, msg);
   }
   buf_free(&output);
   return out;
@@ -288,8 +308,9 @@ static bool write_source(int dirfd, const char *dir, const char *key, const Targ
   return written;
 }
 
-bool rt_build(const Target *t, const Options *opt, const char *code, int dirfd, const char *dir,
-              const char *key, const char *incdir, void **handle, Diag *d, Arena *a) {
+bool rt_build(const Target *t, const Options *opt, const char *code, const char *const *nvrtc,
+              int dirfd, const char *dir, const char *key, const char *incdir, void **handle,
+              Buf *cubin, Diag *d, Arena *a) {
   *handle = NULL;
   Buf msg;
   buf_init(&msg);
@@ -300,8 +321,15 @@ bool rt_build(const Target *t, const Options *opt, const char *code, int dirfd, 
       buf_free(&msg);
       return false;
     }
-    const char **argv = t->build_cmd(opt, tmp.src_path, tmp.lib_path, incdir, a);
-    out = compile(t, argv, dirfd, &tmp, key, handle, &msg, a);
+    const char **argv = nvrtc ? rt_nvrtc_host_cmd(tmp.src_path, tmp.lib_path, incdir, a)
+                              : t->build_cmd(opt, tmp.src_path, tmp.lib_path, incdir, a);
+    Buf nvmsg;
+    buf_init(&nvmsg);
+    if (cubin)
+      cubin->len = 0;
+    Meanwhile mw = {.code = code, .nvrtc = nvrtc, .cubin = cubin, .msg = &nvmsg};
+    out = compile(t, argv, dirfd, &tmp, key, &mw, handle, &msg, a);
+    buf_free(&nvmsg);
     unlinkat(dirfd, tmp.lib, 0);
     /* The source stays for the user only when write_output asks for it
      * and the build failed (not when it was interrupted). */

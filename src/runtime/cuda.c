@@ -463,6 +463,25 @@ const char *rt_cuda_free(void *p, bool pooled) {
   return pooled ? fail(api.FreeAsync(p, NULL)) : fail(api.Free(p));
 }
 
+const char *rt_cuda_malloc_async(void **p, size_t bytes, void *stream) {
+  *p = NULL;
+  const char *w = unusable();
+  if (w)
+    return w;
+  if (!api.MallocAsync)
+    return "this CUDA runtime has no cudaMallocAsync";
+  return fail(api.MallocAsync(p, bytes, stream));
+}
+
+const char *rt_cuda_free_async(void *p, void *stream) {
+  const char *w = unusable();
+  if (w)
+    return w;
+  if (!api.FreeAsync)
+    return "this CUDA runtime has no cudaFreeAsync";
+  return fail(api.FreeAsync(p, stream));
+}
+
 const char *rt_cuda_to_device(void *dst, const void *src, size_t bytes) {
   const char *w = unusable();
   return w ? w : fail(api.MemcpyAsync(dst, src, bytes, COPY_H2D, NULL));

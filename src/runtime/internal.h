@@ -82,9 +82,36 @@ bool rt_interrupted(void);
 /* build.c: compile `code` with target `t` into <key>.so inside the cache
  * directory (open as `dirfd`), through temporary names; on success
  * *handle is the new library, loaded before it was renamed into place (so
- * that a concurrent clear_cache cannot take it away first). */
-bool rt_build(const Target *t, const Options *opt, const char *code, int dirfd, const char *dir,
-              const char *key, const char *incdir, void **handle, Diag *d, Arena *a);
+ * that a concurrent clear_cache cannot take it away first).  `argv` is the
+ * compiler's command with the placeholders SRC and LIB.  With `nvrtc` (the
+ * options of rt_nvrtc_options) the C compiler builds the host part
+ * (rt_nvrtc_host_cmd) while NVRTC compiles the kernels in this thread, and
+ * the cubin, also left in *cubin, goes into the file. */
+bool rt_build(const Target *t, const Options *opt, const char *code, const char *const *nvrtc,
+              int dirfd, const char *dir, const char *key, const char *incdir, void **handle,
+              Buf *cubin, Diag *d, Arena *a);
+
+/* libfile.c: the cubin of an NVRTC library, between the ELF image and the
+ * trailer: [cubin][its size, 8 bytes little-endian]["PPCUBIN1"]. */
+bool rt_lib_append_cubin(int fd, const void *cubin, size_t n);
+/* The cubin of the checked library open as `fd`; false when it has none. */
+bool rt_lib_read_cubin(int fd, Buf *out);
+
+/* nvrtc.c */
+/* The NVRTC options for `opt` (the first entry is NVRTC's identity, for
+ * the cache key, not an option), NULL-terminated, in `a`. */
+const char **rt_nvrtc_options(const Options *opt, const char *incdir, Arena *a);
+/* Compile the code's device part to a cubin; false with the log in *msg. */
+bool rt_nvrtc_compile(const char *code, const char *const *options, Buf *cubin, Buf *msg);
+/* Load the cubin into the current context and hand its kernels to the
+ * library (<f>__kernels, <f>__bind); once per loaded library, counted.  A
+ * failure of the driver makes every later build of the process use nvcc. */
+bool rt_nvrtc_bind(void *handle, const char *fname, const void *cubin, size_t n, Diag *d,
+                   Arena *a);
+/* Drop a reference taken by rt_nvrtc_bind; the last unloads the module. */
+void rt_nvrtc_release(void *handle);
+/* The C compiler's command for the host part, placeholders SRC and LIB. */
+const char **rt_nvrtc_host_cmd(const char *src, const char *lib, const char *incdir, Arena *a);
 
 /* cuda_sim.c: the functions of libcudart that cuda.c calls, simulated
  * on host memory (PARPY_CUDA_SIM=1). */

@@ -84,6 +84,41 @@ bool rt_lib_seal(int fd, const char *key) {
   return write_at(fd, t, sizeof t, st.st_size);
 }
 
+static const char CUBIN_MAGIC[8] = "PPCUBIN1";
+
+bool rt_lib_append_cubin(int fd, const void *cubin, size_t n) {
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return false;
+  unsigned char foot[16];
+  for (int i = 0; i < 8; i++)
+    foot[i] = (unsigned char)((uint64_t)n >> (8 * i));
+  memcpy(foot + 8, CUBIN_MAGIC, 8);
+  return write_at(fd, cubin, n, st.st_size) &&
+         write_at(fd, foot, sizeof foot, st.st_size + (off_t)n);
+}
+
+bool rt_lib_read_cubin(int fd, Buf *out) {
+  struct stat st;
+  unsigned char foot[16];
+  if (fstat(fd, &st) != 0 || st.st_size < TRAILER + 16)
+    return false;
+  off_t end = st.st_size - TRAILER - 16;
+  if (!read_at(fd, foot, sizeof foot, end) || memcmp(foot + 8, CUBIN_MAGIC, 8) != 0)
+    return false;
+  uint64_t n = 0;
+  for (int i = 0; i < 8; i++)
+    n |= (uint64_t)foot[i] << (8 * i);
+  if (n == 0 || n > (uint64_t)end)
+    return false;
+  char *p = malloc((size_t)n);
+  bool ok = p && read_at(fd, p, (size_t)n, end - (off_t)n);
+  if (ok)
+    buf_put(out, p, (size_t)n);
+  free(p);
+  return ok;
+}
+
 /* Whether the open regular file is a sealed library of `key`. */
 static bool sealed(int fd, off_t size, const char *key) {
   unsigned char t[TRAILER], h[HASH];

@@ -64,14 +64,32 @@ static bool take(void *h, const char *path, const char *fname, const char *expec
  * an error (*d).  A library that passed the checks but does not load is
  * sound: what failed is the process (memory, mappings) or a dependency,
  * and that is what the error says; the file stays. */
+/* An NVRTC library's kernels (its cubin) handed to it; the library is
+ * closed on failure. */
+static bool bind(const char *fname, const Buf *cubin, Library *out, Diag *d, Arena *a) {
+  if (!rt_nvrtc_bind(out->handle, fname, cubin->data, cubin->len, d, a)) {
+    dlclose(out->handle);
+    *out = (Library){0};
+    return false;
+  }
+  out->nvrtc = true;
+  return true;
+}
+
 static int lookup(int dirfd, const char *dir, const char *key, const char *fname,
-                  const char *expect_sig, Library *out, Diag *d, Arena *a) {
+                  const char *expect_sig, bool nvrtc, Library *out, Diag *d, Arena *a) {
   int fd;
   const char *path = arena_printf(a, "%s/%s.so", dir, key);
   switch (rt_lib_open(dirfd, dir, key, &fd, d, a)) {
   case LIB_OK: break;
   case LIB_ERROR: return -1;
   default: return 0;
+  }
+  Buf cubin;
+  buf_init(&cubin);
+  if (nvrtc && !rt_lib_read_cubin(fd, &cubin)) { /* sealed, yet no cubin: rebuild */
+    close(fd);
+    return 0;
   }
   void *h = rt_lib_dlopen(dirfd, arena_printf(a, "%s.so", key), path);
   if (!h) {
@@ -80,29 +98,56 @@ static int lookup(int dirfd, const char *dir, const char *key, const char *fname
                "loading the compiled library %s failed: %s (the library itself is sound; it "
                "was kept)", path, why ? why : "unknown error");
     close(fd);
+    buf_free(&cubin);
     return -1;
   }
   rt_lib_touch(fd);
   close(fd);
   bool stale;
   Diag td = {0}; /* a stale library is no error: it is rebuilt */
+  int found = -1;
   if (take(h, path, fname, expect_sig, out, &stale, &td, a))
-    return 1;
-  if (stale)
-    return 0;
-  *d = td;
-  return -1;
+    found = !nvrtc || bind(fname, &cubin, out, d, a) ? 1 : -1;
+  else if (stale)
+    found = 0;
+  else
+    *d = td;
+  buf_free(&cubin);
+  return found;
 }
 
 static bool build_and_load(const Target *t, const Options *opt, const char *code,
-                           const char *fname, const char *expect_sig, int dirfd,
-                           const char *dir, const char *key, const char *incdir, Library *out,
-                           Diag *d, Arena *a) {
+                           const char *const *nvrtc, const char *fname, const char *expect_sig,
+                           int dirfd, const char *dir, const char *key, const char *incdir,
+                           Library *out, Diag *d, Arena *a) {
   void *h;
-  if (!rt_build(t, opt, code, dirfd, dir, key, incdir, &h, d, a))
-    return false;
+  Buf cubin;
+  buf_init(&cubin);
   bool stale;
-  return take(h, arena_printf(a, "%s/%s.so", dir, key), fname, expect_sig, out, &stale, d, a);
+  bool ok = rt_build(t, opt, code, nvrtc, dirfd, dir, key, incdir, &h, &cubin, d, a) &&
+            take(h, arena_printf(a, "%s/%s.so", dir, key), fname, expect_sig, out, &stale, d,
+                 a) &&
+            (!nvrtc || bind(fname, &cubin, out, d, a));
+  buf_free(&cubin);
+  return ok;
+}
+
+/* The command that goes into the key of an NVRTC library: the C
+ * compiler's, then NVRTC's identity and options (with their -I, whose
+ * headers the key follows). */
+static const char **nvrtc_key_cmd(const char *const *nvrtc, const char *incdir, Arena *a) {
+  const char **host = rt_nvrtc_host_cmd("SRC", "LIB", incdir, a);
+  int nh = 0, nn = 0;
+  while (host[nh])
+    nh++;
+  while (nvrtc[nn])
+    nn++;
+  const char **argv = ARENA_ARRAY(a, const char *, nh + nn + 2);
+  memcpy(argv, host, sizeof *argv * (size_t)nh);
+  argv[nh] = "--nvrtc";
+  memcpy(argv + nh + 1, nvrtc, sizeof *argv * (size_t)nn);
+  argv[nh + nn + 1] = NULL;
+  return argv;
 }
 
 bool rt_load(const Options *opt, const char *code, const char *fname, const char *origin,
@@ -123,17 +168,24 @@ bool rt_load(const Options *opt, const char *code, const char *fname, const char
     return false;
   /* Placeholder paths: the key must not depend on temporary names. */
   char key[65];
-  rt_cache_key(version, origin, code, t->build_cmd(opt, "SRC", "LIB", incdir, a), incdir, key);
-  int found = lookup(dirfd, dir, key, fname, expect_sig, out, d, a);
+  const char *const *nvrtc =
+      opt->backend == BACKEND_CUDA && rt_nvrtc_is_code(code) ? rt_nvrtc_options(opt, incdir, a)
+                                                             : NULL;
+  rt_cache_key(version, origin, code,
+               nvrtc ? nvrtc_key_cmd(nvrtc, incdir, a)
+                     : t->build_cmd(opt, "SRC", "LIB", incdir, a),
+               incdir, key);
+  bool nv = nvrtc != NULL;
+  int found = lookup(dirfd, dir, key, fname, expect_sig, nv, out, d, a);
   if (found == 0) {
     /* Build it, unless another build of the key is running: then wait for
      * it and take its library. */
     int lock = rt_lock_key(dirfd, dir, key, d, a);
     if (lock >= 0) {
-      found = lookup(dirfd, dir, key, fname, expect_sig, out, d, a);
+      found = lookup(dirfd, dir, key, fname, expect_sig, nv, out, d, a);
       if (found == 0) {
-        found = build_and_load(t, opt, code, fname, expect_sig, dirfd, dir, key, incdir, out,
-                               d, a) ? 1 : -1;
+        found = build_and_load(t, opt, code, nvrtc, fname, expect_sig, dirfd, dir, key, incdir,
+                               out, d, a) ? 1 : -1;
         rt_tidy(dirfd, key);
       }
       rt_unlock_key(dirfd, key, lock);
@@ -146,8 +198,57 @@ bool rt_load(const Options *opt, const char *code, const char *fname, const char
 }
 
 void rt_unload(Library *lib) {
+  if (lib->handle && lib->nvrtc)
+    rt_nvrtc_release(lib->handle);
   if (lib->handle)
     dlclose(lib->handle);
   *lib = (Library){0};
 }
 
+bool rt_nvrtc_check_build(const Options *opt, const char *code, const char *fname,
+                          size_t *cubin_size, Diag *d, Arena *a) {
+  *cubin_size = 0;
+  const Target *t = target_get(BACKEND_CUDA);
+  const char *incdir, *version, *dir;
+  if (!t || !rt_settings(&incdir, &version, d, a))
+    return false;
+  if (!rt_nvrtc_is_code(code)) {
+    diag_error(d, a, DIAG_VALUE, (Span){0}, "the code is not printed for the NVRTC path");
+    return false;
+  }
+  int dirfd = rt_cache_open(&dir, d, a);
+  if (dirfd < 0)
+    return false;
+  const char *const *nvrtc = rt_nvrtc_options(opt, incdir, a);
+  char key[65];
+  rt_cache_key(version, "check", code, nvrtc_key_cmd(nvrtc, incdir, a), incdir, key);
+  int lock = rt_lock_key(dirfd, dir, key, d, a);
+  bool ok = false;
+  if (lock >= 0) {
+    void *h = NULL;
+    Buf cubin;
+    buf_init(&cubin);
+    ok = rt_build(t, opt, code, nvrtc, dirfd, dir, key, incdir, &h, &cubin, d, a);
+    const char *missing = NULL;
+    static const char *const syms[] = {"__entry", "__signature", "__kernels", "__bind"};
+    for (size_t i = 0; ok && !missing && i < PP_COUNT(syms); i++)
+      if (!dlsym(h, arena_printf(a, "%s%s", fname, syms[i])))
+        missing = syms[i];
+    if (missing) {
+      diag_error(d, a, DIAG_RUNTIME, (Span){0}, "the library defines no %s%s", fname, missing);
+      ok = false;
+    }
+    /* A cubin is an ELF image. */
+    if (ok && (cubin.len < 4 || memcmp(cubin.data, "\x7f" "ELF", 4) != 0)) {
+      diag_error(d, a, DIAG_RUNTIME, (Span){0}, "NVRTC's output is no cubin");
+      ok = false;
+    }
+    *cubin_size = cubin.len;
+    if (h)
+      dlclose(h);
+    buf_free(&cubin);
+    rt_unlock_key(dirfd, key, lock);
+  }
+  close(dirfd);
+  return ok;
+}

@@ -44,6 +44,9 @@ typedef struct Library {
   /* <f>__set_stream (Cuda code), or NULL: the stream the entry launches on,
    * for the calling thread. */
   void (*set_stream)(void *stream);
+  /* Built on the NVRTC path: its kernels' module is bound to it (nvrtc.c)
+   * and released with it. */
+  bool nvrtc;
 } Library;
 
 /* Set once at import: the directory holding parpy's C headers, and the
@@ -169,6 +172,35 @@ const char *rt_cuda_stream_wait(uintptr_t waiter, uintptr_t stream);
 const char *rt_cuda_check_pointer(const void *p, int *device);
 /* cudaGetLastError, clearing it: NULL when there was none. */
 const char *rt_cuda_last_error(void);
+
+/* Stream-ordered allocation on `stream` (a cudaStream_t, NULL: the legacy
+ * default stream), for the host code of the NVRTC path. */
+const char *rt_cuda_malloc_async(void **p, size_t bytes, void *stream);
+const char *rt_cuda_free_async(void *p, void *stream);
+
+/* ---- nvrtc.c: the NVRTC path of the Cuda backend -------------------------
+ * Code printed for it (target/cuda) holds the line RT_NVRTC_MARK: its
+ * kernels, under `#ifdef __CUDACC_RTC__`, are compiled in the process by
+ * NVRTC (libnvrtc, dlopen) to a cubin kept inside the library file; the
+ * rest is plain C built by the system's C compiler at the same time; the
+ * cubin is loaded with the driver API (libcuda.so.1, dlopen) and handed to
+ * the library with a small launch table (parpy_cuda_host.h). */
+#define RT_NVRTC_MARK "#define PARPY_NVRTC 1"
+/* Whether new Cuda code should be printed for NVRTC: PARPY_CUDA_COMPILER
+ * (nvrtc or nvcc; DEFAULT_COMPILER of nvrtc.c when unset, nvcc for now),
+ * libnvrtc loads, and no earlier NVRTC build of the process failed to load
+ * on the driver.  False with `why`. */
+bool rt_cuda_use_nvrtc(char *why, size_t n);
+/* Whether libnvrtc loads (whatever the choice); false with `why`. */
+bool rt_nvrtc_loads(char *why, size_t n);
+/* Whether `code` is printed for the NVRTC path. */
+bool rt_nvrtc_is_code(const char *code);
+/* Tests without a GPU (load.c): build NVRTC code as rt_load would (the C
+ * host part and the cubin, for opt->cuda_arch, into the disk cache), check
+ * the library's symbols and that NVRTC made a cubin (its size in
+ * *cubin_size), without loading the kernels. */
+bool rt_nvrtc_check_build(const Options *opt, const char *code, const char *fname,
+                          size_t *cubin_size, Diag *d, Arena *a);
 
 /* ---- cuda_call.c: calling a library built for the Cuda backend ----------
  * What the call needs to know of each slot of `args` (module/args.c fills

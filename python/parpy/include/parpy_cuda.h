@@ -16,6 +16,44 @@
 #ifdef PARPY_CUDA_SIM
 /* The CPU simulator (docs/gpu.md): CUDA's names over host memory and fibers. */
 #include "parpy_cuda_sim.h"
+#elif defined(__CUDACC_RTC__)
+/* NVRTC (runtime/nvrtc.c) compiles the kernels without the system's
+ * headers, and CUDA's runtime header is host code: the few names used
+ * below are declared here (math functions, printf and memcpy are NVRTC's
+ * own).  Declaring them is also faster than parsing <cuda/std/...>. */
+typedef signed char int8_t;
+typedef short int16_t;
+typedef int int32_t;
+typedef long long int64_t;
+typedef unsigned char uint8_t;
+typedef unsigned short uint16_t;
+typedef unsigned int uint32_t;
+typedef unsigned long long uint64_t;
+#define INT8_MIN (-128)
+#define INT16_MIN (-32767 - 1)
+#define INT32_MIN (-2147483647 - 1)
+#define INT64_MIN (-9223372036854775807LL - 1)
+#define INT8_MAX 127
+#define INT16_MAX 32767
+#define INT32_MAX 2147483647
+#define INT64_MAX 9223372036854775807LL
+#define UINT8_MAX 255
+#define UINT16_MAX 65535
+#define UINT32_MAX 4294967295U
+#define UINT64_MAX 18446744073709551615ULL
+#ifndef NULL
+#define NULL 0
+#endif
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+#ifndef NAN
+#define NAN __int_as_float(0x7fffffff)
+#endif
+namespace std {
+template <bool B, class T, class F> struct conditional { typedef T type; };
+template <class T, class F> struct conditional<false, T, F> { typedef F type; };
+} // namespace std
 #else
 #include <cuda_runtime.h>
 /* The generated host code launches kernels with PARPY_LAUNCH(k, grid,
@@ -24,11 +62,13 @@
 #define PARPY_LAUNCH(kernel, grid, block, shared, stream) kernel<<<grid, block, shared, stream>>>
 #endif
 
+#ifndef __CUDACC_RTC__
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <type_traits>
+#endif
 
 #if defined(PARPY_HALF) && !defined(PARPY_CUDA_SIM)
 #include <cuda_fp16.h>
@@ -285,6 +325,7 @@ __device__ inline void parpy_cluster_sync() { cooperative_groups::this_cluster()
 #endif
 
 /* ---- errors ---- */
+#ifndef __CUDACC_RTC__ /* host code: on the NVRTC path, parpy_cuda_host.h */
 static char parpy_error[512];
 
 #define PARPY_CHECK(call, what)                                                                  \
@@ -305,5 +346,6 @@ static char parpy_error[512];
  * "cudaMalloc(&p, (size_t)-1): out of memory"), provided the code defines
  * <f>__error returning parpy_error, as generated code does. */
 #define parpy_cuda_check_error(call) PARPY_CHECK(call, #call)
+#endif
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../gpu/gpu.h"
+#include "../../runtime/runtime.h"
 #include "../cprint.h"
 #include "build.h"
 #include "sum.h"
@@ -584,6 +585,8 @@ static void print_kernel(CPrinter *c, Kernel *k) {
   kc.d = &device_dialect;
   kc.ctx = k;
   kc.depth = 0;
+  if (c->p->opt.cuda_nvrtc) /* found by name in the cubin (runtime/nvrtc.c) */
+    buf_puts(o, "extern \"C\" ");
   buf_puts(o, "__global__ void ");
   if (k->cluster > 1)
     buf_printf(o, "__cluster_dims__(%" PRId64 ", 1, 1) ", k->cluster);
@@ -635,7 +638,56 @@ static void launch(CPrinter *c, const Node *f) {
   buf_printf(o, "PARPY_CHECK_LAUNCH(\"%s\");\n", k->name);
 }
 
+/* The kernel's position in p->kernels: its index in <f>__kernels. */
+static int kernel_index(const Prog *p, const Kernel *k) {
+  int i = 0;
+  for (const Kernel *q = p->kernels; q && q != k; q = q->next)
+    i++;
+  return i;
+}
+
+/* On the NVRTC path the host code is C and launches through ParPy's table
+ * (parpy_cuda_host.h): each argument goes into a local of the kernel
+ * parameter's type, whose address cuLaunchKernel takes. */
+static void launch_nvrtc(CPrinter *c, const Node *f) {
+  const Kernel *k = f->kernel;
+  Buf *o = c->out;
+  c_line_start(c);
+  buf_puts(o, "{");
+  c_loop_comment(c, f);
+  buf_puts(o, "\n");
+  c->depth++;
+  for (int i = 0; i < k->nparams; i++) {
+    const Node *n = k->params[i];
+    const Type *t = n->kind == N_FIELD ? n->ty : n->sym->ty;
+    c_line_start(c);
+    buf_printf(o, "%s %sparpy_a%d = ", c_type_name(t->elem), t->kind == TY_ARRAY ? "*" : "", i);
+    c_expr(c, n);
+    buf_puts(o, ";\n");
+  }
+  c_line_start(c);
+  if (k->nparams == 0) {
+    buf_puts(o, "void **parpy_args = NULL;\n");
+  } else {
+    buf_puts(o, "void *parpy_args[] = {");
+    for (int i = 0; i < k->nparams; i++)
+      buf_printf(o, "%s&parpy_a%d", i ? ", " : "", i);
+    buf_puts(o, "};\n");
+  }
+  c_line_start(c);
+  buf_printf(o, "PARPY_CHECK(parpy_api->launch(parpy_functions[%d], %" PRId64 ", %" PRId64
+                ", %" PRId64 ", %" PRId64 ", stream, parpy_args), \"launching the kernel %s\");\n",
+             kernel_index(c->p, k), k->grid[0], k->grid[1], k->grid[2], k->tpb, k->name);
+  c->depth--;
+  c_line_start(c);
+  buf_puts(o, "}\n");
+}
+
 static void host_for(CPrinter *c, const Node *f) {
+  if (f->kernel && c->p->opt.cuda_nvrtc) {
+    launch_nvrtc(c, f);
+    return;
+  }
   if (f->kernel) {
     launch(c, f);
     return;
@@ -652,7 +704,16 @@ static void print_temps(CPrinter *c, bool alloc) {
   for (int i = 0; i < p->ntemps; i++) {
     Sym *t = p->temps[i];
     int64_t bytes = type_numel(t->ty) * elem_size(t->ty->elem);
-    if (alloc) {
+    if (alloc && p->opt.cuda_nvrtc) {
+      buf_printf(o, "  %s *%s = NULL;\n", c_type_name(t->ty->elem), t->cname);
+      buf_printf(o,
+                 "  PARPY_CHECK(parpy_api->alloc((void **)&%s, %" PRId64 ", stream), "
+                 "\"allocating %" PRId64 " bytes for %s\");\n",
+                 t->cname, bytes, bytes, t->name);
+    } else if (p->opt.cuda_nvrtc) {
+      buf_printf(o, "  PARPY_CHECK(parpy_api->release(%s, stream), \"freeing %s\");\n",
+                 t->cname, t->name);
+    } else if (alloc) {
       buf_printf(o, "  %s *%s = NULL;\n", c_type_name(t->ty->elem), t->cname);
       buf_printf(o,
                  "  PARPY_CHECK(cudaMallocAsync((void **)&%s, %" PRId64 ", stream), "
@@ -696,7 +757,8 @@ static void print_host(CPrinter *c, Fn *m) {
   c->fn = m;
   c->d = &host_dialect;
   bool temps = p->ntemps > 0;
-  buf_printf(o, "static int32_t %s_%s(cudaStream_t stream", m->name, temps ? "launch" : "run");
+  const char *stream_t = p->opt.cuda_nvrtc ? "void *" : "cudaStream_t ";
+  buf_printf(o, "static int32_t %s_%s(%sstream", m->name, temps ? "launch" : "run", stream_t);
   array_params(c, m, true, true);
   buf_puts(o, ") {\n");
   c->depth = 1;
@@ -706,7 +768,7 @@ static void print_host(CPrinter *c, Fn *m) {
   buf_puts(o, "  return 0;\n}\n\n");
   if (!temps)
     return;
-  buf_printf(o, "static int32_t %s_run(cudaStream_t stream", m->name);
+  buf_printf(o, "static int32_t %s_run(%sstream", m->name, stream_t);
   array_params(c, m, true, false);
   buf_puts(o, ") {\n");
   print_temps(c, true);
@@ -777,7 +839,10 @@ static void print_graph_entry(CPrinter *c, Fn *m) {
  * from several threads may run on different streams.  0: the legacy
  * default stream. */
 static void print_stream(CPrinter *c) {
-  buf_puts(c->out, "static thread_local cudaStream_t parpy_stream = 0;\n\n");
+  if (c->p->opt.cuda_nvrtc)
+    buf_puts(c->out, "static _Thread_local void *parpy_stream = NULL;\n\n");
+  else
+    buf_puts(c->out, "static thread_local cudaStream_t parpy_stream = 0;\n\n");
 }
 
 static void print_main(CPrinter *c, Fn *m) {
@@ -879,14 +944,101 @@ static void print_convention(CPrinter *c, Fn *m) {
   buf_puts(o, ");\n}\n");
 }
 
+/* The calling convention of the NVRTC path's host part (C): as
+ * print_convention, plus the kernels' names, which the runtime looks up in
+ * the cubin, and <f>__bind, through which it hands over their handles and
+ * the launch table. */
+static void print_convention_nvrtc(CPrinter *c, Fn *m) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  const char *f = p->func->name;
+  buf_puts(o, "/* ParPy's calling convention (see the nvcc form of this code), and the kernels\n"
+              " * the runtime loads from the cubin NVRTC makes of the part above and hands to\n"
+              " * the code with its launch table. */\n");
+  buf_printf(o, "const char %s__signature[] = \"", f);
+  c_signature(p, o);
+  buf_printf(o, "\";\nconst char %s__access[] = \"", f);
+  c_access(p, o);
+  buf_printf(o, "\";\nconst char *%s__error(void) { return parpy_error; }\n", f);
+  buf_printf(o, "void %s__set_stream(void *stream) { parpy_stream = stream; }\n", f);
+  buf_printf(o, "const char *const %s__kernels[] = {", f);
+  for (Kernel *k = p->kernels; k; k = k->next)
+    buf_printf(o, "\"%s\", ", k->name);
+  buf_puts(o, "NULL};\n");
+  buf_printf(o, "int32_t %s__bind(const ParpyCudaApi *api, void *const *functions) {\n"
+                "  parpy_api = api;\n"
+                "  for (int i = 0; i < (int)(sizeof parpy_functions / sizeof *parpy_functions); i++)\n"
+                "    parpy_functions[i] = functions[i];\n"
+                "  return PARPY_CUDA_API_VERSION;\n}\n\n", f);
+  buf_printf(o, "int32_t %s__entry(void **args) {\n  return %s(", f, m->name);
+  c_args_from_slots(c, m);
+  buf_puts(o, ");\n}\n");
+}
+
+/* Why this program cannot take the NVRTC path (its host part is plain C
+ * launching through cuLaunchKernel), or NULL. */
+static const char *nvrtc_refusal(const Prog *p) {
+  if (p->opt.use_graphs)
+    return "CUDA graphs are captured by nvcc-built host code";
+  for (const Kernel *k = p->kernels; k; k = k->next)
+    if (k->cluster > 1)
+      return "thread-block clusters are launched by nvcc-built host code";
+  if (p->opt.nlibs > 0)
+    return "opts.libs asks for a link that the NVRTC path does not make";
+  return NULL;
+}
+
+/* The NVRTC path: one file, two parts.  NVRTC defines __CUDACC_RTC__ and
+ * compiles the kernels; the C compiler sees the rest. */
+static bool emit_nvrtc(Prog *p, Buf *out) {
+  CPrinter c = {.p = p, .out = out, .d = &host_dialect};
+  buf_printf(out, "/* %s: generated by ParPy %s for the Cuda backend: kernels in CUDA C++ for "
+                  "NVRTC,\n * host code in C. */\n%s\n\n", p->func->name, PARPY_VERSION,
+             RT_NVRTC_MARK);
+  buf_puts(out, "#ifdef __CUDACC_RTC__\n/* ---- the kernels: NVRTC compiles this part ---- */\n");
+  if (c_uses_elem(p, EL_F16))
+    buf_puts(out, "#define PARPY_HALF\n");
+  buf_puts(out, "#include \"parpy_cuda.h\"\n\n");
+  c_ext_headers(p, out);
+  buf_printf(out, "namespace %s {\n\n", NAMESPACE);
+  for (Fn *h = p->helpers; h; h = h->next)
+    c_helper(&c, h, h->calls_device ? "static __device__ inline " : "static __host__ __device__ inline ");
+  c.fn = p->main;
+  for (Kernel *k = p->kernels; k; k = k->next)
+    print_kernel(&c, k);
+  buf_printf(out, "}  // namespace %s\n\n", NAMESPACE);
+  buf_puts(out, "#else\n/* ---- the host code: the C compiler builds this part ---- */\n"
+                "#include \"parpy_cuda_host.h\"\n\n");
+  int nk = 0;
+  for (Kernel *k = p->kernels; k; k = k->next)
+    nk++;
+  buf_printf(out, "static void *parpy_functions[%d]; /* the kernels, as %s__kernels names them */\n",
+             nk > 0 ? nk : 1, p->func->name);
+  for (Fn *h = p->helpers; h; h = h->next)
+    if (!h->calls_device)
+      c_helper(&c, h, "static inline ");
+  c.fn = p->main;
+  c.d = &host_dialect;
+  print_main(&c, p->main);
+  print_convention_nvrtc(&c, p->main);
+  buf_puts(out, "#endif\n");
+  return !failed(p);
+}
+
 static bool emit(Prog *p, Buf *out) {
   CPrinter c = {.p = p, .out = out, .d = &host_dialect};
   c_name_functions(p);
   for (Fn *h = p->helpers; h; h = h->next)
     c_assign_names(p, h);
   c_assign_names(p, p->main);
-  buf_printf(out, "/* %s: generated by ParPy %s for the Cuda backend (CUDA C++). */\n",
-             p->func->name, PARPY_VERSION);
+  const char *refusal = p->opt.cuda_nvrtc ? nvrtc_refusal(p) : NULL;
+  if (refusal)
+    p->opt.cuda_nvrtc = false;
+  else if (p->opt.cuda_nvrtc)
+    return emit_nvrtc(p, out);
+  buf_printf(out, "/* %s: generated by ParPy %s for the Cuda backend (CUDA C++%s%s). */\n",
+             p->func->name, PARPY_VERSION, refusal ? "; built with nvcc: " : "",
+             refusal ? refusal : "");
   if (c_uses_elem(p, EL_F16))
     buf_puts(out, "#define PARPY_HALF\n");
   if (c_uses_print(p))
