@@ -122,6 +122,19 @@ const char *rt_cuda_free(void *p, bool pooled) {
   return NULL;
 }
 
+/* The NVRTC path's host code allocates its temporaries on the call's
+ * stream (runtime/nvrtc.c); the fake has one stream. */
+const char *rt_cuda_malloc_async(void **p, size_t bytes, void *stream) {
+  bool pooled;
+  (void)stream;
+  return rt_cuda_alloc(p, bytes, &pooled);
+}
+
+const char *rt_cuda_free_async(void *p, void *stream) {
+  (void)stream;
+  return rt_cuda_free(p, true);
+}
+
 /* Copies must stay inside one block of device memory. */
 static const char *check_range(const void *dev, size_t bytes) {
   int i = find_block(dev);
