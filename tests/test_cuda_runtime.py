@@ -661,3 +661,48 @@ def test_pool_keeps_memory_for_calls_on_gpu_arrays(tmp_path):
     before, after, total = run.stdout.split()
     assert before == "0"  # nothing had told the pool yet
     assert int(after) > 0 and float(total) == 1 << 20
+
+
+def test_interface_dict_with_keys_of_other_types():
+    """The interface's keys are looked up as interned strings: a dict with
+    keys of other types beside them (which compare unequal) reads the same,
+    and a str subclass key equal to a field's name still counts."""
+    class Key(str):
+        pass
+
+    plain = FakeCudaArray(shape=(3,), typestr="<f4")
+    odd = FakeCudaArray(shape=(3,), typestr="<f4")
+    odd.__cuda_array_interface__[1] = "x"
+    odd.__cuda_array_interface__[(2, 3)] = None
+    odd.__cuda_array_interface__[Key("mask")] = "not None"
+    assert "argument 'x' is in GPU memory" in call_error_text(plain)
+    assert "masked array" in call_error_text(odd)
+
+
+def call_error_text(arr):
+    with pytest.raises(parpy.ParPyError) as info:
+        axpy(2.0, arr, FakeCudaArray(shape=(3,), typestr="<f4"), 3, opts=cpu_opts())
+    return str(info.value)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+def test_torch_tensor_subclass_and_attributes():
+    """torch.Tensor's attributes are read through its descriptors for exact
+    tensors; subclasses go the generic way, and both classify alike."""
+    import torch
+
+    class Sub(torch.Tensor):
+        pass
+
+    x = torch.arange(4, dtype=torch.float64)
+    y = torch.zeros(4, dtype=torch.float64)
+    axpy(2.0, x, y, 4, opts=cpu_opts())
+    assert y.tolist() == [0.0, 2.0, 4.0, 6.0]
+    s = torch.zeros(4, dtype=torch.float64).as_subclass(Sub)
+    axpy(1.0, x, s, 4, opts=cpu_opts())
+    assert s.tolist() == [0.0, 1.0, 2.0, 3.0]
+    with pytest.raises(parpy.ParPyValueError, match="not contiguous"):
+        axpy(1.0, torch.arange(8, dtype=torch.float64)[::2], y, 4, opts=cpu_opts())
+    with pytest.raises(parpy.ParPyTypeError, match="requires grad"):
+        axpy(1.0, torch.ones(4, dtype=torch.float64, requires_grad=True), y, 4,
+             opts=cpu_opts())

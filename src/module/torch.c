@@ -58,9 +58,47 @@ static int load_torch(void) {
   return init_strings() ? 1 : -1;
 }
 
+/* The descriptors of torch.Tensor's attributes, by interned name, looked
+ * up once (issue 14 item 5): for a tensor of exactly that type, reading
+ * through them skips the walk of the class hierarchy and, for methods, the
+ * bound method made at each call -- a quarter of the classification of a
+ * tensor.  The same C functions run, so torch function modes still apply.
+ * Only data descriptors (which an instance's __dict__ cannot shadow) and
+ * C methods are taken; anything else goes the generic way. */
+enum { MAX_DESCRS = 16 };
+static PyObject *descr_names[MAX_DESCRS], *descrs[MAX_DESCRS];
+static int ndescrs;
+
+static PyObject *descr_of(PyObject *name, bool call) {
+  for (int i = 0; i < ndescrs; i++)
+    if (descr_names[i] == name)
+      return descrs[i];
+  if (ndescrs == MAX_DESCRS)
+    return NULL;
+  PyObject *d = PyObject_GetAttr(tensor_type, name); /* the descriptor itself */
+  if (!d)
+    PyErr_Clear();
+  bool usable = d && (call ? PyObject_TypeCheck(d, &PyMethodDescr_Type)
+                           : Py_TYPE(d)->tp_descr_get && Py_TYPE(d)->tp_descr_set);
+  if (!usable)
+    Py_CLEAR(d);
+  descr_names[ndescrs] = name;
+  descrs[ndescrs++] = d; /* NULL: the generic way, for good */
+  return d;
+}
+
+static PyObject *tensor_attr(PyObject *obj, PyObject *name, bool call) {
+  PyObject *d = Py_TYPE(obj) == (PyTypeObject *)tensor_type ? descr_of(name, call) : NULL;
+  if (d && call)
+    return PyObject_Vectorcall(d, &obj, 1, NULL);
+  if (d)
+    return Py_TYPE(d)->tp_descr_get(d, obj, (PyObject *)Py_TYPE(obj));
+  return call ? PyObject_CallMethodNoArgs(obj, name) : PyObject_GetAttr(obj, name);
+}
+
 /* getattr(obj, name) as a truth value: 1, 0, or -1 with an exception. */
 static int truth(PyObject *obj, PyObject *name, bool call) {
-  PyObject *v = call ? PyObject_CallMethodNoArgs(obj, name) : PyObject_GetAttr(obj, name);
+  PyObject *v = tensor_attr(obj, name, call);
   if (!v)
     return -1;
   int r = PyObject_IsTrue(v);
@@ -69,7 +107,7 @@ static int truth(PyObject *obj, PyObject *name, bool call) {
 }
 
 static long long integer(PyObject *obj, PyObject *name, bool *ok) {
-  PyObject *v = PyObject_CallMethodNoArgs(obj, name);
+  PyObject *v = tensor_attr(obj, name, true);
   long long r = v ? PyLong_AsLongLong(v) : -1;
   Py_XDECREF(v);
   *ok = !PyErr_Occurred();
@@ -107,14 +145,14 @@ static int on_cuda(PyObject *obj, const Where *w) {
 /* Elem and shape; false with an exception. */
 static bool read_type(Ctx *c, PyObject *obj, const Where *w, int *elem, int *rank,
                       int64_t **dims) {
-  PyObject *dtype = PyObject_GetAttr(obj, s_dtype);
+  PyObject *dtype = tensor_attr(obj, s_dtype, false);
   if (!dtype)
     return false;
   *elem = elem_of(dtype);
   Py_DECREF(dtype);
   if (*elem < 0)
     return dtype_error(w, obj, NULL);
-  PyObject *shape = PyObject_GetAttr(obj, s_shape); /* torch.Size, a tuple */
+  PyObject *shape = tensor_attr(obj, s_shape, false); /* torch.Size, a tuple */
   if (!shape)
     return false;
   bool ok = read_shape(c, shape, w, "shape", rank, dims);
@@ -198,13 +236,17 @@ static uintptr_t current_stream(CallArgs *ca, int device) {
       return 1;
   }
   PyObject *r;
-  if (raw_stream_fn) {
-    r = PyObject_CallFunction(raw_stream_fn, "i", device);
+  PyObject *dev = PyLong_FromLong(device);
+  if (!dev) {
+    r = NULL;
+  } else if (raw_stream_fn) {
+    r = PyObject_CallOneArg(raw_stream_fn, dev); /* no format string to parse per call */
   } else {
-    PyObject *st = PyObject_CallFunction(current_stream_fn, "i", device);
+    PyObject *st = PyObject_CallOneArg(current_stream_fn, dev);
     r = st ? PyObject_GetAttrString(st, "cuda_stream") : NULL;
     Py_XDECREF(st);
   }
+  Py_XDECREF(dev);
   unsigned long long v = r ? PyLong_AsUnsignedLongLongMask(r) : 0;
   Py_XDECREF(r);
   ca->stream_device = device;
