@@ -985,6 +985,8 @@ static const char *nvrtc_refusal(const Prog *p) {
       return "thread-block clusters are launched by nvcc-built host code";
   if (p->opt.nlibs > 0)
     return "opts.libs asks for a link that the NVRTC path does not make";
+  if (c_uses_print(p))
+    return "print() is formatted by parpy_repr.h, not yet ported to the NVRTC path";
   return NULL;
 }
 
