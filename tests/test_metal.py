@@ -210,6 +210,51 @@ def test_auto_never_picks_the_simulator():
         parpy.backend._reset()
 
 
+@pytest.fixture
+def a_mac(monkeypatch):
+    """This machine as a Mac with the Metal target and clang++ but no CUDA;
+    the test sets whether it has a Metal device (`set_device`)."""
+    b = parpy.backend
+    monkeypatch.setattr(b, "_on_macos", lambda: True)
+    monkeypatch.setattr(b, "_has_target", lambda name: name != "Cuda")
+    monkeypatch.setattr(b.shutil, "which", lambda name: "/usr/bin/" + name)
+    probes = []
+
+    def set_device(found):
+        def probe():
+            probes.append(found)
+            return found
+        monkeypatch.setattr(b, "_probe_metal_device", probe)
+        b._reset()
+    yield set_device, probes
+    b._reset()
+
+
+def test_auto_picks_metal_on_a_mac_with_a_metal_device(a_mac):
+    set_device, probes = a_mac
+    set_device(True)
+    assert parpy.backend.resolve(parpy.CompileBackend.Auto) is Metal
+    assert parpy.backend.is_enabled(Metal)
+    assert parpy.backend.resolve(parpy.CompileBackend.Auto) is Metal
+    assert probes == [True]  # asked once per process
+
+
+def test_auto_picks_cpu_on_a_mac_without_a_metal_device(a_mac, capsys):
+    set_device, probes = a_mac
+    set_device(False)
+    assert parpy.backend.resolve(parpy.CompileBackend.Auto) is parpy.CompileBackend.Cpu
+    assert not parpy.backend.is_enabled(Metal, verbose=True)
+    assert "this Mac has no Metal device" in capsys.readouterr().out
+    with pytest.raises(parpy.errors.ParPyRuntimeError, match="no Metal device"):
+        parpy.backend.resolve(Metal)
+
+
+def test_the_device_probe_finds_nothing_off_macos():
+    if parpy.backend.sys.platform == "darwin":
+        pytest.skip("on macOS the probe asks Metal")
+    assert parpy.backend._probe_metal_device() is False
+
+
 # --- running: reductions, barriers ------------------------------------------
 
 REDUCTION_THREADS = [1, 2, 7, 31, 32, 33, 64, 100, 255, 256, 257, 1000, 1024]
@@ -670,3 +715,127 @@ def test_64_bit_atomics_are_refused():
                              "Metal has no 64-bit compare-and-swap"):
         parpy.print_compiled(histogram, [idx, np.zeros(4, np.int64), 4],
                              metal({'N': T(32).reduce()}))
+
+
+# --- parpy.buffer on Metal ------------------------------------------------------
+
+@runs
+def test_metal_buffers_are_host_memory_used_in_place():
+    """A Metal buffer is page-aligned host memory (Apple GPUs share it): its
+    numpy() is a view, and the entry wraps it without a copy."""
+    page = os.sysconf("SC_PAGESIZE")
+    x = parpy.buffer.from_array(np.arange(10, dtype=np.float32), Metal)
+    y = parpy.buffer.zeros(10, parpy.types.F32, Metal)
+    assert y.backend is Metal and y.numpy().ctypes.data % page == 0
+    view = y.numpy()
+    scale(x, y, 10, opts=metal({'N': T(32)}))
+    np.testing.assert_array_equal(view, 2 * np.arange(10, dtype=np.float32) + 1)
+    # The entry asks the runtime to use each array in place; edited to fail
+    # when the runtime copied instead, it runs on buffers, fails on an
+    # unaligned NumPy array.
+    code = parpy.print_compiled(scale, [x, y, 10], metal({'N': T(32)}))
+    use = "status = parpy_metal_use(&parpy_b[1], y, 40, &parpy_copied[1]);\n"
+    assert use in code
+    assert "if (status == 0 && parpy_copied[1])\n    status = parpy_metal_copy_out(y," in code
+    f = parpy.compile_string("scale", code.replace(
+        use, use + "  if (parpy_copied[0] || parpy_copied[1])\n    return 7;\n"), metal())
+    f(x, y, 10)
+    unaligned = np.zeros(11, np.float32)[1:]
+    with pytest.raises(parpy.errors.ParPyRuntimeError):
+        f(unaligned, unaligned.copy(), 10)
+
+
+@runs
+def test_numpy_arrays_are_copied_in_and_back():
+    x = np.zeros(11, np.float32)[1:]  # never page-aligned: copied
+    x[:] = np.arange(10)
+    y = np.zeros(11, np.float32)[1:]
+    scale(x, y, 10, opts=metal({'N': T(32)}))
+    np.testing.assert_array_equal(y, 2 * x + 1)
+
+
+def test_metal_buffer_api():
+    b = parpy.buffer.from_array(np.arange(6, dtype=np.int32), Metal)
+    assert b.backend is Metal and b.dtype is parpy.types.I32
+    v = b.numpy()
+    v[0] = 7  # a view of the buffer's memory
+    assert b.numpy()[0] == 7 and np.asarray(b)[0] == 7
+    c = b.copy()
+    assert c.backend is Metal and c.numpy().tolist() == [7, 1, 2, 3, 4, 5]
+    assert b.reshape(2, 3).numpy().shape == (2, 3)
+    assert b.with_type(np.float32).backend is Metal
+    assert b.with_type(np.int64).numpy().tolist() == [7, 1, 2, 3, 4, 5]
+    z = parpy.buffer.zeros((2, 2), np.float32, Metal)
+    assert z.numpy().tolist() == [[0, 0], [0, 0]]
+    assert parpy.buffer.empty_like(z).backend is Metal
+    parpy.buffer.sync(Metal)  # nothing to wait for: calls return when done
+    assert "backend=Metal" in repr(z)
+
+
+@runs
+def test_metal_buffer_in_cpu_code(rng):
+    """Metal buffers are host memory: Cpu code uses them in place too."""
+    x = parpy.buffer.from_array(np.arange(10, dtype=np.float32), Metal)
+    y = parpy.buffer.zeros(10, parpy.types.F32, Metal)
+    opts = parpy.par({'N': T(4)})
+    opts.backend = parpy.CompileBackend.Cpu
+    scale(x, y, 10, opts=opts)
+    np.testing.assert_array_equal(y.numpy(), 2 * np.arange(10, dtype=np.float32) + 1)
+
+
+# --- PyTorch mps tensors ----------------------------------------------------------
+
+def fake_mps_type(torch):
+    """A CPU tensor that says it is on mps: what ParPy does with an mps
+    tensor (a CPU copy for the call, copied back) runs here without one."""
+    class FakeMps(torch.Tensor):
+        @property
+        def is_cpu(self):
+            return False
+
+        @property
+        def is_cuda(self):
+            return False
+
+        @property
+        def device(self):
+            return "mps:0"
+
+        def cpu(self):
+            return self.as_subclass(torch.Tensor).clone()
+    return FakeMps
+
+
+@runs
+@pytest.mark.parametrize("backend", [Metal, parpy.CompileBackend.Cpu], ids=["Metal", "Cpu"])
+def test_mps_tensors_are_copied_in_and_back(backend):
+    torch = pytest.importorskip("torch")
+    fake = fake_mps_type(torch)
+    x = torch.arange(10, dtype=torch.float32).as_subclass(fake)
+    y = torch.zeros(10, dtype=torch.float32).as_subclass(fake)
+    opts = parpy.par({'N': T(32)})
+    opts.backend = backend
+    scale(x, y, 10, opts=opts)
+    want = 2 * torch.arange(10, dtype=torch.float32) + 1
+    assert torch.equal(y.as_subclass(torch.Tensor), want)
+    assert torch.equal(x.as_subclass(torch.Tensor), torch.arange(10, dtype=torch.float32))
+
+
+def test_tensors_on_other_devices_are_refused():
+    torch = pytest.importorskip("torch")
+    x = torch.empty(10, device="meta")
+    with pytest.raises(parpy.errors.ParPyTypeError,
+                       match="on the device 'meta'; ParPy takes tensors on the CPU, on a CUDA "
+                             "device or on mps"):
+        scale(x, x, 10, opts=metal({'N': T(32)}))
+
+
+@runs
+def test_real_mps_tensors():
+    torch = pytest.importorskip("torch")
+    if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        pytest.skip("no PyTorch mps device")
+    x = torch.arange(10, dtype=torch.float32, device="mps")
+    y = torch.zeros(10, dtype=torch.float32, device="mps")
+    scale(x, y, 10, opts=metal({'N': T(32)}))
+    assert torch.equal(y.cpu(), 2 * x.cpu() + 1)

@@ -4,10 +4,11 @@
 - Cuda: this build has a Cuda target, ``nvcc`` is on PATH, and the CUDA
   runtime (loaded by the C core with dlopen, so nothing here needs CUDA to
   import) finds a device.
-- Metal: this build has the Metal target, and either macOS (the kernels
-  run on the Metal device) or a C++ compiler (``$CXX`` or ``c++``): off
-  macOS the Metal code runs in ParPy's simulator of the Metal grid on the
-  CPU, which exists to test the Metal code path (docs/metal.md).
+- Metal: this build has the Metal target, and either macOS with
+  ``clang++`` and a Metal device (MTLCreateSystemDefaultDevice finds one;
+  the kernels run on it) or elsewhere a C++ compiler (``$CXX`` or ``c++``):
+  off macOS the Metal code runs in ParPy's simulator of the Metal grid on
+  the CPU, which exists to test the Metal code path (docs/metal.md).
 
 Auto resolves to Cuda if enabled, else Metal if enabled on macOS, else Cpu
 (never to the simulator); the answer is computed once per process
@@ -143,6 +144,39 @@ def _cuda_reason() -> str | None:
     return None if usable else why
 
 
+def _on_macos() -> bool:
+    """Whether this is macOS, where Metal code runs on the device (tests
+    replace it to check the decisions of a Mac on Linux)."""
+    return sys.platform == "darwin"
+
+
+_metal_device_found: bool | None = None
+
+
+def _probe_metal_device() -> bool:
+    """Whether Metal has a device: MTLCreateSystemDefaultDevice, a C
+    function of the Metal framework, returns nil on a Mac without one.  The
+    device object (one per process) is kept, never released."""
+    import ctypes  # noqa: PLC0415 - only on macOS
+
+    try:
+        metal = ctypes.CDLL("/System/Library/Frameworks/Metal.framework/Metal")
+        create = metal.MTLCreateSystemDefaultDevice
+    except (OSError, AttributeError):
+        return False
+    create.restype = ctypes.c_void_p
+    create.argtypes = []
+    return bool(create())
+
+
+def _metal_device() -> bool:
+    """_probe_metal_device, asked once per process (tests replace the probe)."""
+    global _metal_device_found
+    if _metal_device_found is None:
+        _metal_device_found = bool(_probe_metal_device())
+    return _metal_device_found
+
+
 def _describe(backend: CompileBackend) -> str:
     """The backend's name, with the GPU for Cuda."""
     info = _core.cuda_info() if backend is CompileBackend.Cuda else None
@@ -167,9 +201,10 @@ def _why_disabled(backend: CompileBackend) -> str | None:
     if backend is CompileBackend.Metal:
         if not _has_target("Metal"):
             return "this build of ParPy has no Metal target"
-        if sys.platform == "darwin":
-            return None if shutil.which("clang++") else \
-                "clang++ was not found (install the Xcode command line tools)"
+        if _on_macos():
+            if not shutil.which("clang++"):
+                return "clang++ was not found (install the Xcode command line tools)"
+            return None if _metal_device() else "this Mac has no Metal device"
         if _c_compiler("CXX", "c++") is None:
             cxx = os.environ.get("CXX")
             return f"the C++ compiler $CXX={cxx!r} (for the Metal simulator) was not found" \
@@ -216,7 +251,7 @@ def _resolve_auto(verbose: bool) -> CompileBackend:
     if _auto is not None and not verbose:
         return _auto
     for b in (CompileBackend.Cuda, CompileBackend.Metal):
-        if b is CompileBackend.Metal and sys.platform != "darwin":
+        if b is CompileBackend.Metal and not _on_macos():
             if verbose:
                 print("ParPy: backend Metal is not enabled: Auto does not choose it off "
                       "macOS, where it is only ParPy's simulator (ask for CompileBackend.Metal)")
@@ -254,7 +289,9 @@ def resolve(backend: CompileBackend, verbose: bool = False, *,
 
 
 def _reset() -> None:
-    """Forget what Auto resolved to (tests; after installing a toolchain)."""
-    global _auto
+    """Forget what Auto resolved to and whether Metal has a device (tests;
+    after installing a toolchain)."""
+    global _auto, _metal_device_found
     _auto = None
+    _metal_device_found = None
     _backend_generation[0] += 1

@@ -1,8 +1,9 @@
 """Arrays that live where a backend computes: ``parpy.buffer``.
 
-A ``Buffer`` holds a C-contiguous array in host memory (backend Cpu) or in
-GPU memory (backend Cuda).  Jitted functions use it in place, with no copy
-on either backend, so data can stay on the GPU across many calls::
+A ``Buffer`` holds a C-contiguous array in host memory (backend Cpu), in
+GPU memory (backend Cuda) or in page-aligned host memory that Apple GPUs
+share (backend Metal).  Jitted functions use it in place, with no copy on
+any of them, so data can stay on the GPU across many calls::
 
     x = parpy.buffer.from_array(np.arange(1000, dtype=np.float32), Cuda)
     y = parpy.buffer.zeros(1000, parpy.types.F32, Cuda)
@@ -28,7 +29,7 @@ from .errors import ParPyTypeError, ParPyValueError
 
 __all__ = ["Buffer", "DataType", "sync", "empty", "empty_like", "zeros", "zeros_like", "from_array"]
 
-_CPU, _CUDA = CompileBackend.Cpu, CompileBackend.Cuda
+_CPU, _CUDA, _METAL = CompileBackend.Cpu, CompileBackend.Cuda, CompileBackend.Metal
 
 # (NumPy kind, item size) -> ElemSize: byte order and the C spelling
 # (long vs long long) do not matter.
@@ -84,8 +85,9 @@ def _shape(shape: Any) -> tuple[int, ...]:
 def _concrete(backend: Any) -> CompileBackend:
     """The backend buffers are made for: Auto resolved, and usable here."""
     chosen = _backend.resolve(backend, strict=True)
-    if chosen not in (_CPU, _CUDA):
-        raise ParPyValueError(f"buffers exist for the Cpu and Cuda backends, not {chosen.name}")
+    if chosen not in (_CPU, _CUDA, _METAL):
+        raise ParPyValueError(f"buffers exist for the Cpu, Cuda and Metal backends, not "
+                              f"{chosen.name}")
     return chosen
 
 
@@ -172,7 +174,7 @@ class DataType:
 
 class Buffer(_core.BufferBase):
     """A C-contiguous array in the memory of a backend (host for Cpu, GPU for
-    Cuda).  Made by the functions of parpy.buffer, not by calling the class.
+    Cuda, page-aligned host memory for Metal).  Made by the functions of parpy.buffer, not by calling the class.
 
     Attributes: ``shape`` (tuple of ints), ``dtype`` (parpy.ElemSize),
     ``backend`` (parpy.CompileBackend), ``nbytes``."""
@@ -186,7 +188,7 @@ class Buffer(_core.BufferBase):
 
     @property
     def backend(self) -> CompileBackend:
-        """The backend whose memory holds the data: Cpu or Cuda."""
+        """The backend whose memory holds the data: Cpu, Cuda or Metal."""
         return CompileBackend(self._backend)
 
     def sync(self) -> None:
@@ -197,10 +199,14 @@ class Buffer(_core.BufferBase):
         """The size of the data in bytes (``nbytes``)."""
         return self.nbytes
 
+    def _in_host_memory(self) -> bool:
+        """Cpu and Metal buffers are host memory (Apple GPUs share it)."""
+        return self._backend != _CUDA.value
+
     def copy(self) -> Buffer:
         """A new buffer of the same backend holding a copy of the data."""
-        if self._backend == _CPU.value:
-            out = Buffer._alloc(self.shape, self._elem, _CPU.value, False)
+        if self._in_host_memory():
+            out = Buffer._alloc(self.shape, self._elem, self._backend, False)
             np.copyto(out.numpy(), self.numpy())
             return out
         return from_array(self.numpy(), self.backend)  # through the host, as with_type
@@ -228,8 +234,9 @@ class Buffer(_core.BufferBase):
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array: on Cpu a view sharing the buffer's memory,
-        on Cuda a fresh copy in host memory (after the GPU work queued so far)."""
-        if self._backend == _CPU.value:
+        on Cuda a fresh copy in host memory (after the GPU work queued so far).
+        A Metal buffer is host memory that Apple GPUs share: a view too."""
+        if self._in_host_memory():
             return np.asarray(memoryview(self))
         out = np.empty(self.shape, self.dtype.to_numpy())
         self._to_host(out)
@@ -237,11 +244,12 @@ class Buffer(_core.BufferBase):
 
     def torch(self) -> Any:
         """The data as a PyTorch tensor sharing the buffer's memory: a CUDA
-        tensor for a Cuda buffer, a CPU tensor for a Cpu buffer.  The tensor
-        keeps the memory alive."""
+        tensor for a Cuda buffer, a CPU tensor for a Cpu or Metal buffer (not
+        an ``mps`` one: PyTorch cannot wrap memory it did not allocate as an
+        mps tensor).  The tensor keeps the memory alive."""
         import torch  # noqa: PLC0415 - optional dependency
 
-        if self._backend == _CPU.value:
+        if self._in_host_memory():
             return torch.from_numpy(self.numpy())
         # torch reads __cuda_array_interface__ and keeps this buffer alive.
         if self._device < 0:  # managed memory: torch picks the device
@@ -271,17 +279,17 @@ class Buffer(_core.BufferBase):
         e = _elem(dtype)
         if e.size() == self.dtype.size():
             return self._view(self.shape, e.value)
-        if self._backend == _CPU.value:
-            out = Buffer._alloc(self.shape, e.value, _CPU.value, False)
+        if self._in_host_memory():
+            out = Buffer._alloc(self.shape, e.value, self._backend, False)
             np.copyto(out.numpy(), self.numpy(), casting="unsafe")
             return out
         # The GPU has no conversion kernel of its own here: go through the host.
         return from_array(self.numpy().astype(e.to_numpy()), self.backend)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        # NumPy reads Cpu buffers through the buffer protocol; this is reached
+        # NumPy reads Cpu and Metal buffers through the buffer protocol; this is reached
         # for Cuda buffers, whose data NumPy cannot see.
-        if self._backend != _CPU.value:
+        if not self._in_host_memory():
             raise ParPyTypeError("a Cuda buffer's data is in GPU memory, which NumPy cannot "
                                  "read; b.numpy() copies it to the host")
         a = self.numpy()
@@ -427,7 +435,7 @@ def from_array(a: Any, backend: CompileBackend = CompileBackend.Auto) -> Buffer:
     On Cuda, an array already in GPU memory (a CUDA tensor, a CuPy array, a
     Cuda buffer) is shared, not copied: the buffer keeps it alive and writes
     through it.  Any other array is copied, to new GPU memory on Cuda and to
-    new host memory on Cpu, so that code moving NumPy data into buffers
+    new host memory on Cpu and Metal, so that code moving NumPy data into buffers
     behaves alike on both backends: later changes to `a` do not show.
 
     `backend` None (0.1.3's host "dummy" buffer) gives a Cpu buffer, whatever

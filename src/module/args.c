@@ -56,11 +56,23 @@ void args_init(CallArgs *ca) {
   ca->views = NULL;
   ca->refs = NULL;
   ca->holds = NULL;
+  ca->nmps = 0;
+  ca->mps = NULL;
   ca->stream_device = -2;
   ca->torch_stream = 0;
   ca->scratch.used = 0;
   ca->scratch.spilled = false;
   arena_init(&ca->scratch.arena);
+}
+
+bool args_writeback(CallArgs *ca) {
+  for (int i = 0; i < ca->nmps; i++) {
+    PyObject *r = PyObject_CallMethod(ca->mps[2 * i], "copy_", "O", ca->mps[2 * i + 1]);
+    if (!r)
+      return false;
+    Py_DECREF(r);
+  }
+  return true;
 }
 
 void args_release(CallArgs *ca) {
@@ -73,6 +85,9 @@ void args_release(CallArgs *ca) {
   for (int i = 0; i < ca->nholds; i++)
     dlpack_release(&ca->holds[i]);
   ca->nholds = 0;
+  for (int i = 0; i < 2 * ca->nmps; i++)
+    Py_DECREF(ca->mps[i]);
+  ca->nmps = 0;
   ca->nhost = ca->ndevice = ca->nhostbufs = 0;
   if (ca->scratch.spilled)
     arena_free(&ca->scratch.arena);
@@ -580,6 +595,7 @@ bool args_classify(CallArgs *ca, PyObject *const *args, int n, const char *fname
   ca->slots = scratch_alloc(&ca->scratch, sizeof(void *) * (size_t)(leaves ? leaves : 1));
   ca->views = scratch_alloc(&ca->scratch, sizeof(Py_buffer) * (size_t)(leaves ? leaves : 1));
   ca->refs = scratch_alloc(&ca->scratch, sizeof(PyObject *) * (size_t)(2 * leaves + 1));
+  ca->mps = scratch_alloc(&ca->scratch, sizeof(PyObject *) * (size_t)(2 * leaves + 1));
   ca->info = scratch_alloc(&ca->scratch, sizeof(CallSlot) * (size_t)(leaves ? leaves : 1));
   Ctx c = {ca, 0, leaves};
   for (int i = 0; i < n; i++) {

@@ -1,7 +1,8 @@
 /* buffer.c - BufferBase, the memory behind parpy.buffer.Buffer.
  *
  * A buffer is a C-contiguous array that lives where a backend computes:
- * host memory for Cpu, GPU memory for Cuda.  Jitted functions take it as
+ * host memory for Cpu, GPU memory for Cuda, page-aligned host memory for
+ * Metal (which Apple GPUs share: the Metal runtime uses it in place).  Jitted functions take it as
  * it is (args.c reads the struct, module.h), so data can stay on the GPU
  * across calls without copies in and out.  Python code (parpy/buffer.py)
  * subclasses this type and adds the user's API; here is only what needs C:
@@ -17,6 +18,7 @@
  * nobody to tell. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "module.h"
 
@@ -61,9 +63,9 @@ static bool check_elem(long e) {
 }
 
 static bool check_backend(long b) {
-  if (b == BACKEND_CPU || b == BACKEND_CUDA)
+  if (b == BACKEND_CPU || b == BACKEND_CUDA || b == BACKEND_METAL)
     return true;
-  pp_raise(DIAG_VALUE, "buffers exist for the Cpu and Cuda backends, not %s",
+  pp_raise(DIAG_VALUE, "buffers exist for the Cpu, Cuda and Metal backends, not %s",
            b >= BACKEND_AUTO && b <= BACKEND_CPU ? backend_name((Backend)b) : "this code");
   return false;
 }
@@ -154,9 +156,16 @@ static BufferObject *make(PyTypeObject *cls, int rank, int64_t *dims, size_t byt
 static bool allocate(BufferObject *b, bool zero) {
   if (!on_gpu(b)) {
     /* Never NULL, even when empty: NumPy and the entry expect a pointer.
-     * 64 bytes: a cache line, and what SIMD loads like best. */
-    size_t n = (b->bytes + 63) & ~(size_t)63;
-    if (posix_memalign(&b->data, 64, n ? n : 64) != 0) {
+     * 64 bytes: a cache line, and what SIMD loads like best.  Metal: whole
+     * pages, which the Metal runtime shares with the GPU without a copy
+     * (Apple's unified memory; parpy_metal_use). */
+    size_t align = 64;
+    if (b->backend == BACKEND_METAL) {
+      long page = sysconf(_SC_PAGESIZE);
+      align = page > 64 ? (size_t)page : 64;
+    }
+    size_t n = (b->bytes + align - 1) & ~(align - 1);
+    if (posix_memalign(&b->data, align, n ? n : align) != 0) {
       b->data = NULL;
       PyErr_Format(PyExc_MemoryError, "cannot allocate a buffer of %zu bytes", b->bytes);
       return false;

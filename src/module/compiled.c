@@ -149,6 +149,8 @@ static PyObject *compiled_vectorcall(CompiledObject *self, PyObject *const *args
   PyObject *result = NULL;
   if (args_classify(&ca, args, self->n, self->name, self->names) && check_args(self, &ca))
     result = call_library(&self->lib, &ca, self->name);
+  if (result && ca.nmps && !args_writeback(&ca))
+    Py_CLEAR(result);
   args_release(&ca);
   return result;
 }

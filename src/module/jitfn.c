@@ -37,7 +37,7 @@ static _Thread_local int seq_depth;
 static PyObject *seq_value(JitObject *self, PyObject *v, Py_ssize_t i, PyObject *key) {
   if (!PyObject_TypeCheck(v, &BufferType))
     return Py_NewRef(v);
-  if (((BufferObject *)v)->backend == BACKEND_CPU)
+  if (((BufferObject *)v)->backend != BACKEND_CUDA) /* Cpu, Metal: host memory */
     return PyObject_CallMethod(v, "numpy", NULL);
   Func *f = self->handle->func;
   const char *param = i < f->nparams ? self->handle->names[i] : "?";
@@ -310,6 +310,8 @@ static PyObject *jit_call(JitObject *self, PyObject *const *args, Py_ssize_t nar
       goto done;
   }
   result = call_library(&lib->lib, &ca, f->name);
+  if (result && ca.nmps && !args_writeback(&ca))
+    Py_CLEAR(result);
   loaded_release(lib);
 done:
   args_release(&ca);

@@ -107,6 +107,9 @@ typedef struct CallArgs {
   PyObject **refs;  /* dict keys and values, held until args_release */
   int nholds;
   DLHold *holds;    /* DLPack tensors, released by args_release */
+  int nmps;
+  PyObject **mps;   /* pairs (PyTorch mps tensor, its CPU copy that the call
+                       uses): copied back by args_writeback */
   int stream_device; /* torch.c: the device torch_stream is for; -2: none yet */
   uintptr_t torch_stream; /* PyTorch's current stream there (1: legacy) */
   Scratch scratch;
@@ -114,6 +117,9 @@ typedef struct CallArgs {
 
 int args_init_strings(void); /* module init */
 void args_init(CallArgs *ca);
+/* After a call: the CPU copies of mps tensors back into them (false with
+ * an exception). */
+bool args_writeback(CallArgs *ca);
 /* Classify `n` positional arguments for function `fname` whose parameter
  * names are `names` (for messages).  False with a Python exception set. */
 bool args_classify(CallArgs *ca, PyObject *const *args, int n, const char *fname,
@@ -138,7 +144,7 @@ typedef struct BufferObject {
   size_t bytes;
   int rank;
   Elem elem;
-  Backend backend;  /* BACKEND_CPU or BACKEND_CUDA */
+  Backend backend;  /* BACKEND_CPU, BACKEND_CUDA or BACKEND_METAL (host memory) */
   int16_t device;   /* Cuda: the device holding the memory; -1: any (managed) */
   bool owns;        /* data is ours to free: Cpu free(), Cuda rt_cuda_free */
   bool pooled;      /* how rt_cuda_alloc got it */

@@ -9,6 +9,8 @@
  *
  * Like torch's own exporters we refuse tensors that require grad (we write
  * their memory behind autograd's back) and lazily negated views. */
+#include <string.h>
+
 #include "args.h"
 
 static PyObject *tensor_type;              /* torch.Tensor */
@@ -121,7 +123,8 @@ static int elem_of(PyObject *dtype) {
   return -1;
 }
 
-/* Where the tensor lives: 1 CUDA, 0 CPU, -1 with an exception. */
+/* Where the tensor lives: 1 CUDA, 0 CPU, 2 mps (Apple's GPU), -1 with an
+ * exception. */
 static int on_cuda(PyObject *obj, const Where *w) {
   int cuda = truth(obj, s_is_cuda, false);
   if (cuda != 0)
@@ -135,8 +138,13 @@ static int on_cuda(PyObject *obj, const Where *w) {
   PyObject *str = dev ? PyObject_Str(dev) : NULL;
   const char *name = str ? PyUnicode_AsUTF8(str) : NULL;
   PyErr_Clear();
+  if (name && strncmp(name, "mps", 3) == 0) {
+    Py_DECREF(str);
+    Py_DECREF(dev);
+    return 2;
+  }
   arg_error(DIAG_TYPE, w, " is a torch tensor on the device '%s'; ParPy takes tensors on the "
-            "CPU or on a CUDA device", name ? name : "?");
+            "CPU, on a CUDA device or on mps", name ? name : "?");
   Py_XDECREF(str);
   Py_XDECREF(dev);
   return -1;
@@ -186,6 +194,20 @@ int classify_torch(Ctx *c, PyObject *obj, ArgSpec *s, const Where *w) {
     return -1;
   }
   int cuda = on_cuda(obj, w), elem, rank;
+  if (cuda == 2) {
+    /* An mps tensor: the call uses a CPU copy, copied back after it
+     * (args_writeback).  Not in place: that would bind the MTLBuffer
+     * behind the tensor, which no runtime call takes yet (docs/metal.md). */
+    PyObject *host = PyObject_CallMethod(obj, "cpu", NULL);
+    if (!host)
+      return -1;
+    CallArgs *ca = c->ca;
+    Py_INCREF(obj);
+    ca->mps[2 * ca->nmps] = obj;
+    ca->mps[2 * ca->nmps + 1] = host;
+    ca->nmps++;
+    return classify_torch(c, host, s, w);
+  }
   int64_t *dims;
   if (cuda < 0 || !read_type(c, obj, w, &elem, &rank, &dims) ||
       (rank > 0 && !check_layout(obj, w)))

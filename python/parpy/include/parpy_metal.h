@@ -72,6 +72,14 @@ PARPY_METAL_API int parpy_metal_load(parpy_metal_library *lib);
 PARPY_METAL_API int parpy_metal_alloc(parpy_metal_buffer **b, size_t bytes);
 /* Release a buffer (NULL: nothing), after the work queued on it. */
 PARPY_METAL_API void parpy_metal_free(parpy_metal_buffer *b);
+/* A buffer for the array at `host` (`bytes` bytes) for the length of a
+ * call: the memory itself where the device can use it in place (*copied =
+ * 0: page-aligned memory, which Apple's unified memory shares with the GPU;
+ * the simulator follows the same rule), else a fresh buffer holding a copy
+ * (*copied = 1: copy it back with parpy_metal_copy_out if the code writes
+ * it).  parpy_metal_free releases the buffer, never the host memory. */
+PARPY_METAL_API int parpy_metal_use(parpy_metal_buffer **b, void *host, size_t bytes,
+                                    int *copied);
 /* Host memory -> buffer, buffer -> host memory (after the queued work). */
 PARPY_METAL_API int parpy_metal_copy_in(parpy_metal_buffer *b, const void *src, size_t bytes);
 PARPY_METAL_API int parpy_metal_copy_out(void *dst, parpy_metal_buffer *b, size_t bytes);

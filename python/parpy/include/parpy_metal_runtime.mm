@@ -11,7 +11,9 @@
  *  - launches are encoded into one compute encoder (serial dispatch: each
  *    kernel sees the writes of the one before) until parpy_metal_sync
  *    commits the command buffer and waits for it;
- *  - buffers use shared storage: copies are memcpy of their contents.
+ *  - buffers use shared storage: copies are memcpy of their contents, and
+ *    page-aligned host arrays (parpy.buffer's Metal buffers) are used in
+ *    place, wrapped without a copy.
  *
  * This file cannot be compiled on Linux; .github/workflows/metal.yml builds
  * and tests it on macOS.  It is kept small on purpose. */
@@ -22,6 +24,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "parpy_metal.h"
 
@@ -176,6 +179,38 @@ int parpy_metal_alloc(parpy_metal_buffer **b, size_t bytes) {
       return fail("Buffer allocation failed (%zu bytes)", bytes);
     *b = new parpy_metal_buffer{mtl, bytes};
     return 0;
+  }
+}
+
+/* Page-aligned host memory in place: on Apple silicon the GPU shares it
+ * (newBufferWithBytesNoCopy wants a page-aligned pointer and a length of
+ * whole pages; the rounding stays within pages holding the array, and no
+ * deallocator: the memory stays the caller's).  Where Metal refuses, a
+ * copy. */
+int parpy_metal_use(parpy_metal_buffer **b, void *host, size_t bytes, int *copied) {
+  @autoreleasepool {
+    *b = NULL;
+    *copied = 0;
+    size_t page = (size_t)getpagesize();
+    if (bytes > 0 && (uintptr_t)host % page == 0) {
+      pthread_mutex_lock(&lock);
+      int status = ensure_device();
+      id<MTLBuffer> mtl = nil;
+      if (status == 0)
+        mtl = [device newBufferWithBytesNoCopy:host
+                                        length:(bytes + page - 1) / page * page
+                                       options:MTLResourceStorageModeShared
+                                   deallocator:nil];
+      pthread_mutex_unlock(&lock);
+      if (status != 0)
+        return status;
+      if (mtl) {
+        *b = new parpy_metal_buffer{mtl, bytes};
+        return 0;
+      }
+    }
+    *copied = 1;
+    return parpy_metal_alloc(b, bytes) || parpy_metal_copy_in(*b, host, bytes);
   }
 }
 

@@ -31,6 +31,7 @@
 struct parpy_metal_buffer {
   void *data;
   size_t size;
+  bool owned; /* false: host memory used in place (parpy_metal_use) */
 };
 
 namespace {
@@ -257,11 +258,27 @@ int parpy_metal_alloc(parpy_metal_buffer **b, size_t bytes) {
   memset(data, 0xa5, bytes);
   (*b)->data = data;
   (*b)->size = bytes;
+  (*b)->owned = true;
   return 0;
 }
 
+/* As on macOS: page-aligned memory in place, anything else copied. */
+int parpy_metal_use(parpy_metal_buffer **b, void *host, size_t bytes, int *copied) {
+  *copied = 0;
+  if (bytes > 0 && (uintptr_t)host % (uintptr_t)sysconf(_SC_PAGESIZE) == 0) {
+    *b = (parpy_metal_buffer *)calloc(1, sizeof **b);
+    if (!*b)
+      return fail("Buffer allocation failed");
+    (*b)->data = host;
+    (*b)->size = bytes;
+    return 0;
+  }
+  *copied = 1;
+  return parpy_metal_alloc(b, bytes) || parpy_metal_copy_in(*b, host, bytes);
+}
+
 void parpy_metal_free(parpy_metal_buffer *b) {
-  if (b)
+  if (b && b->owned)
     free(b->data);
   free(b);
 }

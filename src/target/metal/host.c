@@ -4,9 +4,10 @@
  *   <f>_launch(buffers, temporaries)   the host code of the function: its
  *                                      sequential loops, kernel launches
  *   <f>_run(buffers)                   allocates the temporaries around it
- *   <f>(arrays)                        the entry: copies every array into a
- *                                      fresh buffer, runs, waits, copies
- *                                      back the arrays the code writes
+ *   <f>(arrays)                        the entry: a buffer per array (the
+ *                                      memory in place where the runtime
+ *                                      can, else a copy), runs, waits,
+ *                                      copies back the written copies
  *
  * Every runtime call is checked; a failure returns 1 and leaves the
  * runtime's message (naming the kernel) for <f>__error(). */
@@ -161,14 +162,14 @@ static void copy_array(CPrinter *c, Elem e, const char *name, int slot, int nth)
   (void)e;
   if (!info->copy_out)
     buf_printf(c->out,
-               "  if (status == 0)\n    status = parpy_metal_alloc(&parpy_b[%d], %" PRId64 ") ||\n"
-               "             parpy_metal_copy_in(parpy_b[%d], %s, %" PRId64 ");\n",
-               nth, info->bytes[slot], nth, name, info->bytes[slot]);
+               "  if (status == 0)\n    status = parpy_metal_use(&parpy_b[%d], %s, %" PRId64
+               ", &parpy_copied[%d]);\n",
+               nth, name, info->bytes[slot], nth);
   else if (info->access[slot] == 'w')
     buf_printf(c->out,
-               "  if (status == 0)\n    status = parpy_metal_copy_out(%s, parpy_b[%d], %" PRId64
-               ");\n",
-               name, nth, info->bytes[slot]);
+               "  if (status == 0 && parpy_copied[%d])\n    status = parpy_metal_copy_out(%s, "
+               "parpy_b[%d], %" PRId64 ");\n",
+               nth, name, nth, info->bytes[slot]);
 }
 
 static void buffer_of(CPrinter *c, Elem e, const char *name, int slot, int nth) {
@@ -208,6 +209,8 @@ static void print_entry(CPrinter *c, Fn *m) {
   buf_printf(o, "extern \"C\" int32_t %s(", m->name);
   c_main_params(c, m);
   buf_printf(o, ") {\n  parpy_metal_buffer *parpy_b[%d] = {NULL};\n", n > 0 ? n : 1);
+  if (n > 0) /* per array: 1 if its buffer is a copy */
+    buf_printf(o, "  int parpy_copied[%d] = {0};\n", n);
   buf_puts(o, "  int32_t status = parpy_metal_load(&parpy_library);\n");
   c_main_arrays(c, m, copy_array);
   buf_printf(o, "  if (status == 0)\n    status = %s_run(", m->name);
