@@ -839,3 +839,26 @@ def test_real_mps_tensors():
     y = torch.zeros(10, dtype=torch.float32, device="mps")
     scale(x, y, 10, opts=metal({'N': T(32)}))
     assert torch.equal(y.cpu(), 2 * x.cpu() + 1)
+
+
+def test_host_code_calls_only_the_runtime_api():
+    """The generated host C++ talks to Metal only through the fixed API of
+    parpy_metal.h (implemented by parpy_metal_runtime.mm and the simulator)."""
+    header = open(os.path.join(INCLUDE, "parpy_metal.h")).read()
+    api = set(re.findall(r"PARPY_METAL_API [\w ]+?\*?(parpy_metal_\w+)\(", header))
+    assert api == {"parpy_metal_load", "parpy_metal_alloc", "parpy_metal_free",
+                   "parpy_metal_use", "parpy_metal_copy_in", "parpy_metal_copy_out",
+                   "parpy_metal_launch", "parpy_metal_sync", "parpy_metal_error"}
+    helpers = {"parpy_metal_buffer_arg", "parpy_metal_bytes_arg"}  # inline, in the header
+    for name in ("parpy_metal_runtime.mm", "parpy_metal_sim.cpp"):
+        text = open(os.path.join(INCLUDE, name)).read()
+        for fn in api:
+            assert re.search(rf"\n\w[\w *]* \*?{fn}\(", text), (name, fn)
+    n = 0
+    for code in printed_programs():
+        host = code.replace(library(code), "")
+        called = set(re.findall(r"\b(parpy_metal_[a-z_]+)\(", host))
+        assert called <= api | helpers, called - api - helpers
+        assert "MTL" not in host and "objc" not in host.lower()
+        n += 1
+    assert n > 10

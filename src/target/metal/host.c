@@ -215,7 +215,9 @@ static void print_entry(CPrinter *c, Fn *m) {
   c_main_arrays(c, m, copy_array);
   buf_printf(o, "  if (status == 0)\n    status = %s_run(", m->name);
   c_main_arrays(c, m, buffer_of);
-  buf_puts(o, ");\n  if (status == 0)\n    status = parpy_metal_sync();\n");
+  /* Waits even after a failure: no queued kernel may outlive the arrays it
+   * uses in place. */
+  buf_puts(o, ");\n  if (parpy_metal_sync() != 0 && status == 0)\n    status = 1;\n");
   info.copy_out = true;
   c_main_arrays(c, m, copy_array);
   buf_printf(o, "  for (int parpy_i = 0; parpy_i < %d; parpy_i++)\n"
