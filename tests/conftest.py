@@ -67,13 +67,15 @@ def pytest_runtest_makereport(item, call):
 def pytest_collection_modifyitems(config, items):
     """PARPY_TEST_SAMPLE=k runs every k-th test, chosen by a hash of the test's
     id (stable across runs and machines, spread over every file and
-    parameter): CI runs a sample of the differential suite on the simulated
+    parameter; k:r takes the remainder r instead of 0): CI runs a sample of the differential suite on the simulated
     Metal backend, whose whole run is too long for it (docs/metal.md)."""
-    k = os.environ.get("PARPY_TEST_SAMPLE")
-    if not k:
+    sample = os.environ.get("PARPY_TEST_SAMPLE")  # "k", or "k:r" for remainder r
+    if not sample:
         return
     import zlib
-    k = int(k)
-    keep = [it for it in items if zlib.crc32(it.nodeid.encode()) % k == 0]
-    config.hook.pytest_deselected(items=[it for it in items if it not in keep])
+    k, _, r = sample.partition(":")
+    k, r = int(k), int(r or 0)
+    keep = [it for it in items if zlib.crc32(it.nodeid.encode()) % k == r]
+    kept = set(id(it) for it in keep)
+    config.hook.pytest_deselected(items=[it for it in items if id(it) not in kept])
     items[:] = keep

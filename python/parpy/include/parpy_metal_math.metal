@@ -63,6 +63,10 @@ PARPY_INT_OPS(uint16_t, u16, false)
 PARPY_INT_OPS(uint32_t, u32, false)
 PARPY_INT_OPS(uint64_t, u64, false)
 
+/* max and min of bools (Python's max(True, False)): or, and. */
+inline bool parpy_max_bool(bool a, bool b) { return a || b; }
+inline bool parpy_min_bool(bool a, bool b) { return a && b; }
+
 /* int64 against uint64 by value (-1, 0 or 1). */
 inline int parpy_cmp_i64_u64(int64_t a, uint64_t b) {
   return a < 0 || (uint64_t)a < b ? -1 : (uint64_t)a > b;
