@@ -745,8 +745,14 @@ class Gen:
             lines.append(f"    return {body}")
         if weak(rt):
             # the interpreter would return a Python scalar: annotate nothing,
-            # but keep helpers strong so both sides agree
-            lines[-1] = f"    return {self.cast_to(body, rt, 'float64' if kind(rt) == 'f' else 'int64') or body}"
+            # but keep helpers strong so both sides agree -- in every branch
+            # (a Python bool from one return and an np.int64 from the other
+            # give the interpreter a branch-dependent type: README,
+            # "Differences"; seed 20261202 program 961)
+            strong = 'float64' if kind(rt) == 'f' else 'int64'
+            lines = [ln if not ln.startswith("        return ") else
+                     f"        return {self.cast_to(other, rt, strong) or other}" for ln in lines]
+            lines[-1] = f"    return {self.cast_to(body, rt, strong) or body}"
             rt = "float64" if kind(rt) == "f" else "int64"
             if kind(rt) == "b":
                 rt = "bool"
