@@ -6,6 +6,7 @@ it.  Cpu tests run everywhere; the same programs run on a GPU under the
 `cuda` mark, and their generated CUDA code is compiled with nvcc here."""
 from __future__ import annotations
 
+import re
 import os
 import shutil
 import subprocess
@@ -394,7 +395,8 @@ def test_empty_argument_is_reported_without_touching_memory():
     to: the checked entry gives it a scratch area instead."""
     with pytest.raises(IndexError) as ei:
         copy(f32(0), f32(4), 4, opts=dbg({'N': T(4)}))
-    assert "index 0 is out of bounds for axis 0 with size 0" in ei.value.message
+    # Which of the four threads fails first is up to the OpenMP schedule.
+    assert re.search(r"index [0-3] is out of bounds for axis 0 with size 0", ei.value.message)
 
 
 @parpy.jit
