@@ -3,6 +3,8 @@ than a block, nests of 2 to 4 parallel levels, steps other than 1, host
 loops that launch kernels, nests split into several kernels and values kept
 between them.  They run on the test backend (Cpu in CI; PARPY_TEST_BACKEND=
 Cuda on a GPU), where the interpreter is the oracle."""
+import os
+
 import numpy as np
 import pytest
 
@@ -86,9 +88,15 @@ def test_three_levels(rng, par):
     check(nest3, [x, np.empty_like(x)], par, outputs=[1])
 
 
+# A simulator (Metal, or Cuda with PARPY_CUDA_SIM=1) runs every thread as a
+# fiber: 2 x 3 x 70,000 x 2,048 of them take it past the test timeout.
+SIMULATED = os.environ.get("PARPY_TEST_BACKEND") == "Metal" or bool(os.environ.get("PARPY_CUDA_SIM"))
+
+
 @pytest.mark.parametrize("par", [
     {'A': T(3), 'B': T(4), 'C': T(5), 'D': T(64)},
-    {'A': T(2), 'B': T(3), 'C': T(70000), 'D': T(2048)},
+    pytest.param({'A': T(2), 'B': T(3), 'C': T(70000), 'D': T(2048)},
+                 marks=pytest.mark.skipif(SIMULATED, reason="~860 million simulated threads")),
 ], ids=["plain", "wide"])
 def test_four_levels(rng, par):
     x = rng.rand((3, 4, 5, 70), np.float64)
