@@ -88,49 +88,10 @@ enum { cudaStreamNonBlocking = 1 };
 enum cudaStreamCaptureMode { cudaStreamCaptureModeThreadLocal = 1 };
 enum cudaFuncAttribute { cudaFuncAttributeNonPortableClusterSizeAllowed = 1 };
 
-/* half: NumPy's float16 as its bits; arithmetic in float, conversions
- * round to nearest even from double (so that a double is rounded once). */
-struct half {
-  uint16_t bits;
-  half() : bits(0) {}
-  template <typename T, typename = typename std::enable_if<std::is_arithmetic<T>::value>::type>
-  half(T v) : bits(from_double((double)v)) {}
-  operator float() const { return to_float(bits); }
-  half &operator+=(half o) { return *this = half((double)*this + (double)o); }
-  half &operator-=(half o) { return *this = half((double)*this - (double)o); }
-  half &operator*=(half o) { return *this = half((double)*this * (double)o); }
-  half &operator/=(half o) { return *this = half((double)*this / (double)o); }
-
-  static float to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu;
-    float f;
-    if (exp == 0x1f) {
-      uint32_t w = sign | 0x7f800000u | (man << 13);
-      std::memcpy(&f, &w, 4);
-      return f;
-    }
-    f = exp == 0 ? std::ldexp((float)man, -24) : std::ldexp((float)(man | 0x400u), (int)exp - 25);
-    return sign ? -f : f;
-  }
-  static uint16_t from_double(double d) {
-    uint16_t sign = std::signbit(d) ? 0x8000u : 0;
-    double a = std::fabs(d);
-    if (std::isnan(d))
-      return (uint16_t)(sign | 0x7e00u);
-    if (a >= 65520.0) /* rounds to infinity */
-      return (uint16_t)(sign | 0x7c00u);
-    if (a < std::ldexp(1.0, -14)) /* subnormal: units of 2^-24 */
-      return (uint16_t)(sign | (uint16_t)std::nearbyint(a * 16777216.0));
-    int e;
-    double m = std::frexp(a, &e); /* a = m * 2^e, 0.5 <= m < 1 */
-    double units = std::nearbyint(m * 2048.0); /* 11 significant bits */
-    if (units == 2048.0) {
-      units = 1024.0;
-      e++;
-    }
-    return (uint16_t)(sign | (uint16_t)((e + 14) << 10) | (uint16_t)((uint32_t)units - 1024u));
-  }
-};
+/* half: NumPy's float16 (parpy_sim_half.h); its compound assignments
+ * compute in double (cuda_fp16 rounds the exact result once). */
+#define PARPY_SIM_HALF_OP double
+#include "parpy_sim_half.h"
 /* cuda_fp16's operations rounded once: exact in double, then to half. */
 static inline half __hadd_rn(half a, half b) { return half((double)a + (double)b); }
 static inline half __hsub_rn(half a, half b) { return half((double)a - (double)b); }
