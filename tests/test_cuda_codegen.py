@@ -41,6 +41,15 @@ def f32(*shape):
     return np.zeros(shape, np.float32)
 
 
+@parpy.jit
+def element_half_powers(x, y, h, N):
+    parpy.label('N')
+    for i in range(N):
+        x[i] = x[i] ** 0.5
+        y[i] = y[i] ** 0.5
+        h[i] = h[i] ** 0.5
+
+
 # --- programs --------------------------------------------------------------
 
 @parpy.jit
@@ -347,6 +356,8 @@ PROGRAMS = [
     ("bound_from_written_element", bound_from_written_element,
      [np.zeros(40, np.int64), np.zeros(40, np.int64), 40], {'N': T(32)}, {}),
     ("bound_on_host", bound_on_host, [f32(40), 3], {'N': T(32)}, {}),
+    ("element_half_powers", element_half_powers,
+     [f32(8), np.zeros(8), np.zeros(8, np.float16), 8], {'N': T(8)}, {}),
 ]
 
 
@@ -381,6 +392,14 @@ def test_generated_code_compiles_with_nvcc(tmp_path):
         results = list(pool.map(compile_one, [n for n, *_ in PROGRAMS]))
     failed = [f"{n}:\n{out}" for n, rc, out in results if rc != 0]
     assert not failed, "\n\n".join(failed)
+
+
+def test_element_power_one_half_is_sqrt_but_for_the_signs():
+    """CUDA's pow is an ulp or two off; x ** 0.5 prints as parpy_pow_half
+    (sqrt, with pow's results for -inf and -0.0) in every float type."""
+    code = code_of("element_half_powers")
+    assert code.count("parpy_pow_half(") == 3, code
+    assert not re.search(r"\bpowf?\(", code), code
 
 
 # --- the mapping ------------------------------------------------------------

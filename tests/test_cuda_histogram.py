@@ -92,6 +92,17 @@ def code(fn, args, par):
     return parpy.print_compiled(fn, args, cuda(par))
 
 
+def test_the_merged_array_is_copied_back():
+    """Only the merge at the kernel's end writes the global histogram: the
+    calling convention must still say it is written ('w'), or a host array
+    never comes back from the GPU."""
+    n = 1 << 20
+    src = code(histogram, [np.zeros(n, np.uint8), np.zeros(256, np.int64), n],
+               {'N': T(1 << 14).reduce()})
+    assert "__shared__" in src
+    assert 'histogram__access[] = "rw-"' in src
+
+
 def shared_decls(src):
     return re.findall(r"__shared__ (\w+) (\w+)\[(\d+)\]", src)
 

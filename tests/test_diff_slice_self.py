@@ -21,6 +21,7 @@ from harness import THREADS, check, marked_line, options, rng  # noqa: F401  (fi
 
 T = parpy.threads
 Cuda = parpy.CompileBackend.Cuda
+Cpu = parpy.CompileBackend.Cpu  # the code-shape checks read the Cpu backend's code
 INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 on_gpu = pytest.mark.skipif(not parpy.backend.is_enabled(Cuda), reason="no CUDA GPU")
 
@@ -249,7 +250,7 @@ def test_large_temporary_allocated_by_the_call(rng):
     """Over 64 KiB: the entry allocates it instead of the stack."""
     x = rng.rand(20000)
     check(shift, [x], {'N': T(64)})
-    code = parpy.print_compiled(shift, [x], options({'N': T(64)}))
+    code = parpy.print_compiled(shift, [x], options({'N': T(64)}, backend=Cpu))
     assert "__builtin_malloc(159992)" in code and "__builtin_free" in code
     assert "double tmp" not in code.split("static int32_t shift(")[1].split("{", 1)[1]
 
@@ -258,13 +259,13 @@ def test_large_temporary_per_parallel_iteration(rng):
     """A 9,000-element row per iteration of a parallel loop: one slice each."""
     A = rng.rand((3, 9000))
     check(rows_in_parallel_loop, [A, 3], {'i': T(3)})
-    code = parpy.print_compiled(rows_in_parallel_loop, [A, 3], options({'i': T(3)}))
+    code = parpy.print_compiled(rows_in_parallel_loop, [A, 3], options({'i': T(3)}, backend=Cpu))
     assert "__builtin_malloc(215976)" in code
     assert "[i * 8999 + d]" in code
 
 
 def test_small_temporary_is_a_stack_array():
-    code = parpy.print_compiled(shift, [np.zeros(37)], options({'N': T(8)}))
+    code = parpy.print_compiled(shift, [np.zeros(37)], options({'N': T(8)}, backend=Cpu))
     body = code.split("static int32_t shift(")[1]
     assert "double tmp[36];" in body and "malloc" not in code
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cprint.h"
+#include "../gpu/gpu.h"
 
 /* ---- the calling convention's strings ---- */
 
@@ -100,6 +101,14 @@ void c_access(Prog *p, Buf *out) {
     }
   }
   find_writes(p, p->main->body, written, base);
+  /* A histogram kept in shared memory (privatise.c) reaches its array only
+   * in the merge the printer adds at the kernel's end: not in the tree. */
+  for (const Kernel *k = p->kernels; k; k = k->next)
+    for (int i = 0; i < k->nprivate; i++) {
+      const Sym *g = k->privates[i].global;
+      if (g->kind == SYM_PARAM && g->param < p->main->nparams)
+        written[base[g->param]] = true;
+    }
   /* Stores into read-only arrays were refused by the types pass; what is
    * left came from pointer arguments, which must not be copied back. */
   for (int i = 0; i < n; i++)

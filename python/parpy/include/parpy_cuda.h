@@ -118,6 +118,16 @@ PARPY_FLOAT_OPS(double, f64, double, fmod, floor, copysign)
 PARPY_FLOAT_OPS(half, f16, float, fmod, floor, copysign)
 #endif
 
+/* x ** 0.5 as the C library's correctly rounded pow() gives it (NumPy's
+ * scalars): sqrt, correctly rounded on CUDA, but inf for -inf and +0.0 for
+ * -0.0.  CUDA's pow is an ulp or two off.  (+ 0.0 turns -0.0 into +0.0 and
+ * is not folded without fast math.) */
+PARPY_FN double parpy_pow_half(double x) { return x == -INFINITY ? INFINITY : sqrt(x) + 0.0; }
+PARPY_FN float parpy_pow_half(float x) { return x == -INFINITY ? INFINITY : sqrtf(x) + 0.0f; }
+#ifdef PARPY_HALF
+PARPY_FN half parpy_pow_half(half x) { return (half)parpy_pow_half((float)x); }
+#endif
+
 /* ---- reductions ----
  * The operators, then one value per thread combined over a warp (shuffles),
  * a block (a warp's result per slot of shared memory, then one warp) and a

@@ -361,6 +361,29 @@ static void device_expr(CPrinter *c, const Node *n) {
   buf_printf(o, "/* unexpected node %d */ 0", n->kind);
 }
 
+static bool half_binary(CPrinter *c, const Node *n);
+
+/* Is `n` the float constant 0.5 (a literal, maybe converted)? */
+static bool is_one_half(const Node *n) {
+  while (n->kind == N_CONVERT)
+    n = n->lhs;
+  return n->kind == N_FLOAT && n->val.f == 0.5;
+}
+
+/* `x ** 0.5` of a float: NumPy's scalars call the C library's pow, correctly
+ * rounded, which is sqrt's result but for -inf and -0.0; CUDA's pow is off
+ * by an ulp or two, so parpy_pow_half (parpy_cuda.h) computes it by sqrt. */
+static bool cuda_binary(CPrinter *c, const Node *n) {
+  if (n->op == OP_POW && n->ty && n->ty->kind == TY_SCALAR && elem_is_float(n->ty->elem) &&
+      is_one_half(n->rhs)) {
+    buf_printf(c->out, "parpy_pow_half(");
+    c_expr(c, n->lhs);
+    buf_puts(c->out, ")");
+    return true;
+  }
+  return half_binary(c, n);
+}
+
 /* Half-precision + - * / through CUDA's _rn intrinsics: NumPy rounds each
  * operation, and nvcc would otherwise fuse a multiply and an add. */
 static bool half_binary(CPrinter *c, const Node *n) {
@@ -437,7 +460,7 @@ static const CDialect device_dialect = {.type_name = c_type_name,
                                         .for_loop = device_for,
                                         .extra_stmt = device_stmt,
                                         .extra_expr = device_expr,
-                                        .binary = half_binary,
+                                        .binary = cuda_binary,
                                         .print_stmt = cuda_print};
 
 /* Kernel parameter i; arrays `const` where the kernel only reads them and
@@ -696,7 +719,7 @@ static void host_for(CPrinter *c, const Node *f) {
 }
 
 static const CDialect host_dialect = {.type_name = c_type_name, .for_loop = host_for,
-                                      .binary = half_binary, .print_stmt = cuda_print};
+                                      .binary = cuda_binary, .print_stmt = cuda_print};
 
 static void print_temps(CPrinter *c, bool alloc) {
   Prog *p = c->p;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# One device call's worth of GPU checks, each step under its own time limit,
+# so that a lease of a few minutes answers as much as it can.  Logs go to
+# $OUT (at most 8 files come back from the device tool).
+#
+#   bash tools/gpu_session.sh STEP...      steps run in the order given
+#
+# Steps (seconds are each step's limit; LIMIT_<step>=N changes one):
+#   build      the extension in place (python/parpy), 16 jobs           120
+#   marked     every test marked cuda                                   180
+#   diff       the differential and semantic suites on Cuda             240
+#   fuzz       tools/fuzz.py on Cuda (FUZZ_CUDA programs, default 2000)  120
+#   fuzzcpu    tools/fuzz.py on Cpu (FUZZ_CPU programs, default 10000)   200
+#   bench      bench/gpu.py --quick                                      200
+#   tests=...  pytest on the named tests, on Cuda (TESTS="a b")          200
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-gpu-logs}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH}
+export PARPY_CACHE_DIR=${PARPY_CACHE_DIR:-/tmp/parpy-gpu-cache}
+jobs=$(( $(nproc) > 16 ? 16 : $(nproc) ))
+log=$out/session.log
+exec > >(tee -a "$log") 2>&1
+t_start=$SECONDS
+
+limit() { local v="LIMIT_$1"; echo "${!v:-$2}"; }
+step() {  # name default-limit command...
+  local name=$1 lim; lim=$(limit "$1" "$2"); shift 2
+  local t0=$SECONDS
+  echo "== $name (limit $lim s) at +$((SECONDS - t_start)) s"
+  timeout -k 5 "$lim" bash -c '"$@"' _ "$@"   # bash: steps may be functions
+  echo "   ($name: exit status $?, $((SECONDS - t0)) s)"
+}
+pytest_cuda() {  # log-name args...
+  local name=$1; shift
+  PARPY_TEST_BACKEND=Cuda python3 -m pytest -q -rfE --tb=short -n "$jobs" \
+    -p no:cacheprovider --timeout 120 "$@" > "$out/$name.log" 2>&1
+  local rc=$?
+  grep -E "^(FAILED|ERROR)" "$out/$name.log" | head -60
+  tail -3 "$out/$name.log"
+  return $rc
+}
+export out jobs
+export -f pytest_cuda
+
+echo "== $(date -u) on $(nproc) cores"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+nvcc --version | tail -1
+for s in "$@"; do
+  case $s in
+    build) step build 120 bash -c "python3 setup.py -q build_ext --inplace -j $jobs > '$out/build.log' 2>&1 || tail -40 '$out/build.log'";;
+    marked) step marked 180 pytest_cuda marked -m cuda tests/;;
+    diff) step diff 240 pytest_cuda diff tests/test_diff_*.py tests/test_debug.py \
+            tests/test_repr.py tests/test_gpu_split_if.py tests/compat;;
+    fuzz) step fuzz 120 python3 tools/fuzz.py --backend Cuda --count "${FUZZ_CUDA:-2000}" \
+            --seed "${SEED:-20261202}" -j "$jobs" --timeout 60 --time-budget $(( $(limit fuzz 120) - 25 )) \
+            --out /tmp/fuzz-cuda --quiet;
+          cp /tmp/fuzz-cuda/summary_*.json "$out/fuzz_cuda.json" 2>/dev/null
+          tar -czf "$out/fuzz_cuda.tar.gz" -C /tmp fuzz-cuda 2>/dev/null;;
+    fuzzcpu) step fuzzcpu 200 python3 tools/fuzz.py --backend Cpu --count "${FUZZ_CPU:-10000}" \
+            --seed "${SEED:-20261202}" -j "$jobs" --timeout 60 --time-budget $(( $(limit fuzzcpu 200) - 25 )) \
+            --out /tmp/fuzz-cpu --quiet;
+          cp /tmp/fuzz-cpu/summary_*.json "$out/fuzz_cpu.json" 2>/dev/null
+          tar -czf "$out/fuzz_cpu.tar.gz" -C /tmp fuzz-cpu 2>/dev/null;;
+    bench) step bench 200 python3 bench/gpu.py --quick --out "$out" --tag h200;;
+    tests=*) step tests 200 pytest_cuda tests ${s#tests=};;
+    *) echo "unknown step $s";;
+  esac
+done
+echo "== done at +$((SECONDS - t_start)) s"
