@@ -12,7 +12,9 @@
 #   fuzz       tools/fuzz.py on Cuda (FUZZ_CUDA programs, default 2000)  120
 #   fuzzcpu    tools/fuzz.py on Cpu (FUZZ_CPU programs, default 10000)   200
 #   bench      bench/gpu.py --quick                                      200
-#   tests=...  pytest on the named tests, on Cuda (TESTS="a b")          200
+#   debug      the differential programs in debug mode (PARPY_DEBUG=1)   200
+#   hist       bench/histogram.py, shared-memory histograms on and off   120
+#   tests=A,B  pytest on the named tests, on Cuda                        200
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-logs}
@@ -49,12 +51,12 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 nvcc --version | tail -1
 for s in "$@"; do
   case $s in
-    build) step build 120 bash -c "python3 setup.py -q build_ext --inplace -j $jobs > '$out/build.log' 2>&1 || tail -40 '$out/build.log'";;
+    build) step build 120 bash -c "python3 setup.py -q build_ext --inplace -j $jobs > /tmp/build.log 2>&1 || tail -40 /tmp/build.log";;
     marked) step marked 180 pytest_cuda marked -m cuda tests/;;
     diff) step diff 240 pytest_cuda diff tests/test_diff_*.py tests/test_debug.py \
             tests/test_repr.py tests/test_gpu_split_if.py tests/compat;;
     fuzz) step fuzz 120 python3 tools/fuzz.py --backend Cuda --count "${FUZZ_CUDA:-2000}" \
-            --seed "${SEED:-20261202}" -j "$jobs" --timeout 60 --time-budget $(( $(limit fuzz 120) - 25 )) \
+            --seed "${SEED:-20261202}" --start "${FUZZ_START:-0}" -j "$jobs" --timeout 60 --time-budget $(( $(limit fuzz 120) - 25 )) \
             --out /tmp/fuzz-cuda --quiet;
           cp /tmp/fuzz-cuda/summary_*.json "$out/fuzz_cuda.json" 2>/dev/null
           tar -czf "$out/fuzz_cuda.tar.gz" -C /tmp fuzz-cuda 2>/dev/null;;
@@ -64,7 +66,13 @@ for s in "$@"; do
           cp /tmp/fuzz-cpu/summary_*.json "$out/fuzz_cpu.json" 2>/dev/null
           tar -czf "$out/fuzz_cpu.tar.gz" -C /tmp fuzz-cpu 2>/dev/null;;
     bench) step bench 200 python3 bench/gpu.py --quick --out "$out" --tag h200;;
-    tests=*) step tests 200 pytest_cuda tests ${s#tests=};;
+    debug) step debug 200 env PARPY_DEBUG=1 bash -c 'pytest_cuda debug tests/test_diff_programs.py \
+            tests/test_diff_atomics.py tests/test_diff_reduce.py tests/test_diff_loops.py \
+            tests/test_diff_slices.py tests/test_diff_local_arrays.py tests/test_debug.py \
+            -k "not differential_programs_in_debug_mode"';;
+    hist) step hist 120 bash -c 'python3 bench/histogram.py --quick;
+            PARPY_CUDA_SHARED_HISTOGRAMS=0 python3 bench/histogram.py --quick';;
+    tests=*) t=${s#tests=}; step tests 200 pytest_cuda tests ${t//,/ };;
     *) echo "unknown step $s";;
   esac
 done
