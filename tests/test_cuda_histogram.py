@@ -1,7 +1,7 @@
 """Histograms on the GPU (issue 13 item 4): the atomic updates of a small
 array in a .reduce() loop go to a copy per block in shared memory, merged
 with one atomic update per element and block (src/gpu/privatise.c), when
-PARPY_CUDA_SHARED_HISTOGRAMS=1 (opt-in until run on a GPU).
+by default (PARPY_CUDA_SHARED_HISTOGRAMS=0 turns it off).
 
 The generated code is checked without a GPU (what is privatised, in which
 counter type, and that nvcc compiles it); the tests marked `cuda` run the
@@ -22,12 +22,12 @@ T = parpy.threads
 
 @pytest.fixture(autouse=True)
 def _shared_histograms(monkeypatch):
-    """The shared-memory histogram is opt-in until verified on a GPU."""
-    monkeypatch.setenv("PARPY_CUDA_SHARED_HISTOGRAMS", "1")
+    """The default (whatever the environment running the tests says)."""
+    monkeypatch.delenv("PARPY_CUDA_SHARED_HISTOGRAMS", raising=False)
 
 
-def test_off_by_default(monkeypatch):
-    monkeypatch.delenv("PARPY_CUDA_SHARED_HISTOGRAMS")
+def test_off_with_zero(monkeypatch):
+    monkeypatch.setenv("PARPY_CUDA_SHARED_HISTOGRAMS", "0")
     n = 1 << 20
     src = code(histogram, [np.zeros(n, np.uint8), np.zeros(256, np.int64), n],
                {'N': T(1 << 14).reduce()})
@@ -254,6 +254,11 @@ def test_cuda_weighted_histogram(rng, wdt, hdt):
         w = rng.rand(n, wdt, 0, 1)
     else:
         w = rng.rand(n, wdt, -3, 3) if np.dtype(wdt).kind != "u" else rng.rand(n, wdt, 0, 60000)
+    if np.dtype(hdt).kind == "i" and np.dtype(wdt).kind == "f":
+        # Each update converts its value to int64 (docs/language.md), while
+        # Python truncates the running float sum after each add: the two
+        # agree only for whole weights (on the H200 they did not agree).
+        w = np.trunc(w)
     hist = np.zeros(100, hdt)
     loose = np.dtype(hdt).kind == "f" or np.dtype(wdt).kind == "f"
     check(weighted, [data, w, hist, n], {'N': T(1 << 12).reduce()}, backend=CUDA,

@@ -6,8 +6,8 @@ it.  Cpu tests run everywhere; the same programs run on a GPU under the
 `cuda` mark, and their generated CUDA code is compiled with nvcc here."""
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -192,7 +192,9 @@ def test_negative_index_at_run_time(backend):
 def test_argument_shorter_than_the_loop(backend):
     with pytest.raises(IndexError) as ei:
         copy(f32(6), f32(8), 8, opts=dbg({'N': T(8)}, backend))
-    assert "index 6 is out of bounds for axis 0 with size 6" in ei.value.message
+    # i = 6 and i = 7 both fail; which thread reports first is the
+    # machine's (7 on 16 OpenMP threads, found on the GPU machine).
+    assert re.search(r"index [67] is out of bounds for axis 0 with size 6", ei.value.message)
     position(ei.value, copy)
 
 

