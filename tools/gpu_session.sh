@@ -14,6 +14,8 @@
 #   bench      bench/gpu.py --quick                                      200
 #   debug      the differential programs in debug mode (PARPY_DEBUG=1)   200
 #   hist       bench/histogram.py, shared-memory histograms on and off   120
+#   debugcost  bench/debug_cost.py on Cpu and Cuda                       120
+#   sanitizer  tools/sanitize_check.py under compute-sanitizer's tools   150
 #   tests=A,B  pytest on the named tests, on Cuda                        200
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +38,10 @@ step() {  # name default-limit command...
 }
 pytest_cuda() {  # log-name args...
   local name=$1; shift
-  PARPY_TEST_BACKEND=Cuda python3 -m pytest -q -rfE --tb=short -n "$jobs" \
+  PARPY_TEST_BACKEND=Cuda python3 -m pytest -q -rfEs --tb=short -n "$jobs" \
     -p no:cacheprovider --timeout 120 "$@" > "$out/$name.log" 2>&1
   local rc=$?
-  grep -E "^(FAILED|ERROR)" "$out/$name.log" | head -60
+  grep -E "^(FAILED|ERROR|SKIPPED)" "$out/$name.log" | head -60
   tail -3 "$out/$name.log"
   return $rc
 }
@@ -72,6 +74,9 @@ for s in "$@"; do
             -k "not differential_programs_in_debug_mode"';;
     hist) step hist 120 bash -c 'python3 bench/histogram.py --quick;
             PARPY_CUDA_SHARED_HISTOGRAMS=0 python3 bench/histogram.py --quick';;
+    debugcost) step debugcost 120 python3 bench/debug_cost.py --backends Cpu Cuda;;
+    sanitizer) step sanitizer 150 bash -c 'for t in memcheck racecheck initcheck synccheck; do
+            echo "-- compute-sanitizer --tool $t"; compute-sanitizer --tool $t python3 tools/sanitize_check.py 2>&1 | tail -4; done';;
     tests=*) t=${s#tests=}; step tests 200 pytest_cuda tests ${t//,/ };;
     *) echo "unknown step $s";;
   esac
