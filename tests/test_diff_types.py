@@ -330,3 +330,25 @@ def test_force_int_and_float_size(rng, fields):
     k = rng.rand(N, np.int32)
     check(forced_sizes, [x, k, np.empty(N), np.empty(N, np.int64), N], par(),
           outputs=[2, 3], opts=fields, rtol=1e-6, atol=1e-6)
+
+
+@parpy.jit
+def python_ints_of_uint64(a, lo, wrapped, exact, N):
+    parpy.label('N')
+    for i in range(N):
+        lo[i] = int(a[i]) - 1
+        wrapped[i] = float(int(a[i]))
+        exact[i] = float(a[i])
+
+
+def test_int_of_uint64_is_a_64_bit_python_int():
+    """int() gives a Python int, which is int64 here (README, Differences):
+    `int(u) - 1` of a uint64 0 is -1 as in Python, and values from 2**63 up
+    wrap, which the interpreter's unbounded ints do not (found by
+    tools/fuzz.py on Cuda: math.erfc(int(~u)))."""
+    a = np.array([0, 5, 2**63 - 1, 2**63, 2**64 - 6], np.uint64)
+    outs = [np.zeros(5, np.int64), np.zeros(5), np.zeros(5)]
+    python_ints_of_uint64(a, *outs, 5, opts=options({"N": parpy.threads(8)}))
+    assert outs[0].tolist() == [-1, 4, 2**63 - 2, 2**63 - 1, -7]
+    assert outs[1].tolist() == [0.0, 5.0, 2.0**63, -2.0**63, -6.0]
+    assert outs[2].tolist() == [float(v) for v in a]
