@@ -438,7 +438,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Whole programs (SpMV, softmax, stencils, ...) and scatter updates: the
 # checks in reductions, atomics and OpenMP array reductions.  The whole
 # suite: PARPY_DEBUG=1 python3 -m pytest tests/test_diff_*.py -n 2
-DIFF_IN_DEBUG = ["tests/test_diff_programs.py", "tests/test_diff_atomics.py"]
+# Slice statements through temporaries: the entry allocates the large ones
+# (in debug mode it did not, and the code did not compile).
+DIFF_IN_DEBUG = ["tests/test_diff_programs.py", "tests/test_diff_atomics.py",
+                 "tests/test_diff_slice_self.py"]
 
 
 def test_differential_programs_in_debug_mode():

@@ -238,8 +238,10 @@ static void empty_arrays_to_scratch(CPrinter *c) {
   }
 }
 
-/* Cpu: the entry with the checks' lock, and the error functions. */
-void c_check_entry_cpu(CPrinter *c, Fn *m) {
+/* Cpu: the entry with the checks' lock, and the error functions.  `call`
+ * is the entry's call of main into rc (with its temporaries, cpu.c);
+ * `oom`, when not NULL, what a failure that no check recorded means. */
+void c_check_entry_cpu(CPrinter *c, const char *call, const char *oom) {
   Prog *p = c->p;
   Buf *o = c->out;
   const char *f = p->func->name;
@@ -251,13 +253,15 @@ void c_check_entry_cpu(CPrinter *c, Fn *m) {
                   "    return parpy_dbg_end(1, &parpy_dbg_host);\n",
                n, n, shadow_bytes(p->shadows[i]));
   }
-  buf_printf(o, "  int32_t rc = %s(", m->name);
-  c_args_from_slots(c, m);
-  buf_puts(o, ");\n  return parpy_dbg_end(rc, &parpy_dbg_host);\n}\n");
+  buf_printf(o, "%s  return parpy_dbg_end(rc, &parpy_dbg_host);\n}\n", call);
+  if (oom)
+    oom = arena_printf(&p->arena, "%s (or for the shadow arrays of the debug mode)", oom);
+  else
+    oom = "out of memory for the shadow arrays of the debug mode";
   buf_printf(o, "const char *%s__error(void) {\n"
                 "  return parpy_dbg_message(parpy_dbg_sites, parpy_dbg_nsites,\n"
-                "                           \"out of memory for the shadow arrays of the debug mode\");\n"
-                "}\n", f);
+                "                           \"%s\");\n"
+                "}\n", f, oom);
   buf_printf(o, "int32_t %s__error_at(const char **file, const char **func, int32_t *pos,\n"
                 "                  const char **source) {\n"
                 "  return parpy_dbg_where(parpy_dbg_sites, parpy_dbg_nsites, file, func, pos, source);\n"

@@ -135,6 +135,6 @@ void c_check_reset(CPrinter *c, const Node *s);
 /* File-scope declarations of the shadow arrays. */
 void c_check_shadows_decl(CPrinter *c);
 /* Cpu: <f>__entry, <f>__error and <f>__error_at of checked code. */
-void c_check_entry_cpu(CPrinter *c, Fn *m);
+void c_check_entry_cpu(CPrinter *c, const char *call, const char *oom);
 
 #endif

@@ -302,6 +302,8 @@ static const char *printed(CPrinter *c, Fn *m, void (*print)(CPrinter *, Fn *)) 
   return strcmp(s, "void") == 0 ? "" : s;
 }
 
+#define TEMPS_OOM "out of memory: no room for the temporary copy of a slice statement's right-hand side"
+
 /* Large slice temporaries (passes/temps.c) are allocated for each call by
  * the entry and passed to main before its arrays. */
 static void temps_params(CPrinter *c, bool decl) {
@@ -315,29 +317,43 @@ static void temps_params(CPrinter *c, bool decl) {
   }
 }
 
-static void print_entry_with_temps(CPrinter *c, Fn *m) {
+/* The entry's call of main into `rc`: with large slice temporaries, each
+ * allocated first (rc stays 1 when one cannot be) and freed after. */
+static const char *call_of_main(CPrinter *c, Fn *m, const char *rc) {
   Prog *p = c->p;
-  Buf *o = c->out;
-  const char *f = p->func->name;
-  buf_printf(o, "const char *%s__error(void) {\n", f);
-  buf_printf(o, "  return \"out of memory: no room for the temporary copy of a slice statement's "
-                "right-hand side\";\n}\n\n");
-  buf_printf(o, "int32_t %s__entry(void **args) {\n", f);
+  Buf b, *saved = c->out;
+  buf_init(&b);
+  c->out = &b;
   for (int i = 0; i < p->ntemps; i++) {
     Sym *t = p->temps[i];
     const char *ty = c_type_name(t->ty->elem);
-    buf_printf(o, "  %s *%s = (%s *)__builtin_malloc(%" PRId64 ");\n", ty, t->cname, ty,
+    buf_printf(&b, "  %s *%s = (%s *)__builtin_malloc(%" PRId64 ");\n", ty, t->cname, ty,
                type_numel(t->ty) * elem_size(t->ty->elem));
   }
-  buf_puts(o, "  int32_t parpy_status = 1;\n  if (");
-  for (int i = 0; i < p->ntemps; i++)
-    buf_printf(o, "%s%s", i ? " && " : "", p->temps[i]->cname);
-  buf_printf(o, ")\n    parpy_status = %s(", m->name);
+  if (p->ntemps) {
+    buf_printf(&b, "  int32_t %s = 1;\n  if (", rc);
+    for (int i = 0; i < p->ntemps; i++)
+      buf_printf(&b, "%s%s", i ? " && " : "", p->temps[i]->cname);
+    buf_printf(&b, ")\n    %s = %s(", rc, m->name);
+  } else
+    buf_printf(&b, "  int32_t %s = %s(", rc, m->name);
   temps_params(c, false);
   const char *args = printed(c, m, c_args_from_slots);
-  buf_printf(o, "%s%s);\n", args[0] ? ", " : "", args);
+  buf_printf(&b, "%s%s);\n", p->ntemps && args[0] ? ", " : "", args);
   for (int i = 0; i < p->ntemps; i++)
-    buf_printf(o, "  __builtin_free(%s);\n", p->temps[i]->cname);
+    buf_printf(&b, "  __builtin_free(%s);\n", p->temps[i]->cname);
+  c->out = saved;
+  const char *s = arena_printf(&p->arena, "%s", buf_cstr(&b));
+  buf_free(&b);
+  return s;
+}
+
+static void print_entry_with_temps(CPrinter *c, Fn *m) {
+  Buf *o = c->out;
+  const char *f = c->p->func->name;
+  buf_printf(o, "const char *%s__error(void) {\n", f);
+  buf_printf(o, "  return \"%s\";\n}\n\n", TEMPS_OOM);
+  buf_printf(o, "int32_t %s__entry(void **args) {\n%s", f, call_of_main(c, m, "parpy_status"));
   buf_puts(o, "  return parpy_status;\n}\n");
 }
 
@@ -353,7 +369,7 @@ static void print_entry(CPrinter *c, Fn *m) {
     buf_printf(o, "\";\nconst char %s__access[] = \"", p->func->name);
     c_access(p, o);
     buf_puts(o, "\";\n\n");
-    c_check_entry_cpu(c, m);
+    c_check_entry_cpu(c, call_of_main(c, m, "rc"), c->p->ntemps ? TEMPS_OOM : NULL);
     return;
   }
   buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
