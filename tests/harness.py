@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import pathlib
+import shutil
+import subprocess
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
@@ -364,3 +367,34 @@ def marked_line(fn: Any, tag: str = "# ERR") -> int:
 
 def source_file(fn: Any) -> str:
     return os.path.realpath(inspect.getsourcefile(getattr(fn, "__wrapped__", fn)))
+
+
+# ---------------------------------------------------------------------------
+# Compile-only checks of printed Cuda code with nvcc
+
+INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
+
+needs_nvcc = pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+
+# CI preloads a sanitizer runtime into the test process (.ci/run); nvcc and
+# the host compiler it starts are not built for it and fail under it.
+SANITIZER_VARS = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")
+
+
+def nvcc_compile(code: str, tmp_path: Any, name: str = "k", *, arch: str | None = "sm_90",
+                 flags: Sequence[str] = (), includes: Sequence[str] = (),
+                 cubin: bool = False) -> str | None:
+    """Writes `code` to tmp_path/<name>.cu and compiles it with nvcc (C++17,
+    `-c`, or `-cubin` for device code only; parpy's include directory and
+    `includes` on the path; no `-arch` when `arch` is None: nvcc's default),
+    outside the sanitizer runtime.  None when it compiles, else nvcc's
+    output headed by `name`, for an assertion message."""
+    src = pathlib.Path(tmp_path) / f"{name}.cu"
+    src.write_text(code)
+    out = src.with_suffix(".cubin" if cubin else ".o")
+    argv = ["nvcc", "-std=c++17", *([f"-arch={arch}"] if arch else []), *flags,
+            "-cubin" if cubin else "-c", *(f"-I{d}" for d in (INCLUDE, *includes)),
+            str(src), "-o", str(out)]
+    env = {k: v for k, v in os.environ.items() if k not in SANITIZER_VARS}
+    r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    return None if r.returncode == 0 else f"{name}:\n{r.stdout}{r.stderr}"

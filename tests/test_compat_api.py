@@ -6,13 +6,12 @@ RuntimeError, and the CUDA header's parpy_cuda_check_error."""
 import operator
 import os
 import pickle
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import parpy
+from harness import needs_nvcc, nvcc_compile
 from parpy import buffer as pb
 from parpy import types as T
 
@@ -327,14 +326,10 @@ def test_header_defines_check_error_macro():
     assert "#define parpy_cuda_check_error(call)" in text
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_check_error_macro_compiles_with_nvcc(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-    src = tmp_path / "oom.cu"
-    src.write_text(OOM_CODE)
-    r = subprocess.run(["nvcc", "-std=c++17", "-c", f"-I{INCLUDE}", str(src), "-o",
-                        str(tmp_path / "oom.o")], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
+    failed = nvcc_compile(OOM_CODE, tmp_path, "oom", arch=None)
+    assert failed is None, failed
 
 
 @pytest.mark.cuda

@@ -9,23 +9,19 @@ iterations per thread (1, primes, one more than a chunk), with host arrays
 and with offset views of torch tensors."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 import parpy
-from harness import check, rng  # noqa: F401  (fixture)
+from harness import check, rng, needs_nvcc, nvcc_compile  # noqa: F401  (fixture)
 from parpy.operators import exp, max as pmax, min as pmin, sum as psum
 from test_diff_structure import pick_per_element, swap_steps
 
 T = parpy.threads
 Cuda = parpy.CompileBackend.Cuda
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 needs_gpu = pytest.mark.skipif(not parpy.backend.is_enabled(Cuda),
                                reason="the Cuda backend is not enabled")
 
@@ -329,21 +325,14 @@ def compile_cases():
     return cases
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_coarsened_code_compiles_with_nvcc(tmp_path):
     # Device code only (-cubin: the host side is what test_cuda_codegen.py
     # compiles), warnings are errors but for unused specialised constants.
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-
     def compile_one(case):
         name, fn, args, par = case
-        src = tmp_path / f"{name}.cu"
-        src.write_text(parpy.print_compiled(fn, args, cuda(par)))
-        r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-cubin", "-Werror=all-warnings",
-                            "-diag-suppress=177", f"-I{INCLUDE}", str(src),
-                            "-o", str(src.with_suffix(".cubin"))],
-                           capture_output=True, text=True, env=env)
-        return None if r.returncode == 0 else f"{name}:\n{r.stdout}{r.stderr}"
+        return nvcc_compile(parpy.print_compiled(fn, args, cuda(par)), tmp_path, name, cubin=True,
+                            flags=["-Werror=all-warnings", "-diag-suppress=177"])
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         failed = [o for o in pool.map(compile_one, compile_cases()) if o]

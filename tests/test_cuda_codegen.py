@@ -6,14 +6,13 @@ one.  Running the code is tested on a GPU by the differential suite
 import math
 import os
 import re
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 import parpy
+from harness import needs_nvcc, nvcc_compile
 from parpy.operators import exp, max as pmax, sum as psum
 from test_diff_structure import (bound_from_written_element, bound_on_host, hmm_forward,
                                  pick_per_element, swap_rows, swap_steps)
@@ -26,7 +25,6 @@ def _nvcc_form(monkeypatch):
     monkeypatch.setenv("PARPY_CUDA_COMPILER", "nvcc")
 
 T = parpy.threads
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 
 
 def cuda(par, **fields):
@@ -375,22 +373,13 @@ def test_print_compiled_needs_no_gpu():
         assert "__global__" in code
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_generated_code_compiles_with_nvcc(tmp_path):
-    # Not under the sanitizer runtime that CI preloads into the test process.
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-
     def compile_one(name):
-        src = tmp_path / f"{name}.cu"
-        src.write_text(code_of(name))
-        r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{INCLUDE}",
-                            str(src), "-o", str(tmp_path / f"{name}.o")],
-                           capture_output=True, text=True, env=env)
-        return name, r.returncode, r.stdout + r.stderr
+        return nvcc_compile(code_of(name), tmp_path, name)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(compile_one, [n for n, *_ in PROGRAMS]))
-    failed = [f"{n}:\n{out}" for n, rc, out in results if rc != 0]
+        failed = [f for f in pool.map(compile_one, [n for n, *_ in PROGRAMS]) if f]
     assert not failed, "\n\n".join(failed)
 
 

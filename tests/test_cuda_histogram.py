@@ -6,16 +6,13 @@ by default (PARPY_CUDA_SHARED_HISTOGRAMS=0 turns it off).
 The generated code is checked without a GPU (what is privatised, in which
 counter type, and that nvcc compiles it); the tests marked `cuda` run the
 programs on the GPU against the interpreter."""
-import os
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import parpy
-from harness import check, dtype_id, rng  # noqa: F401
+from harness import check, dtype_id, rng, needs_nvcc, nvcc_compile  # noqa: F401
 
 T = parpy.threads
 
@@ -32,7 +29,6 @@ def test_off_with_zero(monkeypatch):
     src = code(histogram, [np.zeros(n, np.uint8), np.zeros(256, np.int64), n],
                {'N': T(1 << 14).reduce()})
     assert "__shared__" not in src
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 CUDA = parpy.CompileBackend.Cuda
 
 
@@ -203,10 +199,8 @@ NVCC_CASES = [
 ]
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_privatised_code_compiles_with_nvcc(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-    src = tmp_path / "all.cu"
     parts = []
     for i, (fn, args, par) in enumerate(NVCC_CASES):
         c = code(fn, args, par)
@@ -215,10 +209,8 @@ def test_privatised_code_compiles_with_nvcc(tmp_path):
         c = c.replace("namespace parpy_code", f"namespace parpy_code{i}")
         c = c.split("/* ParPy's calling convention")[0]
         parts.append(c.replace("#define PARPY_HALF", ""))
-    src.write_text("#define PARPY_HALF\n" + "\n".join(parts))
-    r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{INCLUDE}", str(src),
-                        "-o", str(tmp_path / "all.o")], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
+    failed = nvcc_compile("#define PARPY_HALF\n" + "\n".join(parts), tmp_path, "all")
+    assert failed is None, failed
 
 
 # --- on the GPU --------------------------------------------------------------

@@ -3,21 +3,18 @@ pairwise sums (issue 9 item 17): each thread's share is a compensated sum
 (src/target/cuda/sum.c).  The printed code is checked anywhere (and built
 with nvcc where it is installed); the errors are measured on a GPU."""
 import math
-import os
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import parpy
+from harness import needs_nvcc, nvcc_compile
 from parpy import _core
 
 Cuda = parpy.CompileBackend.Cuda
 CUDA = parpy.backend.is_enabled(Cuda)
 _why = "" if CUDA else _core.cuda_usable()[1] or "this build has no Cuda target"
 gpu = pytest.mark.skipif(not CUDA, reason=f"the Cuda backend is not enabled: {_why}")
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 
 
 @parpy.jit
@@ -73,27 +70,17 @@ def test_one_element_per_thread_stays_plain():
     assert "compensated" not in code(slice_sum, [xi, np.zeros(1, np.int64)], 1024)
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_compensated_sums_compile(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-    src = tmp_path / "sums.cu"
     parts = []
     for k, dtype in enumerate([np.float16, np.float32, np.float64]):
         x = np.ones(1 << 20, dtype)
         c = code(slice_sum, [x, np.zeros(1, dtype)], 1024 if k != 1 else 1 << 18)
         # one translation unit per type would need three nvcc runs: rename
         parts.append(c.replace("slice_sum", f"slice_sum{k}").replace("parpy_code", f"parpy_code{k}"))
-    src.write_text(parts[0])
-    r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "--fmad=false", "-c", f"-I{INCLUDE}",
-                        str(src), "-o", str(tmp_path / "sums.o")],
-                       capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
-    for k in (1, 2):
-        src.write_text(parts[k])
-        r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "--fmad=false", "-c",
-                            f"-I{INCLUDE}", str(src), "-o", str(tmp_path / f"s{k}.o")],
-                           capture_output=True, text=True, env=env)
-        assert r.returncode == 0, r.stdout + r.stderr
+    for k, part in enumerate(parts):
+        failed = nvcc_compile(part, tmp_path, f"sums{k}", flags=["--fmad=false"])
+        assert failed is None, failed
 
 
 # ---- on the GPU: the error against math.fsum, next to NumPy's ----------------

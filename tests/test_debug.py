@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -16,12 +15,11 @@ import numpy as np
 import pytest
 
 import parpy
-from harness import check, marked_line, rng, source_file  # noqa: F401  (fixture)
+from harness import check, marked_line, rng, source_file, needs_nvcc, nvcc_compile  # noqa: F401  (fixture)
 
 T = parpy.threads
 CPU = parpy.CompileBackend.Cpu
 CUDA = parpy.CompileBackend.Cuda
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 
 
 def dbg(par, backend=CPU, debug=True):
@@ -378,23 +376,14 @@ CUDA_CASES = [
 ]
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 @pytest.mark.parametrize("case", range(len(CUDA_CASES)))
 def test_checked_cuda_code_compiles_with_nvcc(tmp_path, case):
     fn, args, par = CUDA_CASES[case]
     code = parpy.print_compiled(fn, args(), dbg(par, CUDA))
     assert "parpy_dbg_collect" in code
-    src = tmp_path / "k.cu"
-    src.write_text(code)
-    r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{INCLUDE}", str(src),
-                        "-o", str(tmp_path / "k.o")], capture_output=True, text=True,
-                       timeout=600, env=NO_SANITIZER_ENV)
-    assert r.returncode == 0, r.stderr
-
-
-# nvcc is not run under the sanitizer runtime CI preloads into the tests.
-NO_SANITIZER_ENV = {k: v for k, v in os.environ.items()
-                    if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    failed = nvcc_compile(code, tmp_path)
+    assert failed is None, failed
 
 
 def test_empty_argument_is_reported_without_touching_memory():

@@ -9,20 +9,16 @@ are parallel on a GPU or the temporary is larger than 64 KiB.  Each form is
 checked against the interpreter with fresh random inputs (Cpu here; the
 `cuda` tests run the same programs on a GPU), and the generated code's shape
 is checked without one."""
-import os
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import parpy
-from harness import THREADS, check, marked_line, options, rng  # noqa: F401  (fixture)
+from harness import THREADS, check, marked_line, options, rng, needs_nvcc, nvcc_compile  # noqa: F401  (fixture)
 
 T = parpy.threads
 Cuda = parpy.CompileBackend.Cuda
 Cpu = parpy.CompileBackend.Cpu  # the code-shape checks read the Cpu backend's code
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 on_gpu = pytest.mark.skipif(not parpy.backend.is_enabled(Cuda), reason="no CUDA GPU")
 
 
@@ -397,18 +393,10 @@ def test_cuda_per_thread_row_stays_in_the_thread():
     assert "double tmp[13];" in code and "cudaMallocAsync" not in code
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_cuda_code_compiles_with_nvcc(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-    failed = []
-    for name, *_ in CUDA_PROGRAMS:
-        src = tmp_path / f"{name}.cu"
-        src.write_text(cuda_code(name))
-        r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{INCLUDE}", str(src),
-                            "-o", str(tmp_path / f"{name}.o")], capture_output=True, text=True,
-                           env=env)
-        if r.returncode:
-            failed.append(f"{name}:\n{r.stdout}{r.stderr}")
+    failed = [f for f in (nvcc_compile(cuda_code(name), tmp_path, name)
+                          for name, *_ in CUDA_PROGRAMS) if f]
     assert not failed, "\n\n".join(failed)
 
 

@@ -7,16 +7,13 @@ specialised.  On Cuda the host code reads the value and passes it to the
 kernels as a parameter; the printed code is checked here on any machine,
 and the runs on a GPU under PARPY_TEST_BACKEND=Cuda and in the tests marked
 `cuda`."""
-import os
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import parpy
 from parpy import _core
-from harness import BACKEND, check, options, rng  # noqa: F401  (fixtures)
+from harness import BACKEND, check, options, rng, needs_nvcc, nvcc_compile  # noqa: F401  (fixtures)
 
 # Run-time scalar parameters exist on Cpu and Cuda; Metal keeps specialising
 # (test_metal_keeps_specialising).
@@ -217,18 +214,11 @@ def test_cuda_graphs_keep_specialising():
     assert "9.0" in code
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_cuda_runtime_scalar_code_compiles(tmp_path, monkeypatch):
     monkeypatch.setenv("PARPY_CUDA_COMPILER", "nvcc")
-    code = cuda_code_after_varying()
-    src = tmp_path / "step.cu"
-    src.write_text(code)
-    include = os.path.join(os.path.dirname(parpy.__file__), "include")
-    r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{include}", str(src),
-                        "-o", str(tmp_path / "step.o")], capture_output=True, text=True,
-                       env={k: v for k, v in os.environ.items()  # not under CI's sanitizer
-                            if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")})
-    assert r.returncode == 0, r.stdout + r.stderr
+    failed = nvcc_compile(cuda_code_after_varying(), tmp_path, "step")
+    assert failed is None, failed
 
 
 @pytest.mark.cuda

@@ -11,15 +11,13 @@ externals as an extra level of threads) is checked here and compiled with
 `nvcc -c`; tests marked `cuda` run it on a GPU against the Python bodies of
 the externals (`seq=True`)."""
 import os
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 import parpy
-from harness import check, marked_lines, rng, source_file  # noqa: F401  (fixture)
+from harness import check, marked_lines, rng, source_file, needs_nvcc, nvcc_compile  # noqa: F401  (fixture)
 from parpy.types import F32, F64, I32, I64, U32, pointer
 
 
@@ -32,10 +30,8 @@ def nvcc_form(monkeypatch):
 Cpu, Cuda = parpy.CompileBackend.Cpu, parpy.CompileBackend.Cuda
 Host, Device = parpy.Target.Host, parpy.Target.Device
 T = parpy.threads
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 HAVE_CUDA = parpy.backend.is_enabled(Cuda)
 needs_gpu = pytest.mark.skipif(not HAVE_CUDA, reason="no usable CUDA GPU and nvcc")
-needs_nvcc = pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
 
 # ---- the user's headers ------------------------------------------------------
 
@@ -597,20 +593,12 @@ def test_cuda_the_tpb_of_a_parallel_external_joins_its_nest(nvcc_form):
 
 @needs_nvcc
 def test_cuda_code_compiles_with_nvcc(tmp_path, incdir, nvcc_form):
-    # Not under the sanitizer runtime that CI preloads into the test process.
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-    sources = []
-    for name, fn, args, par, _ in cuda_programs(incdir):
-        src = tmp_path / f"{name}.cu"
-        src.write_text(parpy.print_compiled(fn, args, cuda_opts(par, incdir)))
-        sources.append((name, src))
+    sources = [(name, parpy.print_compiled(fn, args, cuda_opts(par, incdir)))
+               for name, fn, args, par, _ in cuda_programs(incdir)]
 
     def compile_one(item):
-        name, src = item
-        r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{INCLUDE}",
-                            f"-I{incdir}", str(src), "-o", str(src.with_suffix(".o"))],
-                           capture_output=True, text=True, env=env)
-        return f"{name}:\n{r.stdout}{r.stderr}" if r.returncode != 0 else None
+        name, code = item
+        return nvcc_compile(code, tmp_path, name, includes=[incdir])
 
     with ThreadPoolExecutor(max_workers=len(sources)) as pool:
         failed = [f for f in pool.map(compile_one, sources) if f]

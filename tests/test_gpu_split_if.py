@@ -3,21 +3,17 @@ statements of a branch depend on each other across thread blocks, the
 if-statement is distributed over the kernels its branches are cut into, its
 condition computed once per iteration before them.  The code is checked
 without a GPU (structure, nvcc); the runs are marked `cuda`."""
-import os
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import parpy
 from parpy.operators import sum as psum
-from harness import check, rng  # noqa: F401  (fixture)
+from harness import check, rng, needs_nvcc, nvcc_compile  # noqa: F401  (fixture)
 
 T = parpy.threads
 Cuda = parpy.CompileBackend.Cuda
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 
 
 @parpy.jit
@@ -108,16 +104,11 @@ def test_nested_ifs_are_split_level_by_level():
     assert re.search(r"if \(!cond_\d+\[i\]\) \{\s*if \(cond_\d+\[i\]\)", code)
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 def test_compiles_with_nvcc(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
     for name, *_ in PROGRAMS:
-        src = tmp_path / f"{name}.cu"
-        src.write_text(code_of(name))
-        r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{INCLUDE}", str(src),
-                            "-o", str(tmp_path / f"{name}.o")], capture_output=True, text=True,
-                           env=env)
-        assert r.returncode == 0, name + ":\n" + r.stdout + r.stderr
+        failed = nvcc_compile(code_of(name), tmp_path, name)
+        assert failed is None, failed
 
 
 @pytest.mark.cuda

@@ -7,17 +7,14 @@ and on 2048 threads.  Model data are generated (a banded left-to-right model
 with random log-probabilities); the compiled run must match the same
 function run by the interpreter on NumPy arrays.  Cpu here; the Cuda run is
 marked `cuda`, and the Cuda code's structure and nvcc compile are checked here."""
-import os
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import parpy
 from parpy.operators import exp, float32, inf, int64, log, max as pmax, sum as psum
-from harness import assert_same, rng  # noqa: F401  (fixture)
+from harness import assert_same, rng, needs_nvcc, nvcc_compile  # noqa: F401  (fixture)
 
 
 @parpy.jit
@@ -200,13 +197,8 @@ def test_cuda_parity_if_over_several_blocks_is_split_by_the_host():
     assert "cudaMallocAsync((void **)&cond" in code
 
 
-@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@needs_nvcc
 @pytest.mark.parametrize("state_threads", [512, 2048])
 def test_cuda_code_compiles_with_nvcc(tmp_path, state_threads):
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-    src = tmp_path / "hmm.cu"
-    src.write_text(cuda_code(state_threads))
-    include = os.path.join(os.path.dirname(parpy.__file__), "include")
-    r = subprocess.run(["nvcc", "-std=c++17", "-arch=sm_90", "-c", f"-I{include}", str(src),
-                        "-o", str(tmp_path / "hmm.o")], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
+    failed = nvcc_compile(cuda_code(state_threads), tmp_path, "hmm")
+    assert failed is None, failed
