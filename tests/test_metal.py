@@ -9,28 +9,40 @@ parpy_metal_sim.h documents, so that the simulator accepts nothing Apple's
 compiler would reject."""
 import os
 import re
+import sys
 
 import numpy as np
 import pytest
 
 import parpy
 from parpy.types import F32, I32
-from harness import check, marked_lines, rng  # noqa: F401  (fixture)
+from harness import INCLUDE, check, marked_lines, options, rng  # noqa: F401  (fixture)
 
 T = parpy.threads
 Metal = parpy.CompileBackend.Metal
-INCLUDE = os.path.join(os.path.dirname(parpy.__file__), "include")
 
 runs = pytest.mark.skipif(not parpy.backend.is_enabled(Metal),
                           reason="the Metal backend (or its simulator) is not enabled here")
 
 
+def off_macos(reason):
+    """For what differs on a Mac, where Metal itself runs the code."""
+    return pytest.mark.skipif(sys.platform == "darwin", reason=reason)
+
+
 def metal(par=None, **fields):
-    opts = parpy.par(dict(par or {}))
-    opts.backend = Metal
-    for k, v in fields.items():
-        setattr(opts, k, v)
-    return opts
+    return options(par, Metal, **fields)
+
+
+def metal_code(fn, args, par=None, **fields):
+    """The code printed for `fn` on Metal."""
+    return parpy.print_compiled(fn, args, metal(par, **fields))
+
+
+def include_text(name):
+    """The text of one of ParPy's installed headers and prelude files."""
+    with open(os.path.join(INCLUDE, name)) as f:
+        return f.read()
 
 
 def library(code):
@@ -140,42 +152,38 @@ def test_float64_in_a_kernel_is_a_type_error():
     with pytest.raises(parpy.errors.ParPyTypeError,
                        match="Metal does not support double-precision floating-point "
                              "numbers") as e:
-        parpy.print_compiled(f64_kernel, [x, np.zeros(10), 10], metal({'N': T(32)}))
+        metal_code(f64_kernel, [x, np.zeros(10), 10], {'N': T(32)})
     assert f"line {marked_lines(f64_kernel)[0]}" in str(e.value)
 
 
 def test_forcing_float64_is_refused_too():
     x = np.zeros(10, np.float32)
     with pytest.raises(parpy.errors.ParPyTypeError, match="double-precision"):
-        parpy.print_compiled(python_float, [x, x.copy(), 10],
-                             metal({'N': T(32)}, force_float_size=parpy.types.F64))
-    code = parpy.print_compiled(python_float, [x, x.copy(), 10], metal({'N': T(32)}))
+        metal_code(python_float, [x, x.copy(), 10], {'N': T(32)}, force_float_size=parpy.types.F64)
+    code = metal_code(python_float, [x, x.copy(), 10], {'N': T(32)})
     assert "float t = 1.5f;" in code
 
 
 def test_ints_and_floats_are_32_bit_by_default():
     x = np.zeros(10, np.float32)
-    code = parpy.print_compiled(scale, [x, x.copy(), 10], metal({'N': T(32)}))
+    code = metal_code(scale, [x, x.copy(), 10], {'N': T(32)})
     lib = library(code)
     assert "int32_t i = parpy_tid.x;" in lib
     assert "2.0f * x[i] + 1.0f" in lib  # a float32 literal
     assert "int64_t" not in lib and "double" not in lib
-    forced = parpy.print_compiled(scale, [x, x.copy(), 10],
-                                  metal({'N': T(32)}, force_int_size=parpy.types.I64))
+    forced = metal_code(scale, [x, x.copy(), 10], {'N': T(32)}, force_int_size=parpy.types.I64)
     assert "int64_t i = parpy_tid.x;" in library(forced)
 
 
 def test_cpu_and_cuda_defaults_are_unchanged():
     x = np.zeros(10, np.float32)
-    opts = parpy.par({'N': T(32)})
-    opts.backend = parpy.CompileBackend.Cuda
+    opts = options({'N': T(32)}, parpy.CompileBackend.Cuda)
     assert "int64_t i" in parpy.print_compiled(scale, [x, x.copy(), 10], opts)
 
 
 def test_print_compiled_layout():
     x = np.zeros((4, 100), np.float32)
-    code = parpy.print_compiled(row_sum, [x, np.zeros(4, np.float32), 4, 100],
-                                metal({'N': T(4), 'M': T(128)}))
+    code = metal_code(row_sum, [x, np.zeros(4, np.float32), 4, 100], {'N': T(4), 'M': T(128)})
     assert code.index('#include "parpy_metal.h"') < code.index("PARPY_METAL_LIBRARY(")
     lib = library(code)
     assert "[[max_total_threads_per_threadgroup(128)]]\nkernel void row_sum_i(" in lib
@@ -191,18 +199,16 @@ def test_print_compiled_layout():
 def test_clusters_and_graphs_are_accepted_and_ignored():
     x = np.zeros((4, 4096), np.float32)
     par = {'N': T(4), 'M': T(4096).tpb(256)}
-    plain = parpy.print_compiled(row_sum, [x, np.zeros(4, np.float32), 4, 4096], metal(par))
-    other = parpy.print_compiled(row_sum, [x, np.zeros(4, np.float32), 4, 4096],
-                                 metal(par, use_cuda_thread_block_clusters=True,
-                                       use_cuda_graphs=True))
+    plain = metal_code(row_sum, [x, np.zeros(4, np.float32), 4, 4096], par)
+    other = metal_code(row_sum, [x, np.zeros(4, np.float32), 4, 4096],
+                       par, use_cuda_thread_block_clusters=True, use_cuda_graphs=True)
     assert plain == other
     assert "cluster" not in plain.lower() and "graph" not in plain.lower()
     assert plain.count("kernel void") == 2  # the two-kernel multi-threadgroup reduction
 
 
+@off_macos("on macOS Auto may pick Metal")
 def test_auto_never_picks_the_simulator():
-    if parpy.backend.sys.platform == "darwin":
-        pytest.skip("on macOS Auto may pick Metal")
     parpy.backend._reset()
     try:
         assert parpy.backend.resolve(parpy.CompileBackend.Auto) is not Metal
@@ -249,9 +255,8 @@ def test_auto_picks_cpu_on_a_mac_without_a_metal_device(a_mac, capsys):
         parpy.backend.resolve(Metal)
 
 
+@off_macos("on macOS the probe asks Metal")
 def test_the_device_probe_finds_nothing_off_macos():
-    if parpy.backend.sys.platform == "darwin":
-        pytest.skip("on macOS the probe asks Metal")
     assert parpy.backend._probe_metal_device() is False
 
 
@@ -288,8 +293,8 @@ def test_simd_and_threadgroup_reductions(rng, nthreads, fn, dtype):
                                             (3000, 3072, 1024)])
 def test_multi_threadgroup_reductions(rng, m, nthreads, tpb):
     x = rng.rand((3, m), np.float32)
-    code = parpy.print_compiled(row_sum, [x, np.empty(3, np.float32), 3, m],
-                                metal({'N': T(3), 'M': T(nthreads).tpb(tpb)}))
+    code = metal_code(row_sum, [x, np.empty(3, np.float32), 3, m],
+                      {'N': T(3), 'M': T(nthreads).tpb(tpb)})
     assert code.count("kernel void") == 2
     check(row_sum, [x, np.empty(3, np.float32), 3, m],
           {'N': T(3), 'M': T(nthreads).tpb(tpb)}, outputs=[1], backend=Metal, reduction=True)
@@ -300,7 +305,7 @@ def test_multi_threadgroup_reductions(rng, m, nthreads, tpb):
 def test_barrier_between_statements(rng, nthreads):
     x = rng.rand((5, 700), np.float32)
     par = {'N': T(5), 'M': T(nthreads)}
-    code = parpy.print_compiled(reverse_rows, [x, x.copy(), x.copy(), 5, 700], metal(par))
+    code = metal_code(reverse_rows, [x, x.copy(), x.copy(), 5, 700], par)
     assert "threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);" in code
     check(reverse_rows, [x, np.empty_like(x), np.empty_like(x), 5, 700], par,
           outputs=[1, 2], backend=Metal)
@@ -360,7 +365,7 @@ def use_parallel_external(x, y, N):
 @runs
 def test_host_external(rng):
     x = rng.rand(50, np.float32)
-    code = parpy.print_compiled(use_host_external, [x, x.copy(), 50], metal({'N': T(64)}))
+    code = metal_code(use_host_external, [x, x.copy(), 50], {'N': T(64)})
     assert code.index("#include <math.h>") < code.index('#include "parpy_metal.h"')
     assert "hypotf(" not in library(code)
     y = np.empty_like(x)
@@ -371,7 +376,7 @@ def test_host_external(rng):
 @runs
 def test_metal_library_device_external(rng):
     x = rng.rand(50, np.float32, 0, 4)
-    code = parpy.print_compiled(use_device_external, [x, x.copy(), 50], metal({'N': T(64)}))
+    code = metal_code(use_device_external, [x, x.copy(), 50], {'N': T(64)})
     assert "sqrt(x[i])" in library(code)
     check(use_device_external, [x, np.empty_like(x), 50], {'N': T(64)}, outputs=[1],
           backend=Metal)
@@ -396,7 +401,7 @@ def test_device_externals_need_the_metal_library():
 @runs
 def test_compile_string_runs_edited_metal_code():
     x = np.arange(10, dtype=np.float32)
-    code = parpy.print_compiled(scale, [x, x.copy(), 10], metal({'N': T(32)}))
+    code = metal_code(scale, [x, x.copy(), 10], {'N': T(32)})
     assert "y[i] = 2.0f * x[i] + 1.0f;" in code
     edited = code.replace("y[i] = 2.0f * x[i] + 1.0f;", "y[i] = 3.0f * x[i] - 1;")
     f = parpy.compile_string("scale", edited, metal())
@@ -406,12 +411,10 @@ def test_compile_string_runs_edited_metal_code():
 
 
 @runs
+@off_macos("on a GPU a divergent barrier is undefined behaviour, not an error")
 def test_divergent_barrier_is_an_error_in_the_simulator():
-    if parpy.backend.sys.platform == "darwin":
-        pytest.skip("on a GPU a divergent barrier is undefined behaviour, not an error")
     x = np.zeros((5, 70), np.float32)
-    code = parpy.print_compiled(reverse_rows, [x, x.copy(), x.copy(), 5, 70],
-                                metal({'N': T(5), 'M': T(64)}))
+    code = metal_code(reverse_rows, [x, x.copy(), x.copy(), 5, 70], {'N': T(5), 'M': T(64)})
     barrier = "threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);"
     assert barrier in code
     # Three threads wait at the barrier, the rest of their SIMD-group in a
@@ -448,15 +451,23 @@ TYPES = (r"(?:bool|char|short|int|long|half|float|uint|ushort|uchar|ulong|u?int(
          r"|uint2|uint3)")
 
 
+def words(text):
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+
+
+def typed_names(text):
+    """The names declared with a type of the subset (variables, parameters)."""
+    return set(re.findall(TYPES + r"\s*[*&]?\s*([A-Za-z_][A-Za-z_0-9]*)", text))
+
+
 def header_subset():
     """The constructs parpy_metal_sim.h documents in its table."""
-    text = open(os.path.join(INCLUDE, "parpy_metal_sim.h")).read()
-    table = text[text.index("construct"):text.index("Templates,")]
-    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", table))
+    text = include_text("parpy_metal_sim.h")
+    return words(text[text.index("construct"):text.index("Templates,")])
 
 
 def prelude_names():
-    text = "".join(open(os.path.join(INCLUDE, f)).read()
+    text = "".join(include_text(f)
                    for f in ("parpy_metal_math.metal", "parpy_metal_prelude.metal"))
     names = set(re.findall(r"\b(parpy_[A-Za-z_0-9]+)", text))
     for kind in set(re.findall(r"\bparpy_([a-z0-9]+)_##", text)):  # macro-made names
@@ -468,27 +479,20 @@ def prelude_names():
 def printed_programs():
     f32 = np.float32
     x2 = np.zeros((4, 300), f32)
-    yield parpy.print_compiled(scale, [np.zeros(9, f32), np.zeros(9, f32), 9],
-                               metal({'N': T(32)}))
+    yield metal_code(scale, [np.zeros(9, f32), np.zeros(9, f32), 9], {'N': T(32)})
     for fn, dt in [(row_sum, f32), (row_max, f32), (row_min, np.int64), (row_prod, np.float16),
                    (row_sum, np.int8), (row_max, np.uint64)]:
         for m in (T(7), T(64), T(4096).tpb(512)):
             x = np.zeros((4, 5000), dt) if m.nthreads > 1024 else x2.astype(dt)
-            yield parpy.print_compiled(fn, [x, np.zeros(4, dt), 4, x.shape[1]],
-                                       metal({'N': T(4), 'M': m}))
-    yield parpy.print_compiled(reverse_rows, [x2, x2, x2, 4, 300],
-                               metal({'N': T(4), 'M': T(100)}))
+            yield metal_code(fn, [x, np.zeros(4, dt), 4, x.shape[1]], {'N': T(4), 'M': m})
+    yield metal_code(reverse_rows, [x2, x2, x2, 4, 300], {'N': T(4), 'M': T(100)})
     a = np.zeros(9, np.int32)
-    yield parpy.print_compiled(int_math, [a, a, np.zeros((5, 9), np.int32), 9],
-                               metal({'N': T(32)}))
+    yield metal_code(int_math, [a, a, np.zeros((5, 9), np.int32), 9], {'N': T(32)})
     for dt in (f32, np.float16):
         v = np.zeros(9, dt)
-        yield parpy.print_compiled(float_math, [v, v, np.zeros((6, 9), dt), 9],
-                                   metal({'N': T(32)}))
-    yield parpy.print_compiled(use_device_external, [np.zeros(9, f32)] * 2 + [9],
-                               metal({'N': T(32)}))
-    yield parpy.print_compiled(use_parallel_external, [np.zeros(9, f32)] * 2 + [9],
-                               metal({'N': T(9)}))
+        yield metal_code(float_math, [v, v, np.zeros((6, 9), dt), 9], {'N': T(32)})
+    yield metal_code(use_device_external, [np.zeros(9, f32)] * 2 + [9], {'N': T(32)})
+    yield metal_code(use_parallel_external, [np.zeros(9, f32)] * 2 + [9], {'N': T(9)})
 
 
 # What the prelude (parpy_metal_math.metal, parpy_metal_prelude.metal) may
@@ -525,12 +529,12 @@ def test_the_prelude_stays_in_the_subset():
     use only the documented subset (plus the names they define)."""
     allowed = header_subset() | PRELUDE_CPP
     for name in ("parpy_metal_math.metal", "parpy_metal_prelude.metal"):
-        text = metal_side(open(os.path.join(INCLUDE, name)).read())
+        text = metal_side(include_text(name))
         assert "double" not in text, name
         text = re.sub(r"\b\d+(\.\d*)?([eE][-+]?\d+)?[fFuUlLxX]*[0-9a-fA-F]*", "0", text)
         text = re.sub(r"[\w#]*##[\w#]*", " ", text)  # names pasted by macros
-        words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
-        declared = set(re.findall(TYPES + r"\s*[*&]?\s*([A-Za-z_]\w*)", text))
+        used = words(text)
+        declared = typed_names(text)
         for macro, params in re.findall(r"#define (\w+)(?:\(([\w, ]*)\))?", text):
             declared |= {macro} | {q.strip() for q in params.split(",")}
         declared |= set(re.findall(r"(?:typename|struct) (\w+)", text))
@@ -539,7 +543,7 @@ def test_the_prelude_stays_in_the_subset():
         declared |= set(re.findall(r"::type (\w+)", text))
         declared |= set(re.findall(r",\s*([a-z_]\w*) = ", text))  # float z = ..., t = ...
         declared |= SHORT_TYPES  # the arguments of the macros making parpy_*_<type>
-        left = {w for w in words - allowed - declared if not w.startswith("parpy_")}
+        left = {w for w in used - allowed - declared if not w.startswith("parpy_")}
         assert not left, (name, sorted(left))
 
 
@@ -557,11 +561,11 @@ def test_printed_code_stays_in_the_subset():
         assert not re.search(r"\bdouble\b|\d+LL\b|long long", lib)
         lib = re.sub(r"/\*.*?\*/", "", lib, flags=re.S)  # comments
         lib = re.sub(r"\b\d+(\.\d*)?([eE][-+]?\d+)?[fFuUlL]*", "0", lib)  # literals
-        words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", lib))
-        declared = set(re.findall(TYPES + r"\s*[*&]?\s*([A-Za-z_][A-Za-z_0-9]*)", lib))
+        used = words(lib)
+        declared = typed_names(lib)
         declared |= set(re.findall(r"\bkernel void ([A-Za-z_0-9]+)\(", lib))
         declared |= set(re.findall(r"\bstatic inline \w+ ([A-Za-z_0-9]+)\(", lib))
-        assert words <= allowed | declared, (words - allowed - declared, lib)
+        assert used <= allowed | declared, (used - allowed - declared, lib)
     assert n > 10
 
 
@@ -639,8 +643,7 @@ def test_histogram_of_every_narrow_type(rng, dtype):
     offset in a 32-bit word takes updates (uint8 wraps past 255, as in NumPy)."""
     data = rng.rand(20000, np.uint8, 0, 255)
     hist = rng.rand(256, dtype, 0, 3)
-    code = parpy.print_compiled(histogram, [data, hist, 20000],
-                                metal({'N': T(1000).reduce()}))
+    code = metal_code(histogram, [data, hist, 20000], {'N': T(1000).reduce()})
     short = {"int8": "i8", "uint8": "u8", "int16": "i16", "uint16": "u16", "float16": "f16",
              "bool": "bool", "int32": "i32", "uint32": "u32", "float32": "f32"}
     assert f"parpy_atomic_add_{short[np.dtype(dtype).name]}(&hist[" in library(code)
@@ -693,7 +696,7 @@ def test_bool_scatter(rng):
 def test_native_atomics_where_metal_has_them():
     """int32/uint32 updates are Metal's atomic_fetch_*_explicit (but *=);
     float32 += is atomic_float from MSL 3.0; the rest compare-and-swap."""
-    prelude = open(os.path.join(INCLUDE, "parpy_metal_prelude.metal")).read()
+    prelude = include_text("parpy_metal_prelude.metal")
     assert "PARPY_ATOMIC_WORD(int32_t, i32, atomic_int)" in prelude
     assert re.search(r"#if PARPY_MSL_VERSION >= 300\nPARPY_ATOMIC_NATIVE\(float, f32, add, "
                      r"atomic_fetch_add_explicit, atomic_float\)\n#else", prelude)
@@ -701,8 +704,7 @@ def test_native_atomics_where_metal_has_them():
     idx = np.zeros(4, np.int32)
     for dt, name in [(np.int32, "i32"), (np.uint8, "u8"), (np.float16, "f16")]:
         v = np.zeros(4, dt)
-        code = parpy.print_compiled(scatter_float, [idx, v, v, v, v, v, 4],
-                                    metal({'N': T(32).reduce()}))
+        code = metal_code(scatter_float, [idx, v, v, v, v, v, 4], {'N': T(32).reduce()})
         lib = library(code)
         for op in ("add", "mul", "max", "min"):
             assert f"parpy_atomic_{op}_{name}(&" in lib
@@ -713,8 +715,7 @@ def test_64_bit_atomics_are_refused():
     with pytest.raises(parpy.errors.ParPyTypeError,
                        match="atomic updates of elements of at most 32 bits, not int64: "
                              "Metal has no 64-bit compare-and-swap"):
-        parpy.print_compiled(histogram, [idx, np.zeros(4, np.int64), 4],
-                             metal({'N': T(32).reduce()}))
+        metal_code(histogram, [idx, np.zeros(4, np.int64), 4], {'N': T(32).reduce()})
 
 
 # --- parpy.buffer on Metal ------------------------------------------------------
@@ -733,7 +734,7 @@ def test_metal_buffers_are_host_memory_used_in_place():
     # The entry asks the runtime to use each array in place; edited to fail
     # when the runtime copied instead, it runs on buffers, fails on an
     # unaligned NumPy array.
-    code = parpy.print_compiled(scale, [x, y, 10], metal({'N': T(32)}))
+    code = metal_code(scale, [x, y, 10], {'N': T(32)})
     use = "status = parpy_metal_use(&parpy_b[1], y, 40, &parpy_copied[1]);\n"
     assert use in code
     assert "if (status == 0 && parpy_copied[1])\n    status = parpy_metal_copy_out(y," in code
@@ -777,9 +778,7 @@ def test_metal_buffer_in_cpu_code(rng):
     """Metal buffers are host memory: Cpu code uses them in place too."""
     x = parpy.buffer.from_array(np.arange(10, dtype=np.float32), Metal)
     y = parpy.buffer.zeros(10, parpy.types.F32, Metal)
-    opts = parpy.par({'N': T(4)})
-    opts.backend = parpy.CompileBackend.Cpu
-    scale(x, y, 10, opts=opts)
+    scale(x, y, 10, opts=options({'N': T(4)}, parpy.CompileBackend.Cpu))
     np.testing.assert_array_equal(y.numpy(), 2 * np.arange(10, dtype=np.float32) + 1)
 
 
@@ -813,9 +812,7 @@ def test_mps_tensors_are_copied_in_and_back(backend):
     fake = fake_mps_type(torch)
     x = torch.arange(10, dtype=torch.float32).as_subclass(fake)
     y = torch.zeros(10, dtype=torch.float32).as_subclass(fake)
-    opts = parpy.par({'N': T(32)})
-    opts.backend = backend
-    scale(x, y, 10, opts=opts)
+    scale(x, y, 10, opts=options({'N': T(32)}, backend))
     want = 2 * torch.arange(10, dtype=torch.float32) + 1
     assert torch.equal(y.as_subclass(torch.Tensor), want)
     assert torch.equal(x.as_subclass(torch.Tensor), torch.arange(10, dtype=torch.float32))
@@ -844,14 +841,14 @@ def test_real_mps_tensors():
 def test_host_code_calls_only_the_runtime_api():
     """The generated host C++ talks to Metal only through the fixed API of
     parpy_metal.h (implemented by parpy_metal_runtime.mm and the simulator)."""
-    header = open(os.path.join(INCLUDE, "parpy_metal.h")).read()
+    header = include_text("parpy_metal.h")
     api = set(re.findall(r"PARPY_METAL_API [\w ]+?\*?(parpy_metal_\w+)\(", header))
     assert api == {"parpy_metal_load", "parpy_metal_alloc", "parpy_metal_free",
                    "parpy_metal_use", "parpy_metal_copy_in", "parpy_metal_copy_out",
                    "parpy_metal_launch", "parpy_metal_sync", "parpy_metal_error"}
     helpers = {"parpy_metal_buffer_arg", "parpy_metal_bytes_arg"}  # inline, in the header
     for name in ("parpy_metal_runtime.mm", "parpy_metal_sim.cpp"):
-        text = open(os.path.join(INCLUDE, name)).read()
+        text = include_text(name)
         for fn in api:
             assert re.search(rf"\n\w[\w *]* \*?{fn}\(", text), (name, fn)
     n = 0
