@@ -14,7 +14,12 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "../gpuprint.h"
 #include "metal.h"
+
+/* Metal's names of a thread's position: the kernels' parameters. */
+static const GpuNames metal_names = {
+    .thread = "parpy_tid", .block = "parpy_bid", .paren_index = true};
 
 /* MSL's math functions (6.5 of Apple's specification) by their C names;
  * those Metal lacks are the prelude's (parpy_log1p, ...).  The float
@@ -41,78 +46,7 @@ const char *metal_math_name(const char *fn) {
   return fn; /* (every function cexpr.c calls is in the table) */
 }
 
-/* ---- the index of a thread in a layer (as cuda.c, with Metal's names) ---- */
-
-static void block_index(CPrinter *c, const Layer *l) {
-  Buf *o = c->out;
-  const char *dim = l->dim == 'x' ? "x" : l->dim == 'y' ? "y" : "z";
-  if (l->top && l->below == 1) {
-    buf_printf(o, "parpy_bid.%s", dim);
-    return;
-  }
-  buf_puts(o, "(");
-  if (l->below > 1)
-    buf_printf(o, "parpy_bid.%s / %" PRId64, dim, l->below);
-  else
-    buf_printf(o, "parpy_bid.%s", dim);
-  if (!l->top)
-    buf_printf(o, " %% %" PRId64, l->blocks);
-  buf_puts(o, ")");
-}
-
-/* t: this thread's index in layer `j`, 0 <= t < T. */
-static void layer_index(CPrinter *c, const Kernel *k, int j) {
-  const Layer *l = &k->layers[j];
-  if (j < k->nlayers - 1) {
-    block_index(c, l);
-    return;
-  }
-  if (l->blocks == 1) {
-    buf_puts(c->out, "parpy_tid.x");
-    return;
-  }
-  buf_puts(c->out, "(int64_t)");
-  block_index(c, l);
-  buf_printf(c->out, " * %" PRId64 " + parpy_tid.x", k->tpb);
-}
-
-/* lo + step * t in int64 (the positions are unsigned, and a negative step
- * must not wrap), a negative step as a subtraction. */
-static void print_start(CPrinter *c, const Kernel *k, const Node *f) {
-  Buf *o = c->out;
-  int64_t lo = 0;
-  if (!(const_int(f->lo, &lo) && lo == 0)) {
-    c_expr(c, f->lo);
-    buf_puts(o, f->step < 0 ? " - " : " + ");
-  } else if (f->step < 0) {
-    buf_puts(o, "-");
-  }
-  int64_t mag = f->step < 0 ? -f->step : f->step;
-  if (mag == 1) {
-    layer_index(c, k, f->layer);
-    return;
-  }
-  buf_printf(o, "%" PRId64 " * (int64_t)(", mag);
-  layer_index(c, k, f->layer);
-  buf_puts(o, ")");
-}
-
 /* ---- reductions ---- */
-
-static const char *red_functor(Op op) {
-  switch (op) {
-  case OP_ADD: return "parpy_add";
-  case OP_MUL: return "parpy_mul";
-  case OP_MAX: return "parpy_max";
-  case OP_MIN: return "parpy_min";
-  case OP_AND: return "parpy_and";
-  case OP_OR: return "parpy_or";
-  case OP_BITAND: return "parpy_bitand";
-  case OP_BITOR: return "parpy_bitor";
-  case OP_BITXOR: return "parpy_bitxor";
-  default: return "?";
-  }
-}
 
 /* Does combining the reduction loop `f` need a whole threadgroup (and so
  * threadgroup memory), rather than one SIMD-group? */
@@ -130,20 +64,14 @@ static void combine(CPrinter *c, const Kernel *k, const Node *f) {
     return;
   c_line_start(c);
   if (!group_wide(k, f)) {
-    buf_printf(o, "%s = parpy_simd_reduce<%s>(%s);\n", v, red_functor(f->red_op), v);
+    buf_printf(o, "%s = parpy_simd_reduce<%s>(%s);\n", v, gpu_red_functor(f->red_op), v);
   } else {
-    buf_printf(o, "%s = parpy_threadgroup_reduce<%s>(%s, ", v, red_functor(f->red_op), v);
+    buf_printf(o, "%s = parpy_threadgroup_reduce<%s>(%s, ", v, gpu_red_functor(f->red_op), v);
     c_expr(c, identity_of(&c->p->arena, f->red_op, acc->sym->ty, f->span));
     buf_printf(o, ", parpy_red_%s, parpy_tid.x, %" PRId64 ");\n", elem_short(acc->sym->ty->elem),
                k->tpb);
   }
-  if (!f->partial_at)
-    return;
-  /* This threadgroup's total goes to the partials; a second kernel combines them. */
-  c_line_start(c);
-  buf_puts(o, "if (parpy_tid.x == 0) ");
-  c_expr(c, f->partial_at);
-  buf_printf(o, " = %s;\n", v);
+  gpu_store_partial(c, &metal_names, f, v);
 }
 
 /* The element types of the group-wide reductions in `list`, as a bit set. */
@@ -162,57 +90,20 @@ static unsigned scratch_types(const Kernel *k, const Node *list) {
 
 static void print_mapped(CPrinter *c, const Node *f) {
   const Kernel *k = c->ctx;
-  const Layer *l = &k->layers[f->layer];
-  Buf *o = c->out;
-  int64_t trips;
-  bool once = gpu_trips(f, &trips) && trips <= l->T;
-  const char *v = f->sym->cname;
-  const char *ty = c_type_name(f->sym->ty->elem);
-  c_line_start(c);
-  if (once && trips < l->T) {
-    buf_puts(o, "if (");
-    layer_index(c, k, f->layer);
-    buf_printf(o, " < %" PRId64 ") {", trips);
-  } else if (once) {
-    buf_puts(o, "{");
-  } else {
-    buf_printf(o, "for (%s %s = ", ty, v);
-    print_start(c, k, f);
-    buf_printf(o, "; %s %s ", v, f->step > 0 ? "<" : ">");
-    c_expr(c, f->hi);
-    buf_printf(o, "; %s += %" PRId64 ") {", v, f->step * l->T);
-  }
-  c_loop_comment(c, f);
-  buf_puts(o, "\n");
-  bool used = false;
-  for (const Node *s = f->body; s && !used; s = s->next)
-    used = expr_mentions(s, f->sym);
-  if (once && used) {
-    c->depth++;
-    c_line_start(c);
-    buf_printf(o, "%s %s = ", ty, v);
-    print_start(c, k, f);
-    buf_puts(o, ";\n");
-    c->depth--;
-  }
+  int64_t trips = 0;
+  bool once = gpu_trips(f, &trips) && trips <= k->layers[f->layer].T;
+  gpu_mapped_open(c, &metal_names, f, once, trips);
+  gpu_mapped_var(c, &metal_names, f, once);
   c_block(c, f->body);
   c_line_start(c);
-  buf_puts(o, "}\n");
+  buf_puts(c->out, "}\n");
   if (f->par.reduce)
     combine(c, k, f);
 }
 
 static void device_for(CPrinter *c, const Node *f) {
-  const Kernel *k = c->ctx;
   if (f->all_threads) {
-    /* A parallel external: every thread of the level calls it together. */
-    c_line_start(c);
-    buf_printf(c->out,
-               "{  /* all %" PRId64 " threads of this level call the parallel external %s */\n",
-               k->layers[f->layer].T, f->ext->name);
-    c_block(c, f->body);
-    c_line_start(c);
-    buf_puts(c->out, "}\n");
+    gpu_all_threads(c, f); /* a parallel external: every thread of the level calls it */
   } else if (f->par.nthreads > 0) {
     print_mapped(c, f);
   } else {
@@ -231,29 +122,7 @@ static void device_stmt(CPrinter *c, const Node *s) {
     buf_printf(c->out, "/* unexpected statement %d */\n", s->kind);
 }
 
-static void device_expr(CPrinter *c, const Node *n) {
-  const Kernel *k = c->ctx;
-  Buf *o = c->out;
-  if (n->kind == N_FIRST && n->per_block) {
-    buf_puts(o, "parpy_tid.x == 0");
-  } else if (n->kind == N_FIRST) {
-    bool first = true;
-    for (int j = n->layer; j < k->nlayers; j++) {
-      if (k->layers[j].T == 1)
-        continue;
-      buf_puts(o, first ? "" : " && ");
-      first = false;
-      layer_index(c, k, j);
-      buf_puts(o, " == 0");
-    }
-    if (first)
-      buf_puts(o, "true");
-  } else if (n->kind == N_BLOCKIDX) {
-    block_index(c, &k->layers[n->layer]);
-  } else {
-    buf_printf(o, "/* unexpected node %d */ 0", n->kind);
-  }
-}
+static void device_expr(CPrinter *c, const Node *n) { gpu_device_expr(c, &metal_names, n); }
 
 /* Kernels and their helpers point only into buffers: device memory. */
 static void device_pointer(CPrinter *c, Elem e) {
