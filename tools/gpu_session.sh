@@ -13,7 +13,7 @@
 #   fuzzcpu    tools/fuzz.py on Cpu (FUZZ_CPU programs, default 10000)   200
 #   bench      bench/gpu.py --quick                                      200
 #   debug      the differential programs in debug mode (PARPY_DEBUG=1)   200
-#   hist       bench/histogram.py, shared-memory histograms on and off   120
+#   hist       bench/histogram.py (HIST_ARGS, default --quick), shared memory on and off 120
 #   debugcost  bench/debug_cost.py on Cpu and Cuda                       120
 #   sanitizer  tools/sanitize_check.py under compute-sanitizer's tools   150
 #   tests=A,B  pytest on the named tests, on Cuda                        200
@@ -72,8 +72,8 @@ for s in "$@"; do
             tests/test_diff_atomics.py tests/test_diff_reduce.py tests/test_diff_loops.py \
             tests/test_diff_slices.py tests/test_diff_local_arrays.py tests/test_debug.py \
             -k "not differential_programs_in_debug_mode"';;
-    hist) step hist 120 bash -c 'python3 bench/histogram.py --quick;
-            PARPY_CUDA_SHARED_HISTOGRAMS=0 python3 bench/histogram.py --quick';;
+    hist) step hist 120 bash -c "python3 bench/histogram.py ${HIST_ARGS---quick};
+            PARPY_CUDA_SHARED_HISTOGRAMS=0 python3 bench/histogram.py ${HIST_ARGS---quick}";;
     debugcost) step debugcost 120 python3 bench/debug_cost.py --backends Cpu Cuda;;
     sanitizer) step sanitizer 150 bash -c 'for t in memcheck racecheck initcheck synccheck; do
             echo "-- compute-sanitizer --tool $t"; compute-sanitizer --tool $t python3 tools/sanitize_check.py 2>&1 | tail -4; done';;
