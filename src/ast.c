@@ -17,13 +17,47 @@ static const struct {
     [EL_U16] = {"uint16", "u16", 2},   [EL_U32] = {"uint32", "u32", 4},
     [EL_U64] = {"uint64", "u64", 8},   [EL_F16] = {"float16", "f16", 2},
     [EL_F32] = {"float32", "f32", 4},  [EL_F64] = {"float64", "f64", 8},
+    [EL_BF16] = {"bfloat16", "bf16", 2},
 };
 
 int elem_size(Elem e) { return elems[e].size; }
 bool elem_is_signed(Elem e) { return e >= EL_I8 && e <= EL_I64; }
 bool elem_is_unsigned(Elem e) { return e >= EL_U8 && e <= EL_U64; }
 bool elem_is_int(Elem e) { return elem_is_signed(e) || elem_is_unsigned(e); }
-bool elem_is_float(Elem e) { return e >= EL_F16 && e <= EL_F64; }
+bool elem_is_float(Elem e) { return (e >= EL_F16 && e <= EL_F64) || e == EL_BF16; }
+
+float bf16_to_float(uint16_t bits) {
+  uint32_t u = (uint32_t)bits << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+uint16_t bf16_from_float(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep sign and payload's top, quiet */
+    return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1); /* ties to even; a carry into the exponent is right */
+  return (uint16_t)(u >> 16);
+}
+
+/* Rounding to float32 first would round twice (1 + 2**-8 + 2**-30 would
+ * become 1, not 1 + 2**-7).  Rounded to odd instead, the float32 keeps a
+ * sticky bit for what it lost, and its 16 spare bits make the second
+ * rounding the one correct rounding of `d`. */
+uint16_t bf16_from_double(double d) {
+  float f = (float)d;
+  if ((double)f != d && !isnan(d)) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if (fabs((double)f) > fabs(d)) /* rounded away from zero: truncate */
+      u -= 1;
+    u |= 1;
+    memcpy(&f, &u, sizeof f);
+  }
+  return bf16_from_float(f);
+}
 const char *elem_name(Elem e) { return e < EL_COUNT ? elems[e].name : "?"; }
 const char *elem_short(Elem e) { return e < EL_COUNT ? elems[e].shrt : "?"; }
 

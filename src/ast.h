@@ -31,14 +31,21 @@ typedef struct Kernel Kernel;
  * Same order and numbering as parpy.ElemSize in Python. */
 typedef enum Elem {
   EL_BOOL, EL_I8, EL_I16, EL_I32, EL_I64, EL_U8, EL_U16, EL_U32, EL_U64,
-  EL_F16, EL_F32, EL_F64, EL_COUNT
+  EL_F16, EL_F32, EL_F64,
+  EL_BF16, /* bfloat16: stored as its bits, computed in float32 (passes/bfloat16.c) */
+  EL_COUNT
 } Elem;
 
 int elem_size(Elem e);          /* bytes */
 bool elem_is_int(Elem e);       /* signed or unsigned integer (not bool) */
 bool elem_is_signed(Elem e);
 bool elem_is_unsigned(Elem e);
-bool elem_is_float(Elem e);
+bool elem_is_float(Elem e);     /* float16, float32, float64, bfloat16 */
+/* bfloat16 <-> float32: the value of its bits, and float32's round to
+ * nearest even (NaN stays NaN, quiet), as PyTorch and ml_dtypes do. */
+float bf16_to_float(uint16_t bits);
+uint16_t bf16_from_float(float f);
+uint16_t bf16_from_double(double d); /* rounded once, as ml_dtypes does */
 const char *elem_name(Elem e);  /* NumPy name: "float32" */
 const char *elem_short(Elem e); /* "f32", used in signatures and keys */
 
@@ -546,6 +553,7 @@ bool specialise(Prog *p);      /* specialise.c: parameter types and constants */
 bool check_types(Prog *p);     /* types.c: NumPy typing, conversions, slices typed */
 bool lower_slices(Prog *p);    /* slices.c: slice statements and reductions to loops */
 bool plan_parallel(Prog *p);   /* parallel.c: LoopPar per loop, reduction form */
+bool lower_bfloat16(Prog *p);  /* bfloat16.c: bfloat16 arithmetic done in float32 */
 bool check_array_races(Prog *p); /* races.c: races on arrays in parallel loops */
 bool place_slice_temps(Prog *p); /* temps.c: slice temporaries on the stack or allocated */
 /* A new array of the main function that the host code allocates for each call. */

@@ -23,6 +23,7 @@ static const Pass passes[] = {
     {"types", check_types},       /* NumPy 2 typing, conversions, slice shapes */
     {"slices", lower_slices},     /* slice statements and reductions become loops */
     {"parallel", plan_parallel},  /* labels to LoopPar, reduction forms */
+    {"bfloat16", lower_bfloat16}, /* bfloat16 operations in float32, rounded */
     {"races", check_array_races}, /* races on arrays in parallel loops */
     {"temps", place_slice_temps}, /* slice temporaries: stack or allocated memory */
     {"target", target_lower},     /* GPU targets: kernels, grids, barriers */

@@ -43,6 +43,12 @@ INTS = SIGNED + UNSIGNED
 FLOATS = [np.float16, np.float32, np.float64]
 NUMERIC = INTS + FLOATS
 
+try:  # NumPy's bfloat16 (an optional test dependency: bfloat16 tests skip without it)
+    import ml_dtypes
+    BFLOAT16: Any = ml_dtypes.bfloat16
+except ImportError:
+    BFLOAT16 = None
+
 # Thread counts for programs run under several parallel settings: one thread,
 # an odd count that does not divide the sizes, a typical count, and more
 # threads than there are iterations.
@@ -85,6 +91,8 @@ class Gen:
         dt = np.dtype(dtype)
         if dt.kind == "b":
             return self.np.integers(0, 2, size=shape).astype(np.bool_)
+        if dt.name == "bfloat16":  # ml_dtypes': drawn in float32, rounded
+            return self.rand(shape, np.float32, lo, hi).astype(dt)
         if dt.kind == "f":
             lo = -1.0 if lo is None else lo
             hi = 1.0 if hi is None else hi
@@ -98,7 +106,7 @@ class Gen:
     def pos(self, shape: Union[int, Sequence[int]], dtype: Any = np.float64,
             hi: float = 2.0) -> np.ndarray:
         """Strictly positive values: floats in [0.1, hi), ints in [1, hi]."""
-        if np.dtype(dtype).kind == "f":
+        if np.dtype(dtype).kind == "f" or np.dtype(dtype).name == "bfloat16":
             return self.rand(shape, dtype, 0.1, hi)
         return self.rand(shape, dtype, 1, max(int(hi), 1))
 
@@ -165,12 +173,16 @@ ELEMENTWISE_TOL = {
     np.dtype(np.float32): (1e-5, 1e-6),
     np.dtype(np.float64): (1e-12, 1e-12),
 }
+if BFLOAT16 is not None:  # one bfloat16 rounding step is 2**-8 relative
+    ELEMENTWISE_TOL[np.dtype(BFLOAT16)] = (8e-3, 1e-2)
 # Reductions reassociate (parallel partial sums, pairwise summation in NumPy).
 REDUCTION_TOL = {
     np.dtype(np.float16): (1e-2, 1e-2),
     np.dtype(np.float32): (1e-4, 2e-4),
     np.dtype(np.float64): (1e-10, 1e-10),
 }
+if BFLOAT16 is not None:
+    REDUCTION_TOL[np.dtype(BFLOAT16)] = (5e-2, 5e-2)
 
 
 # ---------------------------------------------------------------------------
@@ -215,7 +227,7 @@ def metal_arg(a: Any) -> Any:
 
 def poison(a: np.ndarray) -> None:
     """Fill an array with a value no correct program writes by accident."""
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" or a.dtype.name == "bfloat16":
         a.fill(np.nan)
     elif a.dtype.kind == "b":
         a.fill(True)

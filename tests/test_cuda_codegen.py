@@ -268,6 +268,25 @@ def prints(x, xi, xh, N):
 
 
 @parpy.jit
+def bfloat16_ops(x, y, h, out, out32, rows, N, M):
+    parpy.label('N')
+    for i in range(N):
+        out[i] = x[i] * y[i, 0] + 0.5
+        out32[i] = exp(x[i]) + h[i] + np.float64(y[i, 1] // 3)
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        rows[i] = pmax(y[i, :])
+        parpy.label('M')
+        out[i] = psum(y[i, :])  # a block reduction, in float32
+
+
+def bf16(*shape):
+    """Buffers of BF16 (no ml_dtypes needed): only printed here."""
+    return parpy.buffer.zeros(shape, parpy.types.BF16, parpy.CompileBackend.Cpu)
+
+
+@parpy.jit
 def zero_d_out(x, t, N):
     parpy.label('N')
     for i in range(N):
@@ -340,6 +359,8 @@ PROGRAMS = [
      {'N': T(40), 'M': T(32)}, {}),
     ("prints", prints, [f32(8), np.zeros(8, np.uint8), np.zeros(8, np.float16), 8],
      {'N': T(8)}, {}),
+    ("bfloat16", bfloat16_ops, [bf16(64), bf16(64, 32), np.zeros(64, np.float16), bf16(64),
+                                f32(64), bf16(64), 64, 32], {'N': T(64), 'M': T(32)}, {}),
     ("zero_d_out", zero_d_out, [f32(10), np.zeros((), np.float32), 10], {'N': T(16)}, {}),
     ("dict_arg", dict_arg, [{"x": f32(30), "y": f32(30), "k": 3.0}, 30], {'N': T(32)}, {}),
     # Array variables chosen at run time (issue 9): pointers on the host

@@ -185,3 +185,37 @@ def test_sim_runs_shared_memory_histograms(tmp_path):
             histogram(data, hist, n, opts=opts({'N': T(1 << 13).reduce()}))
             assert np.array_equal(hist, want), (n, bins)
     ''', PARPY_CUDA_SHARED_HISTOGRAMS="1")
+
+
+def test_sim_runs_bfloat16(tmp_path):
+    """bfloat16 on the simulated Cuda target, through BF16 buffers made from
+    uint16 bits (no ml_dtypes): each operation rounded, sums in float32."""
+    run(tmp_path, '''
+        @parpy.jit
+        def bf16_ops(x, y, z, out, rows, N, M):
+            parpy.label('N')
+            for i in range(N):
+                out[i] = x[i, 0] * y[i] + z[i]
+                parpy.label('M')
+                rows[i] = psum(x[i, :])
+
+        def to_bits(f):
+            u = np.asarray(f, np.float32).view(np.uint32).astype(np.uint64)
+            return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+        def from_bits(b):
+            return (np.asarray(b, np.uint16).astype(np.uint32) << 16).view(np.float32)
+
+        def buf(bits):
+            return parpy.buffer.from_array(bits, Cuda).with_type(parpy.types.BF16)
+
+        n, m = 40, 70
+        xb = to_bits(rng.integers(-8, 9, (n, m)).astype(np.float32) / 4)
+        yb, zb = (to_bits(rng.uniform(-3, 3, n).astype(np.float32)) for _ in range(2))
+        out, rows = buf(np.zeros(n, np.uint16)), buf(np.zeros(n, np.uint16))
+        bf16_ops(buf(xb), buf(yb), buf(zb), out, rows, n, m, opts=opts({'N': T(n), 'M': T(32)}))
+        x, y, z = from_bits(xb), from_bits(yb), from_bits(zb)
+        want = to_bits(from_bits(to_bits(x[:, 0] * y)) + z)
+        assert np.array_equal(out.with_type(parpy.types.U16).numpy(), want)
+        assert np.array_equal(rows.with_type(parpy.types.U16).numpy(), to_bits(x.sum(axis=1)))
+    ''')

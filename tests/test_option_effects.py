@@ -33,8 +33,8 @@ def test_debug_print_shows_each_pass_with_timings(capsys):
     out = capsys.readouterr().out
     passes = re.findall(r"===== after (\w+) \((\d+) us\) =====", out)
     names = [p for p, _ in passes]
-    assert names == ["resolve", "inline", "webs", "specialise", "types", "slices", "parallel", "races",
-                     "temps", "scopes"]
+    assert names == ["resolve", "inline", "webs", "specialise", "types", "slices", "parallel",
+                     "bfloat16", "races", "temps", "scopes"]
     times = [int(t) for _, t in passes]
     assert times == sorted(times), "timings are measured from the start of the compilation"
     assert "===== generated C code" in out

@@ -36,13 +36,17 @@ class ElemSize(enum.Enum):
     F16 = 9
     F32 = 10
     F64 = 11
+    BF16 = 12
 
     def size(self) -> int:
         """Size of one element in bytes."""
         return _SIZES[self.value]
 
     def to_numpy(self) -> type:
-        """The NumPy scalar type, e.g. ``numpy.int32`` for ``I32``."""
+        """The NumPy scalar type, e.g. ``numpy.int32`` for ``I32``.  NumPy has no
+        bfloat16: ``BF16`` gives ``ml_dtypes.bfloat16``, and fails without ml_dtypes."""
+        if self is ElemSize.BF16:
+            return _bfloat16(required=True)
         return _NUMPY[self.value]
 
     def to_torch(self) -> Any:
@@ -52,10 +56,12 @@ class ElemSize(enum.Enum):
                                   f"{8 * self.size()}-bit integers)")
         import torch  # noqa: PLC0415 - optional dependency
 
+        if self is ElemSize.BF16:
+            return torch.bfloat16
         return getattr(torch, _NUMPY[self.value].__name__.replace("bool_", "bool"))
 
     def to_ctype(self) -> type:
-        """The ctypes type of one element (``F16`` is carried as ``c_uint16``)."""
+        """The ctypes type of one element (``F16`` and ``BF16`` are carried as ``c_uint16``)."""
         return _CTYPES[self.value]
 
     def is_int(self) -> bool:
@@ -63,7 +69,7 @@ class ElemSize(enum.Enum):
         return ElemSize.I8.value <= self.value <= ElemSize.U64.value
 
     def is_float(self) -> bool:
-        """True for F16, F32 and F64."""
+        """True for F16, F32, F64 and BF16."""
         return self.value >= ElemSize.F16.value
 
     # The names 0.1.3's DataType used (a buffer's dtype is an ElemSize here).
@@ -80,16 +86,30 @@ class ElemSize(enum.Enum):
         return ElemSize.U8.value <= self.value <= ElemSize.U64.value
 
     def is_floating_point(self) -> bool:
-        """True for F16, F32 and F64."""
+        """True for F16, F32, F64 and BF16."""
         return self.is_float()
 
 
-_SIZES = (1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8)
+_SIZES = (1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8, 2)
 _NUMPY = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-          np.uint64, np.float16, np.float32, np.float64)
+          np.uint64, np.float16, np.float32, np.float64, None)  # BF16: _bfloat16()
 _CTYPES = (ctypes.c_bool, ctypes.c_int8, ctypes.c_int16, ctypes.c_int32, ctypes.c_int64,
            ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint16,
-           ctypes.c_float, ctypes.c_double)
+           ctypes.c_float, ctypes.c_double, ctypes.c_uint16)
+
+
+def _bfloat16(required: bool = False) -> Any:
+    """ml_dtypes.bfloat16, NumPy's bfloat16, or None without ml_dtypes (an
+    optional dependency: PyTorch's bfloat16 tensors need none)."""
+    try:
+        import ml_dtypes  # noqa: PLC0415 - optional dependency
+    except ImportError:
+        if required:
+            raise ParPyValueError("NumPy has no bfloat16 type; install ml_dtypes for "
+                                  "ml_dtypes.bfloat16 (torch.bfloat16 tensors and parpy "
+                                  "buffers need none)") from None
+        return None
+    return ml_dtypes.bfloat16
 
 
 class CompileBackend(enum.Enum):
@@ -400,7 +420,9 @@ _FIELDS: dict[str, tuple[Callable[[str, Any], Any], Any]] = {
     "max_thread_blocks_per_cluster": (_check_blocks, 8),
     "use_cuda_graphs": (_check_bool, False),
     "force_int_size": (_check_size("an integer", ElemSize.is_int), None),
-    "force_float_size": (_check_size("a floating-point", ElemSize.is_float), None),
+    # Python floats as bfloat16 are not supported (bfloat16 is a storage type: arrays, scalars)
+    "force_float_size": (_check_size("a floating-point (F16, F32 or F64)",
+                                     lambda e: e.is_float() and e is not ElemSize.BF16), None),
     "includes": (_check_strs, []),
     "libs": (_check_strs, []),
     "extra_flags": (_check_strs, []),

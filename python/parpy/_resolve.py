@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _core, operators
-from ._options import ElemSize
+from ._options import ElemSize, _bfloat16
 
 _MISSING = object()
 
@@ -91,7 +91,10 @@ def _build_table() -> dict[int, tuple[Any, tuple]]:
             add(getattr(math, name), name, weak=True)
     # Conversions: NumPy scalar types (parpy.operators re-exports them).
     for e in ElemSize:
-        add(e.to_numpy(), "convert", e.value)
+        if e is not ElemSize.BF16:
+            add(e.to_numpy(), "convert", e.value)
+    if _bfloat16() is not None:  # ml_dtypes.bfloat16(x), where ml_dtypes is installed
+        add(_bfloat16(), "convert", ElemSize.BF16.value)
     return table
 
 
@@ -106,7 +109,7 @@ def _classify_builtin(obj: Any) -> tuple | None:
     return hit[1] if hit is not None and hit[0] is obj else None
 
 
-_NP_ELEMS = {np.dtype(e.to_numpy()): e for e in ElemSize}
+_NP_ELEMS = {np.dtype(e.to_numpy()): e for e in ElemSize if e is not ElemSize.BF16}
 _I64 = (-(2**63), 2**63 - 1)
 
 
@@ -137,6 +140,8 @@ def classify(obj: Any, pending: set[int]) -> tuple:
         return ("type", obj.value)
     if isinstance(obj, np.generic):
         e = _NP_ELEMS.get(obj.dtype)
+        if obj.dtype.kind == "V" and obj.dtype.name == "bfloat16":  # ml_dtypes'
+            e = ElemSize.BF16
         if e is None:
             return ("other", f"numpy.{type(obj).__name__}")
         return ("const", obj.item(), e.value)

@@ -33,8 +33,8 @@ _CPU, _CUDA, _METAL = CompileBackend.Cpu, CompileBackend.Cuda, CompileBackend.Me
 
 # (NumPy kind, item size) -> ElemSize: byte order and the C spelling
 # (long vs long long) do not matter.
-_BY_KIND = {(np.dtype(e.to_numpy()).kind, e.size()): e for e in ElemSize}
-_SUPPORTED = "bool, int8-64, uint8-64, float16-64"
+_BY_KIND = {(np.dtype(e.to_numpy()).kind, e.size()): e for e in ElemSize if e is not ElemSize.BF16}
+_SUPPORTED = "bool, int8-64, uint8-64, float16-64, bfloat16"
 
 
 # ---- arguments ----
@@ -43,6 +43,8 @@ def _elem_of_dtype(dt: np.dtype, what: str | None) -> ElemSize:
     """The ElemSize of `dt`; `what` names the array it is the dtype of, None
     for a dtype the user asked a buffer to have."""
     e = _BY_KIND.get((dt.kind, dt.itemsize))
+    if dt.kind == "V" and dt.name == "bfloat16":  # ml_dtypes'
+        e = ElemSize.BF16
     if e is None or dt.fields is not None or dt.subdtype is not None:
         if what:
             raise ParPyTypeError(f"{what} has dtype {dt}, which ParPy does not support "
@@ -141,7 +143,7 @@ class DataType:
         return self.elem.is_unsigned_integer()
 
     def is_floating_point(self) -> bool:
-        """True for F16, F32 and F64."""
+        """True for F16, F32, F64 and BF16."""
         return self.elem.is_floating_point()
 
     def to_numpy(self) -> type:
@@ -235,7 +237,16 @@ class Buffer(_core.BufferBase):
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array: on Cpu a view sharing the buffer's memory,
         on Cuda a fresh copy in host memory (after the GPU work queued so far).
-        A Metal buffer is host memory that Apple GPUs share: a view too."""
+        A Metal buffer is host memory that Apple GPUs share: a view too.  A BF16
+        buffer gives an ml_dtypes.bfloat16 array (``b.with_type(U16).numpy()``
+        shows its bits without ml_dtypes)."""
+        if self._elem == ElemSize.BF16.value:  # ml_dtypes' bfloat16 over the bits
+            bf16 = ElemSize.BF16.to_numpy()
+            if self._in_host_memory():
+                return np.asarray(memoryview(self)).view(bf16)
+            bits = np.empty(self.shape, np.uint16)
+            self._to_host(bits)
+            return bits.view(bf16)
         if self._in_host_memory():
             return np.asarray(memoryview(self))
         out = np.empty(self.shape, self.dtype.to_numpy())
@@ -249,6 +260,8 @@ class Buffer(_core.BufferBase):
         mps tensor).  The tensor keeps the memory alive."""
         import torch  # noqa: PLC0415 - optional dependency
 
+        if self._elem == ElemSize.BF16.value:  # the interfaces show its bits as uint16
+            return self.with_type(ElemSize.U16).torch().view(torch.bfloat16)
         if self._in_host_memory():
             return torch.from_numpy(self.numpy())
         # torch reads __cuda_array_interface__ and keeps this buffer alive.
@@ -445,7 +458,8 @@ def from_array(a: Any, backend: CompileBackend = CompileBackend.Auto) -> Buffer:
     if gpu and backend is _CUDA:
         return _wrap_gpu(a)
     host = _wrap_gpu(a).numpy() if gpu else _host_array(a)
-    out = Buffer._alloc(host.shape, _elem_of_dtype(host.dtype, "the array").value,
-                        backend.value, False)
-    out._from_host(host)
+    e = _elem_of_dtype(host.dtype, "the array")
+    out = Buffer._alloc(host.shape, e.value, backend.value, False)
+    # ml_dtypes' bfloat16 arrays have no buffer protocol: their bits do
+    out._from_host(host.view(np.uint16) if e is ElemSize.BF16 else host)
     return out

@@ -9,7 +9,7 @@ from ._options import ElemSize
 from .errors import ParPyTypeError
 
 __all__ = ["ElemSize", "Bool", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "F16",
-           "F32", "F64", "Pointer", "pointer"]
+           "F32", "F64", "BF16", "Pointer", "pointer"]
 
 Bool = ElemSize.Bool
 I8 = ElemSize.I8
@@ -23,6 +23,7 @@ U64 = ElemSize.U64
 F16 = ElemSize.F16
 F32 = ElemSize.F32
 F64 = ElemSize.F64
+BF16 = ElemSize.BF16
 
 
 class Pointer:

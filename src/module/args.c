@@ -172,6 +172,22 @@ int elem_of_typestr(const char *ts) {
   return -1;
 }
 
+/* elem_of_typestr, and ml_dtypes' bfloat16, which NumPy describes as
+ * "<V2" (raw bytes) with a dtype named bfloat16. */
+int elem_of_iface(PyObject *obj, const char *ts) {
+  int e = elem_of_typestr(ts);
+  if (e >= 0 || !ts || strcmp(ts + (ts[0] != 0), "V2") != 0)
+    return e;
+  PyObject *dt = PyObject_GetAttrString(obj, "dtype");
+  PyObject *name = dt ? PyObject_GetAttrString(dt, "name") : NULL;
+  PyErr_Clear();
+  if (name && PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "bfloat16") == 0)
+    e = EL_BF16;
+  Py_XDECREF(name);
+  Py_XDECREF(dt);
+  return e;
+}
+
 /* "dtype float32 > big-endian" in messages: prefer NumPy's own name. */
 bool dtype_error(const Where *w, PyObject *obj, const char *fallback) {
   PyObject *dt = PyObject_GetAttrString(obj, "dtype");
@@ -181,7 +197,7 @@ bool dtype_error(const Where *w, PyObject *obj, const char *fallback) {
   PyErr_Clear();
   bool big = fallback && (fallback[0] == '>' || fallback[0] == '!');
   arg_error(DIAG_TYPE, w, " has dtype %s%s, which ParPy does not support (supported: bool, "
-            "int8-64, uint8-64, float16-64)", name ? name : fallback ? fallback : "?",
+            "int8-64, uint8-64, float16-64, bfloat16)", name ? name : fallback ? fallback : "?",
             big ? " (big-endian)" : "");
   Py_XDECREF(s);
   Py_XDECREF(dt);
@@ -216,6 +232,7 @@ static Value read_value(const void *p, Elem e) {
   case EL_F16: { uint16_t x; memcpy(&x, p, 2); v.f = half_to_double(x); break; }
   case EL_F32: { float x; memcpy(&x, p, 4); v.f = x; break; }
   case EL_F64: memcpy(&v.f, p, 8); break;
+  case EL_BF16: { uint16_t x; memcpy(&x, p, 2); v.f = bf16_to_float(x); break; }
   default: break;
   }
   return v;
@@ -395,7 +412,7 @@ static bool classify_iface(Ctx *c, PyObject *obj, PyObject *iface, ArgSpec *s, c
   const char *ts = PyUnicode_AsUTF8(typestr);
   if (!ts)
     return false;
-  int e = elem_of_typestr(ts);
+  int e = elem_of_iface(obj, ts);
   if (e < 0)
     return dtype_error(w, obj, ts);
   void *ptr = PyLong_AsVoidPtr(PyTuple_GET_ITEM(data, 0));

@@ -33,6 +33,8 @@ bool dtype_error(const Where *w, PyObject *obj, const char *fallback);
 
 /* An __array_interface__ typestr such as "<f4", "|b1" -> Elem; -1 otherwise. */
 int elem_of_typestr(const char *ts);
+/* elem_of_typestr, or EL_BF16 for "<V2" with a dtype named bfloat16 (ml_dtypes). */
+int elem_of_iface(PyObject *obj, const char *ts);
 /* Row-major contiguity of a strides tuple in bytes: 1 contiguous, 0 not,
  * -1 with an exception (not a tuple of ints of the right length is "not"). */
 int strides_contiguous(PyObject *strides, const int64_t *dims, int rank, int64_t itemsize);

@@ -35,6 +35,7 @@ static const char *const formats[EL_COUNT] = {
     [EL_BOOL] = "?", [EL_I8] = "b",  [EL_I16] = "h", [EL_I32] = "i",
     [EL_I64] = "q",  [EL_U8] = "B",  [EL_U16] = "H", [EL_U32] = "I",
     [EL_U64] = "Q",  [EL_F16] = "e", [EL_F32] = "f", [EL_F64] = "d",
+    [EL_BF16] = "H", /* PEP 3118 has no bfloat16: its bits (buffer.py views them) */
 };
 
 /* "<f4": the array interfaces' typestr (byte order, kind, size). */
@@ -43,6 +44,7 @@ static void typestr(Elem e, char out[8]) {
       [EL_BOOL] = 'b', [EL_I8] = 'i',  [EL_I16] = 'i', [EL_I32] = 'i',
       [EL_I64] = 'i',  [EL_U8] = 'u',  [EL_U16] = 'u', [EL_U32] = 'u',
       [EL_U64] = 'u',  [EL_F16] = 'f', [EL_F32] = 'f', [EL_F64] = 'f',
+      [EL_BF16] = 'u', /* the bits, as the buffer protocol's format */
   };
   int size = elem_size(e);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__

@@ -86,7 +86,7 @@ bool classify_cai(Ctx *c, PyObject *obj, PyObject *cai, ArgSpec *s, const Where 
   const char *ts = PyUnicode_AsUTF8(typestr);
   if (!ts)
     return false;
-  int e = elem_of_typestr(ts);
+  int e = elem_of_iface(obj, ts);
   if (e < 0)
     return dtype_error(w, obj, ts);
   void *ptr = NULL;

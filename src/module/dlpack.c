@@ -188,6 +188,7 @@ static int elem_of_dtype(DLDataType t) {
   case DL_UINT: return (int)uints[k];
   case DL_FLOAT: return k >= 1 ? (int)floats[k - 1] : -1;
   case DL_BOOL: return k == 0 ? (int)EL_BOOL : -1;
+  case DL_BFLOAT: return k == 1 ? (int)EL_BF16 : -1;
   default: return -1;
   }
 }

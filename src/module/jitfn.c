@@ -203,7 +203,8 @@ PyObject *mod_set_runtime_after(PyObject *self, PyObject *arg) {
 
 static bool may_vary(const ArgSpec *a) {
   return a->kind == ARG_INT || a->kind == ARG_FLOAT ||
-         (a->kind == ARG_SCALAR && a->elem != EL_BOOL && a->elem != EL_F16);
+         (a->kind == ARG_SCALAR && a->elem != EL_BOOL && a->elem != EL_F16 &&
+          a->elem != EL_BF16);
 }
 
 static uint64_t value_bits(const ArgSpec *a) {

@@ -45,6 +45,7 @@ static int load_torch(void) {
       [EL_BOOL] = "bool",    [EL_I8] = "int8",       [EL_I16] = "int16",     [EL_I32] = "int32",
       [EL_I64] = "int64",    [EL_U8] = "uint8",      [EL_U16] = "uint16",    [EL_U32] = "uint32",
       [EL_U64] = "uint64",   [EL_F16] = "float16",   [EL_F32] = "float32",   [EL_F64] = "float64",
+      [EL_BF16] = "bfloat16",
   };
   for (int e = 0; e < EL_COUNT; e++)
     if (!(dtypes[e] = PyObject_GetAttrString(torch, elems[e])))

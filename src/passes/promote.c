@@ -20,6 +20,9 @@ static Elem float_for_int(Elem e) {
   return elem_size(e) == 2 ? EL_F32 : EL_F64;
 }
 
+/* float16 and bfloat16 are of one size, below float32 and float64. */
+static int float_rank(Elem e) { return e == EL_F64 ? 2 : e == EL_F32 ? 1 : 0; }
+
 Elem promote_elem(Elem a, Elem b) {
   if (a == b)
     return a;
@@ -30,7 +33,15 @@ Elem promote_elem(Elem a, Elem b) {
   if (elem_is_float(a) || elem_is_float(b)) {
     Elem fa = elem_is_float(a) ? a : float_for_int(a);
     Elem fb = elem_is_float(b) ? b : float_for_int(b);
-    return fa > fb ? fa : fb;
+    if (fa == fb || float_rank(fa) != float_rank(fb))
+      return float_rank(fa) >= float_rank(fb) ? fa : fb;
+    /* float16 against bfloat16: an int of one byte fits either, but
+     * neither holds the other's values (ml_dtypes and PyTorch: float32). */
+    if (!elem_is_float(a))
+      return b;
+    if (!elem_is_float(b))
+      return a;
+    return EL_F32;
   }
   bool sa = elem_is_signed(a), sb = elem_is_signed(b);
   if (sa == sb)

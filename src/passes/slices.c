@@ -201,7 +201,7 @@ static Node *lower_scalar(Lower *L, Node *s) {
   /* s = sum(...): accumulate straight into s when it is a plain local. */
   Sym *into = NULL;
   if (is_reduction(s->rhs) && s->lhs->kind == N_VAR && !expr_mentions(s->rhs, s->lhs->sym) &&
-      s->lhs->sym->ty->elem == s->rhs->ty->elem)
+      s->lhs->sym->ty->elem == s->rhs->ty->elem && s->rhs->ty->elem != EL_BF16)
     into = s->lhs->sym;
   bool ok = hoist_labelled(L, &s->rhs, &tail, labels, into);
   L->red_labels = (Labels){0};

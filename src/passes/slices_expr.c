@@ -73,6 +73,10 @@ static Node *convert_to(Lower *L, Node *e, Type *ty) {
   return c;
 }
 
+/* The type a reduction of `e` elements accumulates in: bfloat16 in float32,
+ * as PyTorch does (the result is rounded to bfloat16 once, at the end). */
+static Elem acc_elem(Elem e) { return e == EL_BF16 ? EL_F32 : e; }
+
 /* acc = acc op elem; `py`: Python's builtin max/min, whose comparisons let a
  * NaN elem lose (parpy_pymax). */
 static Node *accumulate(Lower *L, Sym *acc, Builtin b, Node *elem, bool py) {
@@ -155,7 +159,7 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
     hoisted = (Pre){pre->outer, *back, NULL};
     pre = &hoisted;
   }
-  Type *acc_ty = type_scalar(A(L), e->ty->elem, false);
+  Type *acc_ty = type_scalar(A(L), acc_elem(e->ty->elem), false);
   Sym *acc = fn_temp(L->p, L->fn, "acc", acc_ty);
   Sym *r = loop_var(L, "r");
   /* The argument's index: the result's indices with the reduced one inserted. */
@@ -187,7 +191,7 @@ static Node *scalarise_axis_reduction(Lower *L, Node *e, Node **idx, const int64
   append(&pre->inner, loop);
   if (back)
     *back = pre->inner;
-  return new_var(L->p, acc, e->span);
+  return convert_to(L, new_var(L->p, acc, e->span), e->ty);
 }
 
 /* NumPy computes `array ** scalar` with a ufunc chosen by the exponent's
@@ -205,7 +209,7 @@ static Node *numpy_fast_power(Lower *L, Node *c) {
   while (lit_rhs->kind == N_CONVERT || (lit_rhs->kind == N_UNARY && lit_rhs->op == OP_NEG))
     lit_rhs = lit_rhs->lhs;
   bool literal = lit_rhs->kind == N_FLOAT || lit_rhs->kind == N_INT;
-  if (!elem_is_float(c->ty->elem) || (!literal && c->ty->elem == EL_F16) ||
+  if (!elem_is_float(c->ty->elem) || (!literal && c->ty->elem == EL_F16) || c->ty->elem == EL_BF16 ||
       !const_eval(c->rhs, &rv) || !(elem_is_float(rv.elem) || elem_is_signed(rv.elem)))
     return c;
   double v = elem_is_float(rv.elem) ? rv.f : (double)rv.i;
@@ -319,7 +323,8 @@ bool hoist_labelled(Lower *L, Node **np, Node ***outer, Labels labels, Sym *into
     return false;
   if (is_reduction(n) && !is_array(n->ty)) {
     Node *arg = n->args;
-    Sym *acc = into ? into : fn_temp(L->p, L->fn, "acc", n->ty);
+    Type *acc_ty = n->ty->elem == EL_BF16 ? type_scalar(A(L), EL_F32, false) : n->ty;
+    Sym *acc = into ? into : fn_temp(L->p, L->fn, "acc", acc_ty);
     /* Python's builtin max/min of floats (the interpreter iterates the
      * array): the first element, then each later one that compares
      * greater (less).  A NaN is the result when it comes first and loses
@@ -337,7 +342,7 @@ bool hoist_labelled(Lower *L, Node **np, Node ***outer, Labels labels, Sym *into
     if (failed(L->p))
       return false;
     append(outer, loops);
-    Node *v = new_var(L->p, acc, n->span);
+    Node *v = convert_to(L, new_var(L->p, acc, n->span), n->ty);
     v->next = n->next;
     *np = v;
     return true;

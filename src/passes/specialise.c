@@ -64,13 +64,13 @@ static Type *spec_type(Prog *p, const ArgSpec *a) {
  * and passes it to the kernels using it as a parameter (src/gpu/kernels.c).
  * Not on Metal, and not with CUDA graphs, whose replay would keep the
  * captured value.  Only where the C type holds every value of the argument
- * exactly: int parameters when ints are int64, no float16.  Anything else
+ * exactly: int parameters when ints are int64, no float16 or bfloat16.  Anything else
  * is refused, and the caller goes back to specialising that parameter. */
 static bool runtime_param(Prog *p, Sym *s, const ArgSpec *a, int slot, Span span) {
   Elem e = a->kind == ARG_INT ? p->opt.int_size : a->kind == ARG_FLOAT ? p->opt.float_size : a->elem;
   bool backend = p->opt.backend == BACKEND_CPU ||
                  (p->opt.backend == BACKEND_CUDA && !p->opt.use_graphs);
-  if (!backend || e == EL_F16 || e == EL_BOOL ||
+  if (!backend || e == EL_F16 || e == EL_BF16 || e == EL_BOOL ||
       (a->kind == ARG_INT && e != EL_I64) || (a->kind != ARG_INT && a->kind != ARG_FLOAT &&
                                                 a->kind != ARG_SCALAR))
     return err(p, DIAG_TYPE, span, "argument '%s' cannot be taken at run time here", s->name);

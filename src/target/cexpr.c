@@ -12,6 +12,12 @@
 
 static void print_float(CPrinter *c, double v, Elem e) {
   Buf *o = c->out;
+  if (e == EL_BF16) { /* the float32 literal of its value, converted (exactly) */
+    buf_puts(o, "parpy_f32_to_bf16(");
+    print_float(c, (double)bf16_to_float(bf16_from_double(v)), EL_F32);
+    buf_puts(o, ")");
+    return;
+  }
   if (isnan(v)) {
     buf_puts(o, e == EL_F64 ? "(double)NAN" : e == EL_F32 ? "NAN" : "(half)NAN");
     return;
@@ -179,7 +185,32 @@ static void float_to_int(CPrinter *c, Elem e, Elem from, const Node *a, const ch
   buf_puts(c->out, ")");
 }
 
+/* bfloat16 converts through float32 (the bfloat16 pass has made every
+ * other type's value a float32 first; a cast covers any that is not). */
+static void bf16_cast(CPrinter *c, Elem e, const Node *a) {
+  Elem ae = ty_elem(a);
+  if (e == EL_BF16) {
+    bool wide = ae == EL_F64 || elem_is_int(ae); /* rounded once from double */
+    buf_puts(c->out, wide ? "parpy_f64_to_bf16(" : "parpy_f32_to_bf16(");
+    if (ae == EL_F32 || ae == EL_F64)
+      expr_prec(c, a, P_COMMA + 1);
+    else {
+      buf_puts(c->out, wide ? "(double)" : "(float)");
+      expr_prec(c, a, P_UNARY);
+    }
+    buf_puts(c->out, ")");
+    return;
+  }
+  if (e != EL_F32)
+    buf_printf(c->out, "(%s)", c->d->type_name(e));
+  call1(c, "parpy_bf16_to_f32", a);
+}
+
 void print_cast(CPrinter *c, Elem e, const Node *a) {
+  if ((e == EL_BF16) != (ty_elem(a) == EL_BF16)) {
+    bf16_cast(c, e, a);
+    return;
+  }
   if (elem_is_int(e) && elem_is_float(ty_elem(a))) {
     float_to_int(c, e, ty_elem(a), a, NULL);
     return;

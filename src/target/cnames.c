@@ -162,6 +162,7 @@ const char *c_type_name(Elem e) {
       [EL_BOOL] = "bool",    [EL_I8] = "int8_t",   [EL_I16] = "int16_t",  [EL_I32] = "int32_t",
       [EL_I64] = "int64_t",  [EL_U8] = "uint8_t",  [EL_U16] = "uint16_t", [EL_U32] = "uint32_t",
       [EL_U64] = "uint64_t", [EL_F16] = "half",    [EL_F32] = "float",    [EL_F64] = "double",
+      [EL_BF16] = "parpy_bf16", /* its bits (parpy_arith.h) */
   };
   return e < EL_COUNT ? names[e] : "void";
 }

@@ -64,6 +64,66 @@ PARPY_INT_MATH(uint16_t, u16, 0)
 PARPY_INT_MATH(uint32_t, u32, 0)
 PARPY_INT_MATH(uint64_t, u64, 0)
 
+/* ---- bfloat16 ----
+ * Stored as its 16 bits (the top half of a float32's) and computed in
+ * float32: the compiler converts each operand to float and each result
+ * back (src/passes/bfloat16.c), rounding to nearest even as PyTorch and
+ * ml_dtypes do.  A NaN stays a NaN (quiet, with its sign).  The same code
+ * runs on the Cpu, on CUDA devices and in the CUDA simulator, so the three
+ * round alike. */
+typedef struct parpy_bf16 {
+  uint16_t bits;
+} parpy_bf16;
+
+PARPY_FN uint32_t parpy_f32_bits(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  __builtin_memcpy(&u, &f, sizeof u);
+  return u;
+#endif
+}
+
+PARPY_FN float parpy_bf16_to_f32(parpy_bf16 x) {
+  uint32_t u = (uint32_t)x.bits << 16;
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(u);
+#else
+  float f;
+  __builtin_memcpy(&f, &u, sizeof f);
+  return f;
+#endif
+}
+
+PARPY_FN parpy_bf16 parpy_f32_to_bf16(float f) {
+  uint32_t u = parpy_f32_bits(f);
+  parpy_bf16 r;
+  if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: quiet it, keep sign and top payload */
+    r.bits = (uint16_t)((u >> 16) | 0x40u);
+  else /* ties to even; a carry into the exponent rounds up to the next power (or inf) */
+    r.bits = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  return r;
+}
+
+/* float64 (and integers, through float64) rounded once, as ml_dtypes does:
+ * float32 rounded to odd keeps a sticky bit for the second rounding. */
+PARPY_FN parpy_bf16 parpy_f64_to_bf16(double d) {
+  float f = (float)d;
+  if ((double)f != d && d == d) {
+    uint32_t u = parpy_f32_bits(f);
+    if (fabs((double)f) > fabs(d))
+      u -= 1;
+    u |= 1;
+#ifdef __CUDA_ARCH__
+    f = __uint_as_float(u);
+#else
+    __builtin_memcpy(&f, &u, sizeof f);
+#endif
+  }
+  return parpy_f32_to_bf16(f);
+}
+
 /* max/min of bools: True wins max, False wins min (NumPy: or, and). */
 PARPY_FN bool parpy_max_bool(bool a, bool b) { return a || b; }
 PARPY_FN bool parpy_min_bool(bool a, bool b) { return a && b; }

@@ -171,7 +171,7 @@ static bool mentions_sym(const Node *n, const Sym *s) {
 }
 
 static bool array_reduction_op(Op op, Elem e) {
-  if (e == EL_BOOL || e == EL_F16)
+  if (e == EL_BOOL || e == EL_F16 || e == EL_BF16)
     return false;
   switch (op) {
   case OP_ADD:

@@ -3,7 +3,9 @@
  *
  * Metal has no double-precision floating point: float64 anywhere in a
  * kernel, or in a helper function a kernel calls, is a TypeError at the
- * first place it shows.  The host code may use float64 (it is C++). */
+ * first place it shows.  The host code may use float64 (it is C++).
+ * bfloat16 is refused anywhere: MSL has `bfloat` only from Metal 3.1 on,
+ * and the Metal printer does not target it. */
 #include "metal.h"
 
 static const char *const no_f64 =
@@ -95,7 +97,28 @@ static const Node *wide_atomic(const Node *s) {
   return NULL;
 }
 
+static bool is_bf16(const Type *t) {
+  return t && (t->kind == TY_SCALAR || t->kind == TY_ARRAY || t->kind == TY_POINTER) &&
+         t->elem == EL_BF16;
+}
+
+/* The first symbol of the program typed bfloat16 (an argument, a local). */
+static const Sym *find_bf16(const Fn *f) {
+  for (int i = 0; i < f->nsyms; i++)
+    if (f->syms[i] && is_bf16(f->syms[i]->ty))
+      return f->syms[i];
+  return NULL;
+}
+
 bool metal_check(Prog *p) {
+  const Sym *bf = find_bf16(p->main);
+  for (Fn *h = p->helpers; h && !bf; h = h->next)
+    bf = find_bf16(h);
+  if (bf)
+    return err(p, DIAG_TYPE, p->func->span,
+               "'%s' is bfloat16, which the Metal backend does not support (MSL has bfloat "
+               "only from Metal 3.1 on); convert it to float32 or float16, or use "
+               "parpy.CompileBackend.Cpu or Cuda", bf->name);
   for (Kernel *k = p->kernels; k; k = k->next) {
     Node root = *k->root;
     root.next = NULL;
