@@ -400,3 +400,60 @@ def test_metal_refuses_bfloat16():
     opts.backend = parpy.CompileBackend.Metal
     with pytest.raises(parpy.ParPyError, match="bfloat16"):
         parpy.print_compiled(fma_chain, [cpu_buf(8), cpu_buf(8), cpu_buf(8), cpu_buf(8), 8], opts)
+
+
+# ---------------------------------------------------------------------------
+# On the GPU (the lead's run: python3 -m pytest -m cuda tests/test_diff_bfloat16.py)
+
+CUDA = parpy.CompileBackend.Cuda
+needs_cuda = pytest.mark.skipif(not parpy.backend.is_enabled(CUDA),
+                                reason="the Cuda backend is not enabled")
+
+
+@pytest.mark.cuda
+@needs_cuda
+@needs_ml
+def test_cuda_differential(rng):
+    n = 3000
+    check(arith, [rng.rand(n, BFLOAT16, -4, 4), rng.nonzero(n, BFLOAT16, -4, 4),
+                  np.zeros((n, 5), BFLOAT16), np.zeros(n, np.bool_), n], {'N': T(256)},
+          outputs=[2, 3], backend=CUDA)
+    args = [rng.rand(n, BFLOAT16, -8, 8) for _ in range(3)] + [np.zeros(n, BFLOAT16), n]
+    ref, got = check(fma_chain, args, {'N': T(1024)}, outputs=[3], rtol=0, atol=0,
+                     backend=CUDA)
+    np.testing.assert_array_equal(got[3].view(np.uint16), ref[3].view(np.uint16))
+    check(math_fns, [rng.rand(n, BFLOAT16, -3, 3), np.zeros((n, 5), BFLOAT16), n],
+          {'N': T(256)}, outputs=[1], backend=CUDA)
+    x = rng.rand((64, 200), np.int8, -8, 8).astype(BFLOAT16)
+    check(row_sums, [x, np.zeros(64, BFLOAT16), np.zeros(64, BFLOAT16), 64], {'N': T(64)},
+          outputs=[1, 2], rtol=0, atol=0, backend=CUDA)
+
+
+@parpy.jit
+def gpu_row_sums(x, out, N):
+    parpy.label('N')
+    for i in range(N):
+        parpy.label('M')
+        out[i] = psum(x[i, :])
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_cuda_torch_tensors_in_place(torch):
+    if not torch.cuda.is_available():
+        pytest.skip("PyTorch without CUDA")
+    n = 1 << 20
+    x, y = (torch.randn(n, dtype=torch.bfloat16, device="cuda") for _ in range(2))
+    z = torch.randn(n, dtype=torch.bfloat16, device="cuda")
+    out = torch.zeros(n, dtype=torch.bfloat16, device="cuda")
+    opts = parpy.par({'N': T(n)})
+    opts.backend = CUDA
+    fma_chain(x, y, z, out, n, opts=opts)
+    want = x * y + z  # PyTorch's eager kernels: two roundings
+    assert torch.equal(out.view(torch.int16), want.view(torch.int16))
+    m = torch.randint(-8, 9, (256, 4096), device="cuda").to(torch.bfloat16)
+    s = torch.zeros(256, dtype=torch.bfloat16, device="cuda")
+    opts = parpy.par({'N': T(256), 'M': T(1024)})
+    opts.backend = CUDA
+    gpu_row_sums(m, s, 256, opts=opts)  # a block reduction in float32, exact here
+    assert torch.equal(s, m.float().sum(dim=1).to(torch.bfloat16))
