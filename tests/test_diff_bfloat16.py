@@ -457,3 +457,51 @@ def test_cuda_torch_tensors_in_place(torch):
     opts.backend = CUDA
     gpu_row_sums(m, s, 256, opts=opts)  # a block reduction in float32, exact here
     assert torch.equal(s, m.float().sum(dim=1).to(torch.bfloat16))
+
+
+@parpy.jit
+def convert_op(x, out, N):
+    parpy.label('N')
+    for i in range(N):
+        out[i] = parpy.operators.bfloat16(x[i] * 3.0) * 2
+
+
+@needs_ml
+def test_operators_bfloat16_converts(rng):
+    assert parpy.operators.bfloat16 is BFLOAT16
+    n = 30
+    check(convert_op, [rng.rand(n, np.float64), np.zeros(n, np.float32), n], {'N': T(8)},
+          outputs=[1], rtol=0, atol=0)
+
+
+def test_compiled_library_is_found_again_in_a_new_process(tmp_path):
+    """The signature (x:bf16[...]) reads back: a fresh process loads the
+    library from the disk cache instead of compiling."""
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "again.py"
+    script.write_text(
+        "import sys, numpy as np, parpy\n"
+        f"sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
+        "from test_diff_bfloat16 import fma_chain, bf_buffer, bits_of\n"
+        "x = bf_buffer(np.arange(8, dtype=np.float32) / 3)\n"
+        "out = parpy.buffer.zeros(8, parpy.types.BF16, parpy.CompileBackend.Cpu)\n"
+        "o = parpy.par({'N': parpy.threads(8)}); o.backend = parpy.CompileBackend.Cpu\n"
+        "fma_chain(x, x, x, out, 8, opts=o)\n"
+        "print(list(bits_of(out)))\n")
+    env = dict(os.environ, PARPY_CACHE_DIR=str(tmp_path / "cache"))
+
+    def libs():
+        return {os.path.join(d, f): os.stat(os.path.join(d, f)).st_ino
+                for d, _, fs in os.walk(tmp_path / "cache") for f in fs if f.endswith(".so")}
+
+    runs = []
+    for _ in range(2):
+        runs.append(subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                                   text=True, timeout=300))
+        assert runs[-1].returncode == 0, runs[-1].stderr
+        if len(runs) == 1:
+            first = libs()
+    assert runs[0].stdout == runs[1].stdout
+    assert len(first) == 1 and libs() == first  # the same file: not built again

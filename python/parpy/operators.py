@@ -166,3 +166,16 @@ class _Gpu(contextlib.nullcontext):
 
 
 gpu = _Gpu()
+
+
+def __getattr__(name: str) -> Any:
+    """``bfloat16``: ml_dtypes.bfloat16, NumPy's bfloat16 (an optional
+    dependency), as a conversion ``bfloat16(x)`` like ``float16(x)``."""
+    if name == "bfloat16":
+        from ._options import ElemSize  # noqa: PLC0415 - avoids an import cycle
+
+        try:
+            return ElemSize.BF16.to_numpy()
+        except ValueError as e:
+            raise AttributeError(str(e)) from None
+    raise AttributeError(f"module 'parpy.operators' has no attribute {name!r}")
