@@ -1,5 +1,5 @@
-/* gpuprint.c - the pieces of kernel code that the Cuda and Metal printers
- * print alike (gpuprint.h), with each target's names. */
+/* gpuprint.c - the pieces of code that the Cuda and Metal printers print
+ * alike (gpuprint.h), with each target's names. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -169,4 +169,19 @@ void gpu_device_expr(CPrinter *c, const GpuNames *g, const Node *n) {
   } else {
     buf_printf(o, "/* unexpected node %d */ 0", n->kind);
   }
+}
+
+void gpu_convention_strings(CPrinter *c) {
+  Prog *p = c->p;
+  Buf *o = c->out;
+  const char *f = p->func->name;
+  buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
+              " * which arguments it writes, the message of a failed call, and an entry point\n"
+              " * taking the arguments as an array.  Keep them when you edit the code above and\n"
+              " * pass it to parpy.compile_string. */\n");
+  buf_printf(o, "extern \"C\" const char %s__signature[] = \"", f);
+  c_signature(p, o);
+  buf_printf(o, "\";\nextern \"C\" const char %s__access[] = \"", f);
+  c_access(p, o);
+  buf_puts(o, "\";\n");
 }

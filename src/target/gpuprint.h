@@ -1,6 +1,6 @@
-/* gpuprint.h - what the kernel printers of the GPU targets share
- * (gpuprint.c).  The Cuda target (cuda/kernels.c) and the Metal target
- * (metal/kernels.c) print the kernels src/gpu formed the same way but for
+/* gpuprint.h - what the printers of the GPU targets share (gpuprint.c).
+ * The Cuda target (cuda/kernels.c) and the Metal target (metal/kernels.c)
+ * print the kernels src/gpu formed the same way but for
  * their names of a thread's position, CUDA's threadIdx and blockIdx and
  * Metal's parameters parpy_tid and parpy_bid: a loop over layer j starts at
  * `lo + step * t`, t the thread's index in that layer, and strides by the
@@ -50,5 +50,9 @@ void gpu_all_threads(CPrinter *c, const Node *f);
 /* The kernels' own expressions: N_FIRST (is this the first thread of its
  * level, or of its block) and N_BLOCKIDX. */
 void gpu_device_expr(CPrinter *c, const GpuNames *g, const Node *n);
+
+/* The start of the calling convention of the C++ the GPU targets print
+ * (C linkage): the comment, the signature and the access strings. */
+void gpu_convention_strings(CPrinter *c);
 
 #endif

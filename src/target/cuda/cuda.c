@@ -75,19 +75,12 @@ static void print_convention(CPrinter *c, Fn *m) {
   Prog *p = c->p;
   Buf *o = c->out;
   const char *f = p->func->name;
-  buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
-              " * which arguments it writes, the message of a failed call, and an entry point\n"
-              " * taking the arguments as an array.  Keep them when you edit the code above and\n"
-              " * pass it to parpy.compile_string. */\n");
-  buf_printf(o, "extern \"C\" const char %s__signature[] = \"", f);
-  c_signature(p, o);
-  buf_printf(o, "\";\nextern \"C\" const char %s__access[] = \"", f);
-  c_access(p, o);
+  gpu_convention_strings(c);
   if (p->opt.debug)
-    buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) {\n  return "
+    buf_printf(o, "extern \"C\" const char *%s__error(void) {\n  return "
                   "parpy_dbg_message(parpy_dbg_sites, parpy_dbg_nsites, parpy_error);\n}\n", f);
   else
-    buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_error; }\n", f);
+    buf_printf(o, "extern \"C\" const char *%s__error(void) { return parpy_error; }\n", f);
   buf_printf(o, "extern \"C\" void %s__set_stream(void *stream) { %s::parpy_stream = "
                 "(cudaStream_t)stream; }\n\n", f, NAMESPACE);
   if (p->opt.debug) {

@@ -6,6 +6,7 @@
 
 #include "../../gpu/gpu.h"
 #include "../cprint.h"
+#include "../gpuprint.h"
 
 /* kernels.c: the device code. */
 void cuda_print_kernel(CPrinter *c, Kernel *k);

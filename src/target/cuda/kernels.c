@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../gpuprint.h"
 #include "cuda.h"
 #include "sum.h"
 

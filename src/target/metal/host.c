@@ -232,16 +232,8 @@ static void print_convention(CPrinter *c, Fn *m) {
   Prog *p = c->p;
   Buf *o = c->out;
   const char *f = p->func->name;
-  buf_puts(o, "/* ParPy's calling convention: the specialisation this code was generated for,\n"
-              " * which arguments it writes, the message of a failed call, and an entry point\n"
-              " * taking the arguments as an array.  Keep them when you edit the code above and\n"
-              " * pass it to parpy.compile_string. */\n");
-  buf_printf(o, "extern \"C\" const char %s__signature[] = \"", f);
-  c_signature(p, o);
-  buf_printf(o, "\";\nextern \"C\" const char %s__access[] = \"", f);
-  c_access(p, o);
-  buf_printf(o, "\";\nextern \"C\" const char *%s__error(void) { return parpy_metal_error(); }\n\n",
-             f);
+  gpu_convention_strings(c);
+  buf_printf(o, "extern \"C\" const char *%s__error(void) { return parpy_metal_error(); }\n\n", f);
   buf_printf(o, "extern \"C\" int32_t %s__entry(void **args) {\n  return %s(", f, m->name);
   c_args_from_slots(c, m);
   buf_puts(o, ");\n}\n");

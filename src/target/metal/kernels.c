@@ -14,7 +14,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../gpuprint.h"
 #include "metal.h"
 
 /* Metal's names of a thread's position: the kernels' parameters. */

@@ -11,6 +11,7 @@
 
 #include "../../gpu/gpu.h"
 #include "../cprint.h"
+#include "../gpuprint.h"
 
 /* kernels.c: the library block (helpers used on the device, kernels). */
 void metal_library(CPrinter *c);
