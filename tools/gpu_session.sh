@@ -33,15 +33,18 @@ step() {  # name default-limit command...
   local name=$1 lim; lim=$(limit "$1" "$2"); shift 2
   local t0=$SECONDS
   echo "== $name (limit $lim s) at +$((SECONDS - t_start)) s"
-  timeout -k 5 "$lim" bash -c '"$@"' _ "$@"   # bash: steps may be functions
+  # SIGINT first: pytest then still prints which tests failed (a step that
+  # ran out of time on 2026-12-02 left seven failures without names)
+  timeout -s INT -k 15 "$lim" bash -c '"$@"' _ "$@"   # bash: steps may be functions
   echo "   ($name: exit status $?, $((SECONDS - t0)) s)"
 }
 pytest_cuda() {  # log-name args...
   local name=$1; shift
-  PARPY_TEST_BACKEND=Cuda python3 -m pytest -q -rfEs --tb=short -n "$jobs" \
+  PARPY_TEST_BACKEND=Cuda python3 -m pytest -v -rfEs --tb=short -n "$jobs" \
     -p no:cacheprovider --timeout 120 "$@" > "$out/$name.log" 2>&1
   local rc=$?
-  grep -E "^(FAILED|ERROR|SKIPPED)" "$out/$name.log" | head -60
+  # -v: each result is a line as it comes ("[gw3] FAILED tests/...")
+  grep -E "^(FAILED|ERROR|SKIPPED)|\] (FAILED|ERROR) " "$out/$name.log" | sort -u | head -60
   tail -3 "$out/$name.log"
   return $rc
 }
