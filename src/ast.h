@@ -554,6 +554,7 @@ bool check_types(Prog *p);     /* types.c: NumPy typing, conversions, slices typ
 bool lower_slices(Prog *p);    /* slices.c: slice statements and reductions to loops */
 bool plan_parallel(Prog *p);   /* parallel.c: LoopPar per loop, reduction form */
 bool lower_bfloat16(Prog *p);  /* bfloat16.c: bfloat16 arithmetic done in float32 */
+const Sym *first_bf16_sym(const Prog *p); /* bfloat16.c: an argument or local typed bfloat16 */
 bool check_array_races(Prog *p); /* races.c: races on arrays in parallel loops */
 bool place_slice_temps(Prog *p); /* temps.c: slice temporaries on the stack or allocated */
 /* A new array of the main function that the host code allocates for each call. */

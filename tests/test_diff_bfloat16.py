@@ -395,6 +395,20 @@ def test_bfloat16_print_is_refused():
     assert e.value.line == marked_line(bf16_print)
 
 
+def test_cuda_refuses_bfloat16_unless_opted_in(monkeypatch):
+    """Until it has passed on a GPU, bfloat16 on Cuda needs
+    PARPY_CUDA_BFLOAT16=1; without it the error says what to do."""
+    monkeypatch.delenv("PARPY_CUDA_BFLOAT16", raising=False)
+    opts = parpy.par({'N': T(8)})
+    opts.backend = parpy.CompileBackend.Cuda
+    with pytest.raises(parpy.ParPyTypeError, match="PARPY_CUDA_BFLOAT16=1") as ei:
+        parpy.print_compiled(fma_chain, [cpu_buf(8), cpu_buf(8), cpu_buf(8), cpu_buf(8), 8], opts)
+    assert "is bfloat16" in str(ei.value) and "float32" in str(ei.value)
+    monkeypatch.setenv("PARPY_CUDA_BFLOAT16", "1")
+    assert "parpy_bf16" in parpy.print_compiled(
+        fma_chain, [cpu_buf(8), cpu_buf(8), cpu_buf(8), cpu_buf(8), 8], opts)
+
+
 def test_metal_refuses_bfloat16():
     opts = parpy.par({'N': T(8)})
     opts.backend = parpy.CompileBackend.Metal

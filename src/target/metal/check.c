@@ -97,23 +97,8 @@ static const Node *wide_atomic(const Node *s) {
   return NULL;
 }
 
-static bool is_bf16(const Type *t) {
-  return t && (t->kind == TY_SCALAR || t->kind == TY_ARRAY || t->kind == TY_POINTER) &&
-         t->elem == EL_BF16;
-}
-
-/* The first symbol of the program typed bfloat16 (an argument, a local). */
-static const Sym *find_bf16(const Fn *f) {
-  for (int i = 0; i < f->nsyms; i++)
-    if (f->syms[i] && is_bf16(f->syms[i]->ty))
-      return f->syms[i];
-  return NULL;
-}
-
 bool metal_check(Prog *p) {
-  const Sym *bf = find_bf16(p->main);
-  for (Fn *h = p->helpers; h && !bf; h = h->next)
-    bf = find_bf16(h);
+  const Sym *bf = first_bf16_sym(p);
   if (bf)
     return err(p, DIAG_TYPE, p->func->span,
                "'%s' is bfloat16, which the Metal backend does not support (MSL has bfloat "
