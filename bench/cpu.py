@@ -16,7 +16,8 @@ Mandelbrot (1024^2, at most 100 iterations) and naive matmul written i-k-j
 
 Each thread count runs in a fresh process (OMP_NUM_THREADS and Numba's and
 OpenBLAS's thread counts set before anything starts).  Within it the
-implementations of a kernel run in turn, `--reps` rounds, and the table
+implementations of a kernel run in turn (each round starting with the
+next one), `--reps` rounds, and the table
 shows medians (an implementation taking over SLOW_S seconds runs once); every implementation's result is checked against NumPy's
 first.  Writes cpu-<date>.json and cpu-<date>.png (if matplotlib is
 installed) into --out.
@@ -326,6 +327,23 @@ class Kernel:
         self.expected = None
 
 
+def aligned(a):
+    """A copy of `a` starting on a page boundary.  Every array of a kernel
+    starts on one, so that no implementation gains or loses by where its
+    output happens to lie relative to its inputs (matmul's c and b rows at
+    the same offset in a 4 KiB page slow both ParPy and C by 20%)."""
+    a = np.asarray(a)
+    raw = np.empty(a.nbytes + 4096, np.uint8)
+    off = -raw.ctypes.data % 4096
+    out = raw[off:off + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def zeros(shape, dtype=np.float64):
+    return aligned(np.zeros(shape, dtype))
+
+
 def make_kernels(quick, pp, pk, nb, c):
     s = 4 if quick else 1
     rng = np.random.default_rng(0)
@@ -346,11 +364,11 @@ def make_kernels(quick, pp, pk, nb, c):
 
     # row sum / softmax
     n, m = 8192 // s, 1024
-    x = rng.random((n, m), dtype=np.float32)
+    x = aligned(rng.random((n, m), dtype=np.float32))
     for name, label in (("row_sum", f"row sum {n}x{m} f32"),
                         ("softmax", f"row softmax {n}x{m} f32")):
         k = Kernel(name, label, 1e-5)
-        outs = {i: np.zeros(n if name == "row_sum" else (n, m), np.float32) for i in IMPLS}
+        outs = {i: zeros(n if name == "row_sum" else (n, m), np.float32) for i in IMPLS}
         if name == "row_sum":
             k.expected = x.sum(axis=1)
             f = parpy_call(k, pk["row_sum"], [x, outs["ParPy"], n], {'N': pp.threads(n)})
@@ -376,12 +394,12 @@ def make_kernels(quick, pp, pk, nb, c):
 
     # Jacobi 2-D: 10 sweeps (5 rounds of a -> b -> a); each run restarts from a0
     nj, steps = 2048 // s, 5
-    a0 = rng.random((nj, nj))
+    a0 = aligned(rng.random((nj, nj)))
     k = Kernel("jacobi", f"Jacobi 2-D {nj}^2 f64, {2 * steps} sweeps", 1e-9)
-    ea, eb = a0.copy(), a0.copy()
+    ea, eb = aligned(a0), aligned(a0)
     jacobi_numpy(ea, eb, steps)
     k.expected = ea
-    bufs = {i: (a0.copy(), a0.copy()) for i in IMPLS}
+    bufs = {i: (aligned(a0), aligned(a0)) for i in IMPLS}
 
     def reset(i):
         a, b = bufs[i]
@@ -399,10 +417,10 @@ def make_kernels(quick, pp, pk, nb, c):
 
     # histogram
     nh = (1 << 26) // s
-    hx = rng.integers(0, 256, size=nh, dtype=np.uint8)
+    hx = aligned(rng.integers(0, 256, size=nh, dtype=np.uint8))
     k = Kernel("histogram", f"histogram 256 bins, 2^{int(np.log2(nh))} u8", 0)
     k.expected = np.bincount(hx, minlength=256).astype(np.int64)
-    hists = {i: np.zeros(256, np.int64) for i in IMPLS}
+    hists = {i: zeros(256, np.int64) for i in IMPLS}
     hp = hists["ParPy"]
     f = parpy_call(k, pk["histogram"], [hx, hp, nh], {'N': pp.threads(1024).reduce()})
     if f:
@@ -420,12 +438,12 @@ def make_kernels(quick, pp, pk, nb, c):
 
     # N-body
     nn = 4096 // s
-    pos = rng.random((nn, 3))
-    mass = rng.random(nn) + 0.5
+    pos = aligned(rng.random((nn, 3)))
+    mass = aligned(rng.random(nn) + 0.5)
     k = Kernel("nbody", f"N-body {nn} f64", 1e-9)
-    k.expected = np.zeros((nn, 3))
+    k.expected = zeros((nn, 3))
     nbody_numpy(pos, mass, k.expected)
-    accs = {i: np.zeros((nn, 3)) for i in IMPLS}
+    accs = {i: zeros((nn, 3)) for i in IMPLS}
     f = parpy_call(k, pk["nbody"], [pos, mass, accs["ParPy"], nn], {'N': pp.threads(nn)})
     if f:
         add(k, "ParPy", f, lambda: accs["ParPy"])
@@ -438,11 +456,11 @@ def make_kernels(quick, pp, pk, nb, c):
     # axpy (y = 2x + y from a fresh y each run would time the copy: y
     # grows instead, and the check runs on the first call only)
     na = (1 << 24) // s
-    ax_ = rng.random(na)
-    ay0 = rng.random(na)
+    ax_ = aligned(rng.random(na))
+    ay0 = aligned(rng.random(na))
     k = Kernel("axpy", f"axpy 2^{int(np.log2(na))} f64", 1e-12)
     k.expected = 2.0 * ax_ + ay0
-    ys = {i: ay0.copy() for i in IMPLS}
+    ys = {i: aligned(ay0) for i in IMPLS}
     f = parpy_call(k, pk["axpy"], [2.0, ax_, ys["ParPy"], na], {'N': pp.threads(na)})
     ys["ParPy"][:] = ay0
     if f:
@@ -457,13 +475,13 @@ def make_kernels(quick, pp, pk, nb, c):
     # SpMV (CSR, 32 nonzeros per row at random columns)
     ns, nnz_row = 65536 // s, 32
     rows = np.arange(0, ns * nnz_row + 1, nnz_row, dtype=np.int64)
-    cols = rng.integers(0, ns, size=ns * nnz_row, dtype=np.int64)
-    vals = rng.random(ns * nnz_row)
-    sx = rng.random(ns)
+    cols = aligned(rng.integers(0, ns, size=ns * nnz_row, dtype=np.int64))
+    vals = aligned(rng.random(ns * nnz_row))
+    sx = aligned(rng.random(ns))
     row_of = np.repeat(np.arange(ns), nnz_row)
     k = Kernel("spmv", f"SpMV CSR {ns} rows x {nnz_row} nnz f64", 1e-12)
     k.expected = np.bincount(row_of, weights=vals * sx[cols], minlength=ns)
-    sy = {i: np.zeros(ns) for i in IMPLS}
+    sy = {i: zeros(ns) for i in IMPLS}
     f = parpy_call(k, pk["spmv"], [rows, cols, vals, sx, sy["ParPy"], ns], {'N': pp.threads(ns)})
     if f:
         add(k, "ParPy", f, lambda: sy["ParPy"])
@@ -480,7 +498,7 @@ def make_kernels(quick, pp, pk, nb, c):
     k = Kernel("mandelbrot", f"Mandelbrot {mh}^2, {maxit} iterations", 0)
     k.expected = mandel_numpy(mh, mw, maxit)
     k.tol_fraction = 1e-3  # escape counts at the set's edge may differ by rounding
-    mo = {i: np.zeros((mh, mw), np.int32) for i in IMPLS}
+    mo = {i: zeros((mh, mw), np.int32) for i in IMPLS}
     f = parpy_call(k, pk["mandelbrot"], [mo["ParPy"], mh, mw, maxit], {'i': pp.threads(mh), 'j': pp.threads(mw)})
     if f:
         add(k, "ParPy", f, lambda: mo["ParPy"])
@@ -492,11 +510,11 @@ def make_kernels(quick, pp, pk, nb, c):
 
     # naive matmul, i-k-j
     nm = 512 // s
-    A = rng.random((nm, nm), dtype=np.float32)
-    B = rng.random((nm, nm), dtype=np.float32)
+    A = aligned(rng.random((nm, nm), dtype=np.float32))
+    B = aligned(rng.random((nm, nm), dtype=np.float32))
     k = Kernel("matmul", f"matmul i-k-j {nm}^2 f32", 1e-4)
     k.expected = A @ B
-    cs = {i: np.zeros((nm, nm), np.float32) for i in IMPLS}
+    cs = {i: zeros((nm, nm), np.float32) for i in IMPLS}
     f = parpy_call(k, pk["matmul"], [A, B, cs["ParPy"], nm], {'N': pp.threads(nm)})
     if f:
         add(k, "ParPy", f, lambda: cs["ParPy"])
@@ -560,17 +578,23 @@ def child(args):
                 if time.perf_counter() - t0 > SLOW_S:
                     slow.add(impl)
             times = {impl: [] for impl in k.run if impl not in k.skipped}
+            cpu = {impl: [] for impl in times}  # the process's CPU time
+            order = list(times)
             for rep in range(args.reps):
-                for impl in times:
+                # Each round starts with the next implementation: the first
+                # of a round measured faster, whichever it was.
+                for impl in order[rep % len(order):] + order[:rep % len(order)]:
                     if rep and impl in slow:
                         continue
-                    t0 = time.perf_counter()
+                    c0, t0 = time.process_time(), time.perf_counter()
                     k.run[impl]()
                     times[impl].append(time.perf_counter() - t0)
+                    cpu[impl].append(time.process_time() - c0)
             out["kernels"][k.name] = {
                 "label": k.label,
                 "ms": {i: statistics.median(t) * 1e3 for i, t in times.items()},
                 "all_ms": {i: [v * 1e3 for v in t] for i, t in times.items()},
+                "cpu_ms": {i: statistics.median(t) * 1e3 for i, t in cpu.items()},
                 "skipped": k.skipped,
             }
             print(f"  [{os.environ.get('OMP_NUM_THREADS')} threads] {k.label}: "
@@ -596,8 +620,8 @@ def table(results, threads):
     names = list(results[threads[0]]["kernels"])
     lines = []
     hdr = ("| kernel | threads | ParPy ms | C ms | Numba ms | NumPy ms | ParPy / C | ParPy / Numba "
-           "| ParPy / C, fastest runs |")
-    lines += [hdr, "|" + "---|" * 9]
+           "| ParPy / C, fastest runs | ParPy / C, CPU time | ParPy / Numba, CPU time |")
+    lines += [hdr, "|" + "---|" * 11]
     notes = []
     for name in names:
         for t in threads:
@@ -612,9 +636,13 @@ def table(results, threads):
             best = k["all_ms"]
             fastest = (f"{min(best['ParPy']) / min(best['C']):.2f}"
                        if "ParPy" in best and "C" in best else "-")
+            cms = k.get("cpu_ms", {})
+
+            def cpu_ratio(a, b):
+                return f"{cms[a] / cms[b]:.2f}" if a in cms and b in cms and cms[b] else "-"
             lines.append(f"| {k['label']} | {t} | {cell('ParPy')} | {cell('C')} | {cell('Numba')} | "
                          f"{cell('NumPy')} | {ratio('ParPy', 'C')} | {ratio('ParPy', 'Numba')} "
-                         f"| {fastest} |")
+                         f"| {fastest} | {cpu_ratio('ParPy', 'C')} | {cpu_ratio('ParPy', 'Numba')} |")
             for impl, why in k["skipped"].items():
                 note = f"{k['label']}: {impl} skipped: {why}"
                 if note not in notes:
@@ -622,8 +650,11 @@ def table(results, threads):
     for t in threads:
         lines.append(f"\ncall on a cache hit, 1-element arrays, {t} thread(s): "
                      f"{results[t]['call_overhead_us']:.2f} us")
-    notes.append("Times are medians over the rounds; the last column compares the fastest "
-                 "run of each, which a loaded machine disturbs least.")
+    notes.append("Times are medians of wall-clock time over the rounds. 'fastest runs' "
+                 "compares the fastest run of each, which a loaded machine disturbs least; "
+                 "'CPU time' compares medians of the process's CPU time, which on one "
+                 "thread does not count the time other processes took the core (on two "
+                 "threads it counts OpenMP's waiting threads too).")
     return "\n".join(lines + [""] + notes)
 
 
@@ -684,6 +715,7 @@ def main():
         if chart(results, threads, png):
             print(f"chart: {png}")
         return 0
+    load_before = os.getloadavg()
     results = {t: run_threads(t, args) for t in args.threads}
     text = table(results, args.threads)
     print(text)
@@ -691,10 +723,15 @@ def main():
     stamp = datetime.date.today().isoformat() + (f"-{args.tag}" if args.tag else "")
     meta = {"date": stamp, "machine": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "reps": args.reps, "quick": args.quick,
-            "load_average": os.getloadavg()}
+            "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+            "load_average_before": load_before, "load_average": os.getloadavg()}
     with open(os.path.join(args.out, f"cpu-{stamp}.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     with open(os.path.join(args.out, f"cpu-{stamp}.md"), "w") as f:
+        f.write(f"`{meta['command']}` on {meta['date']}, {meta['cpus']} CPUs "
+                f"({meta['machine']}); load average (1, 5, 15 min) before "
+                f"{', '.join(f'{x:.1f}' for x in load_before)}, after "
+                f"{', '.join(f'{x:.1f}' for x in meta['load_average'])}\n\n")
         f.write(text + "\n")
     if chart(results, args.threads, os.path.join(args.out, f"cpu-{stamp}.png")):
         print(f"chart: {os.path.join(args.out, f'cpu-{stamp}.png')}")

@@ -59,6 +59,20 @@ PARPY_FLOAT_OPS(float, f32, float, fmodf, floorf, copysignf)
 PARPY_FLOAT_OPS(double, f64, double, fmod, floor, copysign)
 PARPY_FLOAT_OPS(half, f16, float, fmodf, floorf, copysignf) /* in float, as NumPy */
 
+/* ---- `#pragma GCC unroll` inside OpenMP regions ----
+ * gcc (12, at least) drops the unroll pragmas of the loops in the function
+ * it outlines a parallel region into: the flag saying that the function has
+ * some is not copied to it.  Inlining a function that has one sets the flag
+ * again, so the Cpu printer calls this before each loop it asks to unroll;
+ * the loop here runs no times and leaves no code. */
+#ifndef __CUDACC__ /* (CUDA host code includes this file; nvcc warns of the pragma) */
+static inline __attribute__((always_inline)) void parpy_unroll_here(int n) {
+#pragma GCC unroll 2
+  for (int i = 0; i < n; i++)
+    __asm__ volatile("");
+}
+#endif
+
 /* ---- pairwise summation (float reductions) ----
  * A float sum runs in blocks of PARPY_SUM_BLOCK elements, each summed by an
  * `omp simd` reduction (a few lanes, so short chains of dependent adds);

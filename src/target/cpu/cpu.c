@@ -83,20 +83,99 @@ static int collapse_depth(const Node *f) {
   return 1 + collapse_depth(g);
 }
 
+/* The Cpu printer's state (CPrinter.ctx). */
+typedef struct CpuState {
+  /* Loops still to print that belong to the `collapse(n)` just printed:
+   * nothing may come between them, not even a pragma. */
+  int collapsed;
+} CpuState;
+
+/* ---- decisions taken at run time ----
+ * Shapes are specialised, so trip counts are mostly known when the code is
+ * printed; a scalar taken at run time (after it has varied, docs/language.md)
+ * or a bound read from an array is not.  Then the code decides as it runs. */
+
+/* Bounds that can be evaluated once more before the loop. */
+static bool bounds_known_before(const Node *f) {
+  return cpu_simple_value(f->lo) && cpu_simple_value(f->hi);
+}
+
+/* `(hi) - (lo) >= k * step`: the loop `f` runs at least about k times
+ * (-fwrapv: a difference past the type's range wraps, which only picks
+ * the slower of two right ways). */
+static void print_trips_at_least(CPrinter *c, const Node *f, int64_t k) {
+  Buf *o = c->out;
+  int64_t step = f->step > 0 ? f->step : -f->step;
+  const Node *big = f->step > 0 ? f->hi : f->lo, *small = f->step > 0 ? f->lo : f->hi;
+  buf_puts(o, "(");
+  c_expr(c, big);
+  buf_puts(o, ") - (");
+  c_expr(c, small);
+  buf_printf(o, ") >= %" PRId64, k > INT64_MAX / step ? INT64_MAX : k * step);
+}
+
+/* An outer parallel loop of unknown trip count over known work per
+ * iteration: `if(...)` keeps a call with too little work on one thread. */
+static void if_clause(CPrinter *c, const Node *f) {
+  int64_t min = parallel_min_work();
+  if (min <= 0 || cpu_trip_count(f) >= 0 || !bounds_known_before(f))
+    return;
+  int64_t inner = work(f->body, min);
+  if (inner <= 0 || inner >= min)
+    return; /* unknown (counted as min) or enough in one iteration */
+  buf_puts(c->out, " if(");
+  print_trips_at_least(c, f, (min + inner - 1) / inner);
+  buf_puts(c->out, ")");
+}
+
 /* OpenMP's own max/min reductions drop NaN (they compare with < and >);
  * NumPy's propagate it, so float max/min use the reductions parpy_cpu.h
- * declares with parpy_max_<t>/parpy_min_<t>. */
-static void pragma(CPrinter *c, const Node *f, const char *red_var, Elem e) {
+ * declares with parpy_max_<t>/parpy_min_<t>.  `depth`: the loops to
+ * collapse, 1 for none. */
+static void pragma_depth(CPrinter *c, const Node *f, const char *red_var, Elem e, int depth) {
   c_line_start(c);
   buf_puts(c->out, "#pragma omp parallel for");
-  int depth = collapse_depth(f);
-  if (depth > 1)
+  if (depth > 1) {
     buf_printf(c->out, " collapse(%d)", depth);
+    ((CpuState *)c->ctx)->collapsed = depth - 1;
+  }
   if (red_var && elem_is_float(e) && (f->red_op == OP_MAX || f->red_op == OP_MIN))
     buf_printf(c->out, " reduction(parpy_%s_%s: %s)", cpu_omp_op(f->red_op), elem_short(e), red_var);
   else if (red_var)
     buf_printf(c->out, " reduction(%s: %s)", cpu_omp_op(f->red_op), red_var);
+  if_clause(c, f);
   buf_puts(c->out, "\n");
+}
+
+static void pragma(CPrinter *c, const Node *f, const char *red_var, Elem e) {
+  pragma_depth(c, f, red_var, e, collapse_depth(f));
+}
+
+/* Collapsing loops only pays when the outer one alone has too few
+ * iterations for the threads: it keeps gcc from vectorising the inner
+ * loop (Jacobi 2-D ran 3x slower).  With the outer trip count unknown,
+ * the nest is printed twice and the count picks one. */
+static bool collapse_at_run_time(CPrinter *c, const Node *f) {
+  int depth = collapse_depth(f);
+  if (depth < 2 || cpu_trip_count(f) >= 0 || !bounds_known_before(f))
+    return false;
+  c_line_start(c);
+  buf_puts(c->out, "if (");
+  print_trips_at_least(c, f, COLLAPSE_BELOW);
+  buf_puts(c->out, ") {\n");
+  c->depth++;
+  pragma_depth(c, f, NULL, EL_I64, 1);
+  c_for_loop(c, f);
+  c->depth--;
+  c_line_start(c);
+  buf_printf(c->out, "} else { /* too few iterations for the threads: collapse(%d) */\n", depth);
+  c->depth++;
+  pragma_depth(c, f, NULL, EL_I64, depth);
+  c_for_loop(c, f);
+  c->depth--;
+  c_line_start(c);
+  buf_puts(c->out, "}\n");
+  return true;
 }
 
 /* A parallel reduction into an array element that cpu_reduction does not
@@ -259,10 +338,68 @@ static bool scatter_loop(CPrinter *c, const Node *f) {
   return true;
 }
 
+/* ---- unrolling innermost loops ---- */
+
+/* gcc vectorises a loop like matmul's `c[i, j] += aik * b[k, j]` but runs
+ * one vector per iteration, its counter and branch in the way of the loads
+ * and stores; LLVM (Numba) interleaves four.  `#pragma GCC unroll 8` made
+ * that loop 1.4x faster (and faster than Numba's), and is asked for where
+ * it pays: innermost loops (no loop, while or if inside) of at least
+ * UNROLL_MIN_TRIPS iterations whose statements only store into array
+ * elements indexed by the loop variable or into locals of the body, so
+ * that no iteration waits for the one before.  A running sum
+ * (`s += vals[k] * x[cols[k]]`, in order) stays one chain however it is
+ * unrolled: unrolled it measured 1.3x slower, and -funroll-loops for whole
+ * files slowed the pairwise sums' block loops 1.6x.  PARPY_CPU_UNROLL,
+ * read when the code is generated, sets the factor (0 or 1: none). */
+#define UNROLL 8
+#define UNROLL_MIN_TRIPS 16
+
+static int unroll_factor(void) {
+  const char *env = getenv("PARPY_CPU_UNROLL");
+  char *end;
+  long v = env && *env ? strtol(env, &end, 10) : -1;
+  return v >= 0 && v <= 64 && !*end ? (int)v : UNROLL;
+}
+
+static bool independent_iterations(const Node *f) {
+  for (const Node *s = f->body; s; s = s->next) {
+    if (s->kind == N_DECL)
+      continue;
+    if (s->kind != N_ASSIGN || s->atomic)
+      return false;
+    const Node *t = s->lhs;
+    if (t->kind == N_VAR && s->is_decl)
+      continue;
+    if (t->kind != N_SUBSCRIPT || !list_mentions(t->args, f->sym))
+      return false;
+  }
+  return f->body != NULL;
+}
+
+static void sequential_loop(CPrinter *c, const Node *f) {
+  CpuState *st = c->ctx;
+  if (st->collapsed > 0) {
+    st->collapsed--;
+    c_for_loop(c, f);
+    return;
+  }
+  int64_t n = cpu_trip_count(f);
+  int k = unroll_factor();
+  if (k > 1 && !c->p->opt.debug && (n < 0 || n >= UNROLL_MIN_TRIPS) &&
+      independent_iterations(f)) {
+    c_line_start(c);
+    buf_puts(c->out, "parpy_unroll_here(0); /* see parpy_cpu.h */\n");
+    c_line_start(c);
+    buf_printf(c->out, "#pragma GCC unroll %d\n", k);
+  }
+  c_for_loop(c, f);
+}
+
 static void cpu_for(CPrinter *c, const Node *f) {
   if (!f->par_outer) {
     if (!cpu_reduction(c, f, false))
-      c_for_loop(c, f);
+      sequential_loop(c, f);
     return;
   }
   if (too_little_work(f)) {
@@ -278,7 +415,7 @@ static void cpu_for(CPrinter *c, const Node *f) {
     reduction_into_element(c, f);
     return;
   }
-  if (!f->par.reduce && scatter_loop(c, f))
+  if (!f->par.reduce && (scatter_loop(c, f) || collapse_at_run_time(c, f)))
     return;
   const Sym *red = f->par.reduce && f->red_target ? f->red_target->sym : NULL;
   pragma(c, f, red ? red->cname : NULL, red && red->ty ? red->ty->elem : EL_I64);
@@ -413,7 +550,8 @@ static void print_main(CPrinter *c, Fn *m) {
 }
 
 static bool emit(Prog *p, Buf *out) {
-  CPrinter c = {.p = p, .out = out, .d = &cpu_dialect};
+  CpuState state = {0};
+  CPrinter c = {.p = p, .out = out, .d = &cpu_dialect, .ctx = &state};
   c_name_functions(p);
   for (Fn *h = p->helpers; h; h = h->next)
     c_assign_names(p, h);

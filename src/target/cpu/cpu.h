@@ -17,6 +17,10 @@ Node *cpu_replace(Arena *a, const Node *n, const Node *target, Node *var);
 /* Iterations of the loop `f` if known when printing, else -1. */
 int64_t cpu_trip_count(const Node *f);
 
+/* `n` calls no function that might do more than compute a value (so it
+ * may be evaluated once more, or in any interleaving with others). */
+bool cpu_simple_value(const Node *n);
+
 /* The OpenMP reduction identifier of `op` ("+", "max", "&&", ...). */
 const char *cpu_omp_op(Op op);
 

@@ -64,16 +64,16 @@ Node *cpu_replace(Arena *a, const Node *n, const Node *target, Node *var) {
 
 /* No calls of functions that might do more than compute a value: the
  * iterations of an `omp simd` loop may run in any interleaving. */
-static bool simple_value(const Node *n) {
+bool cpu_simple_value(const Node *n) {
   if (!n)
     return true;
   if (n->kind == N_FUNCALL || n->kind == N_EXTCALL)
     return false;
-  if (!simple_value(n->lhs) || !simple_value(n->rhs) || !simple_value(n->cond) ||
-      !simple_value(n->then) || !simple_value(n->els))
+  if (!cpu_simple_value(n->lhs) || !cpu_simple_value(n->rhs) || !cpu_simple_value(n->cond) ||
+      !cpu_simple_value(n->then) || !cpu_simple_value(n->els))
     return false;
   for (const Node *x = n->args; x; x = x->next)
-    if (!simple_value(x))
+    if (!cpu_simple_value(x))
       return false;
   return true;
 }
@@ -112,7 +112,7 @@ static bool match(const Node *f, Red *r) {
   if (rhs->weak_result && (rhs->op == OP_MAX || rhs->op == OP_MIN) &&
       elem_is_float(acc->ty->elem))
     return false;
-  if (!simd_op(rhs->op, acc->ty->elem) || !simple_value(rhs->rhs) ||
+  if (!simd_op(rhs->op, acc->ty->elem) || !cpu_simple_value(rhs->rhs) ||
       expr_mentions(rhs->rhs, acc->sym) || expr_mentions(f->lo, acc->sym) ||
       expr_mentions(f->hi, acc->sym))
     return false;
