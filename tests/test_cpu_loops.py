@@ -181,3 +181,96 @@ def test_little_work_decided_at_run_time(rng, monkeypatch):
     assert "#pragma omp parallel for if((N) - (0) >= 100)" in src
     for n in (1, 99, 100, 500):
         check(scale_rows, [x, np.zeros((500, 10)), n], {'N': parpy.threads(8)})
+
+
+# ---- innermost while loops: unrolled, `and` chains split ----
+
+@parpy.jit
+def escape_time(out, H, W, MAXIT):
+    parpy.label('i')
+    for i in range(H):
+        for j in range(W):
+            cr = -2.0 + 3.0 * j / W
+            ci = -1.5 + 3.0 * i / H
+            zr = 0.0
+            zi = 0.0
+            k = 0
+            while k < MAXIT and zr * zr + zi * zi <= 4.0:
+                t = zr * zr - zi * zi + cr
+                zi = 2.0 * zr * zi + ci
+                zr = t
+                k += 1
+            out[i, j] = k
+
+
+@parpy.jit
+def three_terms(x, out, N, M):
+    parpy.label('N')
+    for i in range(N):
+        k = 0
+        s = 0.0
+        while k < M and x[i, k] > 0.1 and s < 3.0:
+            s += x[i, k]
+            k += 1
+        out[i] = s + k
+
+
+@parpy.jit
+def or_condition(x, out, N, M):
+    parpy.label('N')
+    for i in range(N):
+        k = 0
+        while k < 2 or (k < M and x[i, k] > 0.5):
+            k += 1
+        out[i] = k
+
+
+@parpy.jit
+def nested_while(out, N):
+    parpy.label('N')
+    for i in range(N):
+        k = 0
+        while k < i:
+            for j in range(3):
+                out[i] += j
+            k += 1
+
+
+def test_escape_time_loop_unrolled_with_its_and_split():
+    src = code(escape_time, [np.zeros((64, 64), np.int32), 64, 64, 50], {'i': parpy.threads(64)})
+    lines = [s.strip() for s in src.splitlines()]
+    at = lines.index("#pragma GCC unroll 4")
+    assert lines[at - 1].startswith("parpy_unroll_here(0);")
+    assert lines[at + 1:at + 4] == ["while (k < MAXIT) {",
+                                    "if (!(zr * zr + zi * zi <= 4.0))", "break;"]
+
+
+def test_while_with_a_loop_inside_is_left_alone():
+    src = code(nested_while, [np.zeros(8), 8], {'N': parpy.threads(8)})
+    assert "#pragma GCC unroll" not in src
+    assert "while (k < i) {" in src
+
+
+@pytest.mark.parametrize("maxit", [1, 7, 50])
+def test_escape_time(rng, maxit):
+    check(escape_time, [np.zeros((40, 37), np.int32), 40, 37, maxit], {'i': parpy.threads(40)},
+          outputs=[0])
+
+
+def test_and_chain_of_three_keeps_its_order(rng):
+    # x[i, k] is read only while k < M: the order of the tests is the
+    # program's (a reordered test would read past the row).
+    n, m = 50, 12
+    x = rng.np.random((n, m))
+    x[::3, :] = 0.5  # rows that run to the end
+    check(three_terms, [x, np.zeros(n), n, m], {'N': parpy.threads(n)}, outputs=[1])
+    src = code(three_terms, [x, np.zeros(n), n, m], {'N': parpy.threads(n)})
+    assert src.index("while (k < M) {") < src.index("if (!(x[") < src.index("if (!(s < 3.0))")
+
+
+def test_or_condition_unrolled_whole(rng):
+    n, m = 30, 9
+    x = rng.np.random((n, m))
+    check(or_condition, [x, np.zeros(n, np.int64), n, m], {'N': parpy.threads(n)}, outputs=[1])
+    src = code(or_condition, [x, np.zeros(n, np.int64), n, m], {'N': parpy.threads(n)})
+    assert "#pragma GCC unroll 4" in src and "break;" not in src

@@ -13,6 +13,9 @@ typedef struct CDialect {
   const char *(*type_name)(Elem e);
   /* Print a for-loop (including its pragmas or mapping) and its body. */
   void (*for_loop)(CPrinter *c, const Node *f);
+  /* Print a while loop the target's way; false (nothing printed): the plain
+   * C way (may be NULL). */
+  bool (*while_loop)(CPrinter *c, const Node *w);
   /* Statements and expressions only this target has (may be NULL). */
   void (*extra_stmt)(CPrinter *c, const Node *s);
   void (*extra_expr)(CPrinter *c, const Node *n);

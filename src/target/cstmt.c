@@ -247,6 +247,8 @@ void c_stmt(CPrinter *c, const Node *s) {
     return;
   case N_FOR: c->d->for_loop(c, s); return;
   case N_WHILE:
+    if (c->d->while_loop && c->d->while_loop(c, s))
+      return;
     c_line_start(c);
     buf_puts(o, "while (");
     /* debug mode: a failed check made an access harmless, not its value

