@@ -308,6 +308,32 @@ def test_sequential_bfloat16_local_rounds_each_step(rng):
           {'N': T(8)}, outputs=[1], rtol=0, atol=0)
 
 
+@parpy.jit
+def weighted_hist(b, w, h, N):
+    parpy.label('N')
+    for i in range(N):
+        h[b[i]] += w[i]
+
+
+@parpy.jit
+def f32_total(x, s, N):
+    parpy.label('N')
+    for i in range(N):
+        s[0] += x[i]
+
+
+@needs_ml
+def test_bfloat16_values_into_float32_reductions(rng):
+    """What the refusals point to: bfloat16 values added into float32
+    targets, atomically (a histogram) or by a parallel reduction."""
+    n = 5000
+    w = rng.rand(n, np.int8, 0, 3).astype(BFLOAT16)  # whole numbers: exact in any order
+    h = rng.rand(37, np.int8, 0, 2).astype(np.float32)
+    check(weighted_hist, [rng.rand(n, np.int32, 0, 36), w, h, n],
+          {'N': T(1024).reduce()}, rtol=0, atol=0)
+    check(f32_total, [w, np.zeros(1, np.float32), n], {'N': T(256).reduce()}, rtol=0, atol=0)
+
+
 # ---------------------------------------------------------------------------
 # PyTorch tensors
 
