@@ -85,8 +85,7 @@ PARPY_FN uint32_t parpy_f32_bits(float f) {
 #endif
 }
 
-PARPY_FN float parpy_bf16_to_f32(parpy_bf16 x) {
-  uint32_t u = (uint32_t)x.bits << 16;
+PARPY_FN float parpy_f32_from_bits(uint32_t u) {
 #ifdef __CUDA_ARCH__
   return __uint_as_float(u);
 #else
@@ -95,6 +94,8 @@ PARPY_FN float parpy_bf16_to_f32(parpy_bf16 x) {
   return f;
 #endif
 }
+
+PARPY_FN float parpy_bf16_to_f32(parpy_bf16 x) { return parpy_f32_from_bits((uint32_t)x.bits << 16); }
 
 PARPY_FN parpy_bf16 parpy_f32_to_bf16(float f) {
   uint32_t u = parpy_f32_bits(f);
@@ -114,12 +115,7 @@ PARPY_FN parpy_bf16 parpy_f64_to_bf16(double d) {
     uint32_t u = parpy_f32_bits(f);
     if (fabs((double)f) > fabs(d))
       u -= 1;
-    u |= 1;
-#ifdef __CUDA_ARCH__
-    f = __uint_as_float(u);
-#else
-    __builtin_memcpy(&f, &u, sizeof f);
-#endif
+    f = parpy_f32_from_bits(u | 1);
   }
   return parpy_f32_to_bf16(f);
 }
