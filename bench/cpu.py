@@ -33,6 +33,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -580,10 +581,13 @@ def child(args):
             times = {impl: [] for impl in k.run if impl not in k.skipped}
             cpu = {impl: [] for impl in times}  # the process's CPU time
             order = list(times)
+            shuffle = random.Random(20261202)
             for rep in range(args.reps):
-                # Each round starts with the next implementation: the first
-                # of a round measured faster, whichever it was.
-                for impl in order[rep % len(order):] + order[:rep % len(order)]:
+                # Each round in a new order: the first of a round measured
+                # faster, whichever it was, and an implementation that always
+                # ran after Numba paid for Numba's threads still finishing
+                # (SpMV on 2 threads: ParPy 1.15x C in rotation, 0.98x alone).
+                for impl in shuffle.sample(order, len(order)):
                     if rep and impl in slow:
                         continue
                     c0, t0 = time.process_time(), time.perf_counter()
@@ -605,8 +609,13 @@ def child(args):
 
 
 def run_threads(n, args):
+    # OpenBLAS's workers spin for 2^28 cycles (about 0.1 s) after each call:
+    # NumPy's matmul left one of them busy on a core, and whatever ran next
+    # had one core less (naive matmul on 2 threads measured 1.4x slower than
+    # on 1, for ParPy, C and Numba alike).  2^4 cycles lets them sleep at once.
     env = dict(os.environ, OMP_NUM_THREADS=str(n), NUMBA_NUM_THREADS=str(n),
-               OPENBLAS_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
+               OPENBLAS_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n),
+               OPENBLAS_THREAD_TIMEOUT="4")
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--reps", str(args.reps)]
     if args.kernels:
         cmd += ["--kernels", *args.kernels]

@@ -18,10 +18,6 @@ os.environ["PARPY_CACHE_DIR"] = os.path.join(_CACHE_DIR, "cache")
 # Small test inputs still run the Cpu backend's OpenMP code paths (by default
 # nests under 32,768 iterations run serially: docs/internals.md).
 os.environ.setdefault("PARPY_CPU_PARALLEL_MIN_WORK", "0")
-# bfloat16 on Cuda is opt-in until verified on a GPU (docs/gpu.md): the
-# tests exercise it (on the simulator and the GPU); test_diff_bfloat16.py
-# checks the refusal without it.
-os.environ.setdefault("PARPY_CUDA_BFLOAT16", "1")
 
 import parpy  # noqa: E402  (after PARPY_CACHE_DIR is set)
 

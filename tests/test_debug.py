@@ -433,6 +433,7 @@ DIFF_IN_DEBUG = ["tests/test_diff_programs.py", "tests/test_diff_atomics.py",
                  "tests/test_diff_slice_self.py"]
 
 
+@pytest.mark.timeout(1800)  # a serial pytest run: over 120 s on a loaded machine
 def test_differential_programs_in_debug_mode():
     """Checked code computes what the interpreter computes (and no check
     fails on a correct program)."""

@@ -7,6 +7,8 @@
 #
 # Steps (seconds are each step's limit; LIMIT_<step>=N changes one):
 #   build      the extension in place (python/parpy), 16 jobs           120
+#   wheels     pip install --no-deps .gpu-wheels/*.whl (the device has no
+#              network: carry=[".gpu-wheels"] brings e.g. ml_dtypes 0.7)   60
 #   marked     every test marked cuda                                   180
 #   diff       the differential and semantic suites on Cuda             240
 #   fuzz       tools/fuzz.py on Cuda (FUZZ_CUDA programs, default 2000)  120
@@ -57,6 +59,7 @@ nvcc --version | tail -1
 for s in "$@"; do
   case $s in
     build) step build 120 bash -c "python3 setup.py -q build_ext --inplace -j $jobs > /tmp/build.log 2>&1 || tail -40 /tmp/build.log";;
+    wheels) step wheels 60 bash -c 'python3 -m pip install -q --no-deps --no-index .gpu-wheels/*.whl 2>&1 | tail -3';;
     marked) step marked 180 pytest_cuda marked -m cuda tests/;;
     diff) step diff 240 pytest_cuda diff tests/test_diff_*.py tests/test_debug.py \
             tests/test_repr.py tests/test_gpu_split_if.py tests/compat;;

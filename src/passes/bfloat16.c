@@ -208,25 +208,7 @@ const Sym *first_bf16_sym(const Prog *p) {
   return s;
 }
 
-/* bfloat16 on Cuda is opt-in (PARPY_CUDA_BFLOAT16=1) until it has passed on a
- * GPU: it passes on the CUDA simulator, but the first GPU run (an H200,
- * 2026-12-02) had failures whose names the run lost. */
-static bool cuda_allowed(Prog *p) {
-  const char *env = getenv("PARPY_CUDA_BFLOAT16");
-  const Sym *s;
-  if (p->opt.backend != BACKEND_CUDA || (env && strcmp(env, "1") == 0) ||
-      !(s = first_bf16_sym(p)))
-    return true;
-  return err(p, DIAG_TYPE, p->func->span,
-             "'%s' is bfloat16, which the Cuda backend does not run yet (not verified on a "
-             "GPU); convert it to float32 (x.float() for a torch tensor), use "
-             "parpy.CompileBackend.Cpu, or set PARPY_CUDA_BFLOAT16=1 to try it",
-             s->name);
-}
-
 bool lower_bfloat16(Prog *p) {
-  if (!cuda_allowed(p))
-    return false;
   B b = {p};
   for (Fn *h = p->helpers; h; h = h->next)
     if (!lower_stmts(&b, h->body))
