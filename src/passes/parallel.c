@@ -84,6 +84,24 @@ static bool reducible(Op op) {
   }
 }
 
+/* `t -= v` (`t = t - v`) in a .reduce() loop is `t = t + -v`: exactly the
+ * same value at every step (IEEE subtraction is addition of the negation,
+ * integers wrap alike), so it reduces with + and every backend's sums
+ * serve.  Scientists write `w -= A[i, k] * A[k, j]` (ludcmp, trisolv) as
+ * often as `+=`.  Not for bools, which have no negation in NumPy. */
+static void sub_as_add(Prog *p, Node *rhs_conv, Node *target) {
+  Node *rhs = (Node *)peel(rhs_conv);
+  if (rhs->kind != N_BINARY || rhs->op != OP_SUB || !expr_equal(peel(rhs->lhs), target) ||
+      !rhs->rhs->ty || rhs->rhs->ty->kind != TY_SCALAR || rhs->rhs->ty->elem == EL_BOOL)
+    return;
+  Node *neg = new_node(&p->arena, N_UNARY, rhs->rhs->span);
+  neg->op = OP_NEG;
+  neg->lhs = rhs->rhs;
+  neg->ty = rhs->rhs->ty;
+  rhs->rhs = neg;
+  rhs->op = OP_ADD;
+}
+
 static const char *loop_label(const Node *f) {
   return f->labels.n ? f->labels.names[0] : "?";
 }
@@ -104,9 +122,10 @@ static bool atomic_op(Op op) {
 
 /* Mark every array write in `list` (nested statements too) as an atomic
  * update; NULL, or the first write that is not `t = t op v`. */
-static const Node *mark_atomics(Node *list, int *count) {
+static const Node *mark_atomics(Prog *p, Node *list, int *count) {
   for (Node *s = list; s; s = s->next) {
     if (s->kind == N_ASSIGN && s->lhs->kind != N_VAR) {
+      sub_as_add(p, s->rhs, s->lhs);
       const Node *rhs = peel(s->rhs);
       if (rhs->kind != N_BINARY || !atomic_op(rhs->op) || !expr_equal(peel(rhs->lhs), s->lhs))
         return s;
@@ -114,11 +133,11 @@ static const Node *mark_atomics(Node *list, int *count) {
       s->op = rhs->op;
       (*count)++;
     }
-    const Node *bad = mark_atomics(s->body, count);
+    const Node *bad = mark_atomics(p, s->body, count);
     if (!bad)
-      bad = mark_atomics(s->then, count);
+      bad = mark_atomics(p, s->then, count);
     if (!bad)
-      bad = mark_atomics(s->els, count);
+      bad = mark_atomics(p, s->els, count);
     if (bad)
       return bad;
   }
@@ -133,14 +152,14 @@ static const Node *mark_atomics(Node *list, int *count) {
  * what a reduction looks like). */
 static bool atomic_reduction(Planner *pl, Node *f, bool *ok) {
   int count = 0;
-  const Node *bad = mark_atomics(f->body, &count);
+  const Node *bad = mark_atomics(pl->p, f->body, &count);
   *ok = true;
   if (count == 0 && !bad)
     return false;
   if (bad) {
     *ok = err(pl->p, DIAG_RUNTIME, bad->span,
               "the loop labelled '%s' is a parallel reduction whose updates are done atomically, "
-              "so every array write in it must update an element with +, *, max, min, &, | or ^ "
+              "so every array write in it must update an element with +, -, *, max, min, &, | or ^ "
               "(as in 'hist[b[i]] += 1')",
               loop_label(f));
     return true;
@@ -157,10 +176,12 @@ static bool check_reduction(Planner *pl, Node *f) {
     why = "its body must be a single statement";
   else if (s->kind != N_ASSIGN)
     why = "its body must be an assignment";
+  if (!why)
+    sub_as_add(pl->p, s->rhs, s->lhs);
   const Node *rhs = why ? NULL : peel(s->rhs);
   if (!why && (rhs->kind != N_BINARY || !reducible(rhs->op)))
-    why = "the assignment must combine the target with a value using +, *, max, min, &, |, ^, "
-          "and or or";
+    why = "the assignment must combine the target with a value using +, - (as a sum of "
+          "negations), *, max, min, &, |, ^, and or or";
   if (!why && !expr_equal(peel(rhs->lhs), s->lhs))
     why = "the left operand of the update must be the assigned target itself";
   if (!why && expr_mentions(s->lhs, f->sym))
