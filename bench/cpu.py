@@ -733,11 +733,13 @@ def main():
     meta = {"date": stamp, "machine": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "reps": args.reps, "quick": args.quick,
             "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+            # the compiler of both ParPy's code and the C reference
+            "cc": os.environ.get("CC") or "cc",
             "load_average_before": load_before, "load_average": os.getloadavg()}
     with open(os.path.join(args.out, f"cpu-{stamp}.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     with open(os.path.join(args.out, f"cpu-{stamp}.md"), "w") as f:
-        f.write(f"`{meta['command']}` on {meta['date']}, {meta['cpus']} CPUs "
+        f.write(f"`{meta['command']}` (CC={meta['cc']}) on {meta['date']}, {meta['cpus']} CPUs "
                 f"({meta['machine']}); load average (1, 5, 15 min) before "
                 f"{', '.join(f'{x:.1f}' for x in load_before)}, after "
                 f"{', '.join(f'{x:.1f}' for x in meta['load_average'])}\n\n")
