@@ -1,4 +1,4 @@
-"""The differential fuzzer (tools/fuzz.py): a short seeded run must find no
+"""The differential fuzzer (tools/fuzz.py, tools/fuzzlib/): a short seeded run must find no
 mismatch and no crash; the supervisor must notice a crash, a hang and a
 mismatch when they happen; reproducers replay on their own."""
 import json
@@ -12,6 +12,16 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUZZ = os.path.join(ROOT, "tools", "fuzz.py")
 FAILURES = ("mismatch", "error", "crash", "ubsan", "generator")
+
+
+def generator():
+    """tools/fuzzlib/gen.py's Gen, the program generator."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        from fuzzlib.gen import Gen
+    finally:
+        sys.path.pop(0)
+    return Gen
 
 
 def fuzz(tmp_path, *args, timeout=600):
@@ -76,14 +86,10 @@ def test_reproducer_replays_alone(tmp_path):
 
 
 def test_generator_is_deterministic():
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    try:
-        import fuzz as f
-    finally:
-        sys.path.pop(0)
-    a = f.Gen(9, 42).program()
-    assert a == f.Gen(9, 42).program()
-    assert a != f.Gen(9, 43).program()
+    Gen = generator()
+    a = Gen(9, 42).program()
+    assert a == Gen(9, 42).program()
+    assert a != Gen(9, 43).program()
 
 
 def test_summary_file_and_time_budget(tmp_path):
@@ -127,11 +133,7 @@ def test_with_block_is_never_empty():
     """Seed 77, program 950 had a `with parpy.gpu:` whose one statement
     (a reduction into a local) was not generated: a syntax error."""
     import ast
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    try:
-        import fuzz as f
-    finally:
-        sys.path.pop(0)
-    ast.parse(f.Gen(77, 950).program())
+    Gen = generator()
+    ast.parse(Gen(77, 950).program())
     for k in range(300):
-        ast.parse(f.Gen(5, k, "Cuda").program())
+        ast.parse(Gen(5, k, "Cuda").program())
