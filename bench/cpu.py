@@ -9,7 +9,8 @@ float64), axpy (2^24 float64), CSR SpMV (65536 rows, 32 nonzeros each),
 Mandelbrot (1024^2, at most 100 iterations) and naive matmul written i-k-j
 (512^2 float32).
 
-  ParPy    the function below, compiled by ParPy's Cpu backend
+  ParPy    parpy_kernels() below (most are tests/programs.py's), compiled
+           by ParPy's Cpu backend
   C        bench/cpu_ref.c, built here with ParPy's own compiler flags
   Numba    the same loops with numba.prange (skipped if Numba is missing)
   NumPy    the idiomatic NumPy expression (its own threads for matmul)
@@ -55,23 +56,13 @@ SLOW_S = 1.5
 # ---------------------------------------------------------------- ParPy
 
 def parpy_kernels():
+    """ParPy and its kernels by name: tests/programs.py's (the tests run
+    them too; row sum's and softmax's 'M' labels are left out of the dicts
+    below, so those loops are sequential here), and Jacobi and N-body."""
     import parpy
-    from parpy.operators import exp, max as pmax, sqrt, sum as psum
-
-    @parpy.jit
-    def row_sum(x, out, N):
-        parpy.label('N')
-        for i in range(N):
-            out[i] = psum(x[i, :])
-
-    @parpy.jit
-    def softmax(x, out, N):
-        parpy.label('N')
-        for i in range(N):
-            m = pmax(x[i, :])
-            out[i, :] = exp(x[i, :] - m)
-            s = psum(out[i, :])
-            out[i, :] = out[i, :] / s
+    from parpy.operators import sqrt
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    import programs
 
     @parpy.jit
     def jacobi(a, b, N, T):
@@ -86,12 +77,6 @@ def parpy_kernels():
                 parpy.label('j')
                 for j in range(1, N - 1):
                     a[i, j] = 0.2 * (b[i, j] + b[i, j - 1] + b[i, j + 1] + b[i + 1, j] + b[i - 1, j])
-
-    @parpy.jit
-    def histogram(x, hist, N):
-        parpy.label('N')
-        for i in range(N):
-            hist[x[i]] += 1
 
     @parpy.jit
     def nbody(pos, mass, acc, N):
@@ -113,51 +98,10 @@ def parpy_kernels():
             acc[i, 1] = ay
             acc[i, 2] = az
 
-    @parpy.jit
-    def axpy(a, x, y, N):
-        parpy.label('N')
-        for i in range(N):
-            y[i] = a * x[i] + y[i]
-
-    @parpy.jit
-    def spmv(rows, cols, vals, x, y, N):
-        parpy.label('N')
-        for i in range(N):
-            s = 0.0
-            for k in range(rows[i], rows[i + 1]):
-                s += vals[k] * x[cols[k]]
-            y[i] = s
-
-    @parpy.jit
-    def mandelbrot(out, H, W, MAXIT):
-        parpy.label('i')
-        for i in range(H):
-            parpy.label('j')
-            for j in range(W):
-                cr = -2.0 + 3.0 * j / W
-                ci = -1.5 + 3.0 * i / H
-                zr = 0.0
-                zi = 0.0
-                k = 0
-                while k < MAXIT and zr * zr + zi * zi <= 4.0:
-                    t = zr * zr - zi * zi + cr
-                    zi = 2.0 * zr * zi + ci
-                    zr = t
-                    k += 1
-                out[i, j] = k
-
-    @parpy.jit
-    def matmul(a, b, c, N):
-        parpy.label('N')
-        for i in range(N):
-            for j in range(N):
-                c[i, j] = 0.0
-            for k in range(N):
-                aik = a[i, k]
-                for j in range(N):
-                    c[i, j] += aik * b[k, j]
-
-    return parpy, locals()
+    return parpy, {"row_sum": programs.row_sums, "softmax": programs.softmax, "jacobi": jacobi,
+                   "histogram": programs.histogram, "nbody": nbody, "axpy": programs.axpy,
+                   "spmv": programs.spmv, "mandelbrot": programs.mandelbrot,
+                   "matmul": programs.matmul_ikj}
 
 
 # ---------------------------------------------------------------- Numba
@@ -516,7 +460,7 @@ def make_kernels(quick, pp, pk, nb, c):
     k = Kernel("matmul", f"matmul i-k-j {nm}^2 f32", 1e-4)
     k.expected = A @ B
     cs = {i: zeros((nm, nm), np.float32) for i in IMPLS}
-    f = parpy_call(k, pk["matmul"], [A, B, cs["ParPy"], nm], {'N': pp.threads(nm)})
+    f = parpy_call(k, pk["matmul"], [A, B, cs["ParPy"], nm, nm, nm], {'N': pp.threads(nm)})
     if f:
         add(k, "ParPy", f, lambda: cs["ParPy"])
     add(k, "C", lambda: c.matmul(ptr(A), ptr(B), ptr(cs["C"]), I64(nm)), lambda: cs["C"])

@@ -20,20 +20,17 @@ between values read from `rows`; `rows[i + 1]` is proved in bounds).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
 
 import parpy
-from parpy.operators import sum as psum
 
-
-@parpy.jit
-def axpy(a, x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        y[i] = a * x[i] + y[i]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from programs import axpy, row_sums, spmv  # noqa: E402  (tests/programs.py)
 
 
 @parpy.jit
@@ -41,23 +38,6 @@ def axpy_gather(a, x, idx, y, N):
     parpy.label('N')
     for i in range(N):
         y[i] = a * x[idx[i]] + y[i]
-
-
-@parpy.jit
-def row_sum(x, out, N):
-    parpy.label('N')
-    for i in range(N):
-        out[i] = psum(x[i, :])
-
-
-@parpy.jit
-def spmv(rows, cols, vals, x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        s = 0.0
-        for k in range(rows[i], rows[i + 1]):
-            s += vals[k] * x[cols[k]]
-        y[i] = s
 
 
 def cases(small: bool):
@@ -77,7 +57,7 @@ def cases(small: bool):
         ("axpy", axpy, [np.float32(2.0), x, y.copy(), n], 2, 2.0 * x + y, {'N': 1 << 20}, 1e-6),
         ("gather", axpy_gather, [np.float32(2.0), x, np.arange(n, dtype=np.int64), y.copy(), n],
          3, 2.0 * x + y, {'N': 1 << 20}, 1e-6),
-        ("row sum", row_sum, [m, np.zeros(rows, np.float32), rows], 1, m.sum(axis=1),
+        ("row sum", row_sums, [m, np.zeros(rows, np.float32), rows], 1, m.sum(axis=1),
          {'N': 1024}, 1e-4),
         ("SpMV", spmv, [rp, ci, vals, xv, np.zeros(srows, np.float32), srows], 4, dense_ref,
          {'N': 1 << 16}, 1e-4),

@@ -53,7 +53,9 @@ except ImportError:  # pragma: no cover
 import numpy as np
 
 import parpy
-from parpy.operators import exp, max as pmax, sum as psum
+
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+from programs import axpy, row_sums, softmax  # noqa: E402  (tests/programs.py)
 
 try:
     import cupy
@@ -74,35 +76,7 @@ except Exception:  # ImportError, or a Numba without a usable CUDA
 T = parpy.threads
 
 # ------------------------------------------------------------------ ParPy
-
-
-@parpy.jit
-def axpy(a, x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        y[i] = a * x[i] + y[i]
-
-
-@parpy.jit
-def row_sum(x, out, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        out[i] = psum(x[i, :])
-
-
-@parpy.jit
-def softmax(x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        m = pmax(x[i, :])
-        parpy.label('M')
-        y[i, :] = exp(x[i, :] - m)
-        parpy.label('M')
-        s = psum(y[i, :])
-        parpy.label('M')
-        y[i, :] = y[i, :] / s
+# (axpy, row_sums and softmax are tests/programs.py's)
 
 
 @parpy.jit
@@ -321,7 +295,7 @@ def bench_rows(run, quick):
     w = f"row sum {N}x{M} f32"
     for name, par in maps:
         opts = cuda_opts({'N': T(N), **par})
-        run.timed(w, f"parpy {name}", True, lambda o=opts: row_sum(x, out, N, opts=o),
+        run.timed(w, f"parpy {name}", True, lambda o=opts: row_sums(x, out, N, opts=o),
                   lambda: close(out, ref_sum, 1e-5, 1e-3), nbytes=N * M * 4)
     run.timed(w, "torch.sum", False, lambda: torch.sum(x, dim=1, out=out),
               lambda: close(out, ref_sum, 1e-5, 1e-3), nbytes=N * M * 4)
@@ -476,11 +450,8 @@ y = torch.ones(n, device="cuda")
 torch.cuda.synchronize()
 if which == "parpy":
     import parpy
-    @parpy.jit
-    def axpy(a, x, y, N):
-        parpy.label('N')
-        for i in range(N):
-            y[i] = a * x[i] + y[i]
+    sys.path.insert(0, sys.argv[3])
+    from programs import axpy  # tests/programs.py
     opts = parpy.par({'N': parpy.threads(n)})
     opts.backend = parpy.CompileBackend.Cuda
     t0 = time.perf_counter()
@@ -535,7 +506,8 @@ def bench_first(run, quick):
                        TRITON_CACHE_DIR=cache, NUMBA_CACHE_DIR=cache)
             name = {"parpy": "parpy axpy (nvcc or NVRTC)", "cupy": "CuPy RawKernel (NVRTC)",
                     "triton": "Triton", "numba": "Numba-CUDA"}[tool]
-            r = subprocess.run([sys.executable, script, tool, str(1 << 20)], env=env,
+            r = subprocess.run([sys.executable, script, tool, str(1 << 20),
+                                os.path.join(os.path.dirname(HERE), "tests")], env=env,
                                capture_output=True, text=True, timeout=300)
             if r.returncode != 0:
                 run.failed(w, name, tool == "parpy", "ms", (r.stderr.strip().splitlines() or ["?"])[-1])

@@ -7,19 +7,17 @@ the whole call measured with CUDA events, as bench/reductions.py measures it.
 The difference between the two is what the GPU spends idle inside a call:
 host work before the first launch and between launches, allocations.
 """
+import os
 import statistics
+import sys
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 import parpy
-from parpy.operators import sum as psum
 
-
-@parpy.jit
-def full_sum(x, out):
-    parpy.label('N')
-    out[0] = psum(x[:])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from programs import total  # noqa: E402  (tests/programs.py)
 
 
 def event_us(fn, reps=50):
@@ -60,7 +58,7 @@ def main():
     for t in (16, 18, 20):
         opts = parpy.par({'N': parpy.threads(1 << t)})
         opts.backend = parpy.CompileBackend.Cuda
-        cases.append((f"parpy threads(2**{t})", lambda o=opts: full_sum(x, out, opts=o)))
+        cases.append((f"parpy threads(2**{t})", lambda o=opts: total(x, out, opts=o)))
     for name, fn in cases:
         print(f"{name:<22} call {event_us(fn):8.1f} us (events)")
         for k, (us, per) in kernels_us(fn).items():

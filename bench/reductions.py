@@ -12,6 +12,7 @@ achieved, counting each input byte read once.  Results are checked against
 float64 sums before timing.
 """
 import argparse
+import os
 import statistics
 import sys
 
@@ -23,21 +24,9 @@ except ImportError:  # pragma: no cover
     sys.exit("this benchmark needs PyTorch with CUDA")
 
 import parpy
-from parpy.operators import sum as psum
 
-
-@parpy.jit
-def row_sums(x, out, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        out[i] = psum(x[i, :])
-
-
-@parpy.jit
-def full_sum(x, out):
-    parpy.label('N')
-    out[0] = psum(x[:])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from programs import row_sums, total  # noqa: E402  (tests/programs.py)
 
 
 def cuda_opts(par, **fields):
@@ -103,9 +92,9 @@ def bench_full_sum(reps, nsets, log2n):
     ]
     for name, par, fields in configs:
         opts = cuda_opts(par, **fields)
-        full_sum(xs[0], out, opts=opts)
+        total(xs[0], out, opts=opts)
         torch.testing.assert_close(out[0], ref, rtol=1e-4, atol=1e-2)
-        ms = time_ms(lambda x: full_sum(x, out, opts=opts), xs, reps)
+        ms = time_ms(lambda x: total(x, out, opts=opts), xs, reps)
         report(f"parpy N: {name}", ms, nbytes)
 
 

@@ -7,31 +7,10 @@ import pytest
 
 import parpy
 from harness import BACKEND, check, dtype_id, options, rng  # noqa: F401
+from programs import mandelbrot, matmul_ikj, spmv
 
 pytestmark = pytest.mark.skipif(BACKEND != parpy.CompileBackend.Cpu,
                                 reason="about the Cpu backend's code")
-
-
-@parpy.jit
-def matmul_ikj(a, b, c, N, M, K):
-    parpy.label('N')
-    for i in range(N):
-        for j in range(M):
-            c[i, j] = 0.0
-        for k in range(K):
-            aik = a[i, k]
-            for j in range(M):
-                c[i, j] += aik * b[k, j]
-
-
-@parpy.jit
-def spmv(rows, cols, vals, x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        s = 0.0
-        for k in range(rows[i], rows[i + 1]):
-            s += vals[k] * x[cols[k]]
-        y[i] = s
 
 
 @parpy.jit
@@ -185,22 +164,8 @@ def test_little_work_decided_at_run_time(rng, monkeypatch):
 
 # ---- innermost while loops: unrolled, `and` chains split ----
 
-@parpy.jit
-def escape_time(out, H, W, MAXIT):
-    parpy.label('i')
-    for i in range(H):
-        for j in range(W):
-            cr = -2.0 + 3.0 * j / W
-            ci = -1.5 + 3.0 * i / H
-            zr = 0.0
-            zi = 0.0
-            k = 0
-            while k < MAXIT and zr * zr + zi * zi <= 4.0:
-                t = zr * zr - zi * zi + cr
-                zi = 2.0 * zr * zi + ci
-                zr = t
-                k += 1
-            out[i, j] = k
+# mandelbrot (tests/programs.py, bench/cpu.py's kernel) runs here with only 'i'
+# in the dict: its 'j' loop is sequential, the while loop innermost.
 
 
 @parpy.jit
@@ -237,7 +202,7 @@ def nested_while(out, N):
 
 
 def test_escape_time_loop_unrolled_with_its_and_split():
-    src = code(escape_time, [np.zeros((64, 64), np.int32), 64, 64, 50], {'i': parpy.threads(64)})
+    src = code(mandelbrot, [np.zeros((64, 64), np.int32), 64, 64, 50], {'i': parpy.threads(64)})
     lines = [s.strip() for s in src.splitlines()]
     at = lines.index("#pragma GCC unroll 4")
     assert lines[at - 1].startswith("parpy_unroll_here(0);")
@@ -253,7 +218,7 @@ def test_while_with_a_loop_inside_is_left_alone():
 
 @pytest.mark.parametrize("maxit", [1, 7, 50])
 def test_escape_time(rng, maxit):
-    check(escape_time, [np.zeros((40, 37), np.int32), 40, 37, maxit], {'i': parpy.threads(40)},
+    check(mandelbrot, [np.zeros((40, 37), np.int32), 40, 37, maxit], {'i': parpy.threads(40)},
           outputs=[0])
 
 

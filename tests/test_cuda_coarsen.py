@@ -17,8 +17,9 @@ import pytest
 
 import parpy
 from harness import check, rng, needs_nvcc, nvcc_compile  # noqa: F401  (fixture)
-from parpy.operators import exp, max as pmax, min as pmin, sum as psum
+from parpy.operators import max as pmax, min as pmin
 from test_diff_structure import pick_per_element, swap_steps
+import programs
 
 T = parpy.threads
 Cuda = parpy.CompileBackend.Cuda
@@ -46,11 +47,10 @@ def f32(*shape):
 
 # --- programs --------------------------------------------------------------
 
-@parpy.jit
-def axpy(a, x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        y[i] = a * x[i] + y[i]
+# Copies of tests/programs.py's with caches of their own: coarsening is read
+# from the environment, which the in-memory cache's key does not include.
+axpy, row_sums, softmax = map(programs.private, (programs.axpy, programs.row_sums,
+                                                 programs.softmax))
 
 
 @parpy.jit
@@ -83,14 +83,6 @@ def int_elementwise(a, b, c, N):
 
 
 @parpy.jit
-def row_sums(x, out, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        out[i] = psum(x[i, :])
-
-
-@parpy.jit
 def row_min_max(x, lo, hi, N):
     parpy.label('N')
     for i in range(N):
@@ -98,20 +90,6 @@ def row_min_max(x, lo, hi, N):
         lo[i] = pmin(x[i, :])
         parpy.label('M')
         hi[i] = pmax(x[i, :])
-
-
-@parpy.jit
-def softmax(x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        m = pmax(x[i, :])
-        parpy.label('M')
-        y[i, :] = exp(x[i, :] - m)
-        parpy.label('M')
-        s = psum(y[i, :])
-        parpy.label('M')
-        y[i, :] = y[i, :] / s
 
 
 @parpy.jit

@@ -13,6 +13,7 @@ import pytest
 
 import parpy
 from harness import needs_nvcc, nvcc_compile
+from programs import axpy, host_loop, row_sums, softmax, total
 from parpy.operators import exp, max as pmax, sum as psum
 from test_diff_structure import (bound_from_written_element, bound_on_host, hmm_forward,
                                  pick_per_element, swap_rows, swap_steps)
@@ -51,13 +52,6 @@ def element_half_powers(x, y, h, N):
 # --- programs --------------------------------------------------------------
 
 @parpy.jit
-def axpy(a, x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        y[i] = a * x[i] + y[i]
-
-
-@parpy.jit
 def add2(x, y, N, M):
     parpy.label('N')
     for i in range(N):
@@ -87,14 +81,6 @@ def steps(x, y, N):
 
 
 @parpy.jit
-def host_loop(x, T_, N):
-    for t in range(T_):
-        parpy.label('N')
-        for i in range(N):
-            x[i] = x[i] * 0.5 + t
-
-
-@parpy.jit
 def split_nest(x, y, N, M):
     parpy.label('N')
     for i in range(N):
@@ -104,34 +90,6 @@ def split_nest(x, y, N, M):
         parpy.label('M')
         for j in range(M):
             y[i, j] = x[i, M - 1 - j]
-
-
-@parpy.jit
-def row_sums(x, out, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        out[i] = psum(x[i, :])
-
-
-@parpy.jit
-def softmax(x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        m = pmax(x[i, :])
-        parpy.label('M')
-        y[i, :] = exp(x[i, :] - m)
-        parpy.label('M')
-        s = psum(y[i, :])
-        parpy.label('M')
-        y[i, :] = y[i, :] / s
-
-
-@parpy.jit
-def total(x, out):
-    parpy.label('N')
-    out[0] = psum(x[:])
 
 
 @parpy.jit

@@ -18,55 +18,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CXX = os.environ.get("CXX") or "c++"
 pytestmark = pytest.mark.skipif(shutil.which(CXX) is None, reason=f"no C++ compiler ({CXX})")
 
-PROGRAMS = '''
+PROGRAMS = f'''
+import sys
+
 import numpy as np
 import parpy
-from parpy.operators import exp, max as pmax, sum as psum
+
+sys.path.insert(0, {HERE!r})
+from programs import axpy, histogram, host_loop, softmax, total
 
 T = parpy.threads
 Cuda = parpy.CompileBackend.Cuda
-
-
-@parpy.jit
-def axpy(a, x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        y[i] = a * x[i] + y[i]
-
-
-@parpy.jit
-def softmax(x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        m = pmax(x[i, :])
-        parpy.label('M')
-        y[i, :] = exp(x[i, :] - m)
-        parpy.label('M')
-        s = psum(y[i, :])
-        parpy.label('M')
-        y[i, :] = y[i, :] / s
-
-
-@parpy.jit
-def total(x, out):
-    parpy.label('N')
-    out[0] = psum(x[:])
-
-
-@parpy.jit
-def host_loop(x, S, N):
-    for t in range(S):
-        parpy.label('N')
-        for i in range(N):
-            x[i] = x[i] * 0.5 + t
-
-
-@parpy.jit
-def histogram(data, hist, N):
-    parpy.label('N')
-    for i in range(N):
-        hist[data[i]] += 1
 
 
 def opts(par, **fields):
@@ -191,6 +153,9 @@ def test_sim_runs_bfloat16(tmp_path):
     """bfloat16 on the simulated Cuda target, through BF16 buffers made from
     uint16 bits (no ml_dtypes): each operation rounded, sums in float32."""
     run(tmp_path, '''
+        from parpy.operators import sum as psum
+
+
         @parpy.jit
         def bf16_ops(x, y, z, out, rows, N, M):
             parpy.label('N')

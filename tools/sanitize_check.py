@@ -1,4 +1,4 @@
-"""Small Cuda programs for NVIDIA's compute-sanitizer (docs/debugging.md):
+"""Small Cuda programs (tests/programs.py) for NVIDIA's compute-sanitizer (docs/debugging.md):
 a shared-memory histogram, a row softmax (block reductions in shared
 memory), a full sum over several blocks (partials and a second kernel) and
 a debug-mode call.  Each result is checked against NumPy; the sanitizer
@@ -8,40 +8,16 @@ or out-of-bounds device memory).
     compute-sanitizer --tool racecheck python3 tools/sanitize_check.py
 """
 import os
+import sys
 
 import numpy as np
 
 import parpy
-from parpy.operators import exp, max as pmax, sum as psum
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from programs import histogram, softmax, total  # noqa: E402  (tests/programs.py)
 
 T = parpy.threads
-
-
-@parpy.jit
-def histogram(data, hist, N):
-    parpy.label('N')
-    for i in range(N):
-        hist[data[i]] += 1
-
-
-@parpy.jit
-def softmax(x, y, N):
-    parpy.label('N')
-    for i in range(N):
-        parpy.label('M')
-        m = pmax(x[i, :])
-        parpy.label('M')
-        y[i, :] = exp(x[i, :] - m)
-        parpy.label('M')
-        s = psum(y[i, :])
-        parpy.label('M')
-        y[i, :] = y[i, :] / s
-
-
-@parpy.jit
-def total(x, out):
-    parpy.label('N')
-    out[0] = psum(x[:])
 
 
 def cuda(par, debug=False):
