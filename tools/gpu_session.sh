@@ -9,6 +9,10 @@
 #   build      the extension in place (python/parpy), 16 jobs           120
 #   wheels     pip install --no-deps .gpu-wheels/*.whl (the device has no
 #              network: carry=[".gpu-wheels"] brings e.g. ml_dtypes 0.7)   60
+#              The image's ml_dtypes 0.6 is no bfloat16 oracle (tests skip);
+#              fetch 0.7 here with: python3 -m pip download ml_dtypes==0.7.0
+#              --no-deps --only-binary=:all: --python-version 3.12
+#              --platform manylinux_2_28_x86_64 -d .gpu-wheels
 #   marked     every test marked cuda                                   180
 #   diff       the differential and semantic suites on Cuda             240
 #   fuzz       tools/fuzz.py on Cuda (FUZZ_CUDA programs, default 2000)  120
