@@ -17,8 +17,8 @@ Mandelbrot (1024^2, at most 100 iterations) and naive matmul written i-k-j
 
 Each thread count runs in a fresh process (OMP_NUM_THREADS and Numba's and
 OpenBLAS's thread counts set before anything starts).  Within it the
-implementations of a kernel run in turn (each round starting with the
-next one), `--reps` rounds, and the table
+implementations of a kernel run in turn (each round in a new random
+order), `--reps` rounds, and the table
 shows medians (an implementation taking over SLOW_S seconds runs once); every implementation's result is checked against NumPy's
 first.  Writes cpu-<date>.json and cpu-<date>.png (if matplotlib is
 installed) into --out.

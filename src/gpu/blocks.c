@@ -43,27 +43,32 @@ static void dissolve(Node **list) {
   }
 }
 
-/* Does `e` read a variable that `x` mentions, or an array element? */
-static bool shares_var(const Node *e, const Node *x) {
+/* Does a node of the expression `e` satisfy `hit`? */
+static bool any_node(const Node *e, bool (*hit)(const Node *, const void *), const void *ctx) {
   if (!e)
     return false;
-  if (e->kind == N_SUBSCRIPT || (e->kind == N_VAR && expr_mentions(x, e->sym)))
+  if (hit(e, ctx))
     return true;
   const Node *kids[] = {e->lhs, e->rhs, e->cond, e->then, e->els};
   for (size_t i = 0; i < PP_COUNT(kids); i++)
-    if (shares_var(kids[i], x))
+    if (any_node(kids[i], hit, ctx))
       return true;
   for (const Node *a = e->args; a; a = a->next)
-    if (shares_var(a, x))
+    if (any_node(a, hit, ctx))
       return true;
   return false;
+}
+
+/* An array element, or a variable that the statement `x` mentions. */
+static bool element_or_var_of(const Node *e, const void *x) {
+  return e->kind == N_SUBSCRIPT || (e->kind == N_VAR && expr_mentions(x, e->sym));
 }
 
 /* `s = e` (`init`) may move after the host statement `x` (to just before a
  * reduction into `s`) when `x` does not mention `s` and `e` reads nothing
  * `x` mentions, so both orders compute the same. */
 static bool movable_past(const Node *x, const Node *init) {
-  return !expr_mentions(x, init->lhs->sym) && !shares_var(init->rhs, x);
+  return !expr_mentions(x, init->lhs->sym) && !any_node(init->rhs, element_or_var_of, x);
 }
 
 /* The slot of the statement initialising the local `s` that the host-level
@@ -157,25 +162,15 @@ static void note_roots(const Node *list, bool *gpu) {
   }
 }
 
-static bool reads_gpu_local(const Node *n, const bool *gpu) {
-  if (!n)
-    return false;
-  if (n->kind == N_VAR && gpu[n->sym->id])
-    return true;
-  const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els};
-  for (size_t i = 0; i < PP_COUNT(kids); i++)
-    if (reads_gpu_local(kids[i], gpu))
-      return true;
-  for (const Node *a = n->args; a; a = a->next)
-    if (reads_gpu_local(a, gpu))
-      return true;
-  return false;
+/* A local that a kernel computes (`gpu`: indexed by symbol id). */
+static bool gpu_local(const Node *e, const void *gpu) {
+  return e->kind == N_VAR && ((const bool *)gpu)[e->sym->id];
 }
 
 static bool sinkable(const Node *s, const bool *gpu) {
   return s && s->kind == N_ASSIGN && s->lhs->kind == N_VAR && s->lhs->sym->ty &&
          s->lhs->sym->ty->kind == TY_SCALAR && s->lhs->sym->kind == SYM_LOCAL &&
-         reads_gpu_local(s->rhs, gpu);
+         any_node(s->rhs, gpu_local, gpu);
 }
 
 /* One pass over host code; true when it moved something. */

@@ -26,9 +26,6 @@
  * instead), and print() of a bfloat16 value.  Reductions of slices (sum,
  * prod, max, min, mean, ...) of bfloat16 accumulate in float32 (slices.c),
  * as PyTorch does.  Runs after `parallel`, which finds the reductions. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "../ast.h"
 
 typedef struct B {

@@ -362,6 +362,14 @@ static int unroll_factor(void) {
   return v >= 0 && v <= 64 && !*end ? (int)v : UNROLL;
 }
 
+/* `#pragma GCC unroll k` for the loop printed next. */
+static void print_unroll(CPrinter *c, int k) {
+  c_line_start(c);
+  buf_puts(c->out, "parpy_unroll_here(0); /* see parpy_cpu.h */\n");
+  c_line_start(c);
+  buf_printf(c->out, "#pragma GCC unroll %d\n", k);
+}
+
 static bool independent_iterations(const Node *f) {
   for (const Node *s = f->body; s; s = s->next) {
     if (s->kind == N_DECL)
@@ -387,12 +395,8 @@ static void sequential_loop(CPrinter *c, const Node *f) {
   int64_t n = cpu_trip_count(f);
   int k = unroll_factor();
   if (k > 1 && !c->p->opt.debug && (n < 0 || n >= UNROLL_MIN_TRIPS) &&
-      independent_iterations(f)) {
-    c_line_start(c);
-    buf_puts(c->out, "parpy_unroll_here(0); /* see parpy_cpu.h */\n");
-    c_line_start(c);
-    buf_printf(c->out, "#pragma GCC unroll %d\n", k);
-  }
+      independent_iterations(f))
+    print_unroll(c, k);
   c_for_loop(c, f);
 }
 
@@ -437,10 +441,7 @@ static bool cpu_while(CPrinter *c, const Node *w) {
       !and_terms(w->cond, terms, &n, WHILE_MAX_TERMS))
     return false;
   Buf *o = c->out;
-  c_line_start(c);
-  buf_puts(o, "parpy_unroll_here(0); /* see parpy_cpu.h */\n");
-  c_line_start(c);
-  buf_printf(o, "#pragma GCC unroll %d\n", k);
+  print_unroll(c, k);
   c_line_start(c);
   buf_puts(o, "while (");
   expr_prec(c, terms[0], P_AND + 1);
